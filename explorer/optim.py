@@ -1,0 +1,220 @@
+"""The optimizer core: one update rule, the decay *placement* as data, batched over runs.
+
+Read it like optax's chain of gradient transformations; the variants differ only in where λ enters:
+
+    Adam + L2 : g ← g + λθ  →  u ← m̂/(√v̂+ε)  →  θ ← θ − η_t·α·u
+    AdamW     :                u ← m̂/(√v̂+ε)  →  θ ← θ − η_t·α·u − η_t·λ·θ        (paper, Alg. 2)
+    AdamW/torch:               u ← m̂/(√v̂+ε)  →  θ ← θ·(1 − η_t·α·λ) − η_t·α·u   (torch.optim.AdamW)
+
+Every parameter tensor carries a leading *run* dimension R; lr, λ, β1, β2, ε and μ are per-run, and
+so is the decay form, so one call advances many differently-configured runs (Adam+L2 and AdamW side
+by side, or a whole lr × λ grid). The preconditioner (SGD or Adam) is shared by the batch.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+from typing import Sequence
+
+import torch
+
+
+class Decay(str, Enum):
+    NONE = "none"
+    L2 = "l2"                           # λθ added to the gradient, before the preconditioner
+    DECOUPLED = "decoupled"             # paper: θ ← θ − η_t·λ·θ (not multiplied by α)
+    DECOUPLED_TORCH = "decoupled_torch"  # torch.optim.AdamW: θ ← θ·(1 − η_t·α·λ)
+
+
+class Precond(str, Enum):
+    SGD = "sgd"    # heavy-ball momentum μ, torch convention: b ← μ·b + g, θ ← θ − η_t·α·b
+    ADAM = "adam"  # β1, β2, ε with bias correction
+
+
+@dataclass(frozen=True)
+class OptimizerKind:
+    name: str
+    precond: Precond
+    decay: Decay
+    label: str
+
+
+OPTIMIZERS: dict[str, OptimizerKind] = {k.name: k for k in (
+    OptimizerKind("sgd", Precond.SGD, Decay.NONE, "SGD"),
+    OptimizerKind("sgd-l2", Precond.SGD, Decay.L2, "SGD + L2"),
+    OptimizerKind("sgdw", Precond.SGD, Decay.DECOUPLED, "SGDW"),
+    OptimizerKind("adam", Precond.ADAM, Decay.NONE, "Adam"),
+    OptimizerKind("adam-l2", Precond.ADAM, Decay.L2, "Adam + L2"),
+    OptimizerKind("adamw", Precond.ADAM, Decay.DECOUPLED, "AdamW (paper form)"),
+    OptimizerKind("adamw-torch", Precond.ADAM, Decay.DECOUPLED_TORCH, "AdamW (PyTorch form)"),
+)}
+
+SCHEDULES = ("constant", "cosine", "step", "warm_restarts")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The schedule multiplier η_t of the paper (t = 1, 2, … is the step being taken).
+
+    cosine: η_t = η_min + (1−η_min)·½(1 + cos(π·(t−1)/T))            (torch CosineAnnealingLR)
+    step:   η_t = γ^⌊(t−1)/step_size⌋                                   (torch StepLR)
+    warm_restarts (SGDR): cosine over periods T_0, T_0·T_mult, …      (torch CosineAnnealingWarmRestarts)
+    """
+    kind: str = "constant"
+    total_steps: int = 1000
+    t0: int = 200
+    t_mult: int = 2
+    step_size: int = 0          # 0 → total_steps // 3
+    gamma: float = 0.1
+    eta_min: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.kind!r}; choose from {', '.join(SCHEDULES)}")
+
+    def multiplier(self, t: int) -> float:
+        e = t - 1  # steps already taken
+        if self.kind == "constant":
+            return 1.0
+        if self.kind == "step":
+            every = self.step_size or max(1, self.total_steps // 3)
+            return self.gamma ** (e // every)
+        if self.kind == "cosine":
+            t_cur, t_i = e, max(1, self.total_steps)
+        else:
+            t_cur, t_i = e, max(1, self.t0)
+            while t_cur >= t_i:
+                t_cur -= t_i
+                t_i *= max(1, self.t_mult)
+        return self.eta_min + (1.0 - self.eta_min) * 0.5 * (1.0 + math.cos(math.pi * t_cur / t_i))
+
+    def multipliers(self, steps: int) -> list[float]:
+        return [self.multiplier(t) for t in range(1, steps + 1)]
+
+
+def _per_run(value, n: int, name: str) -> torch.Tensor:
+    t = torch.as_tensor(value, dtype=torch.float64).flatten()
+    if t.numel() == 1:
+        t = t.expand(n)
+    if t.numel() != n:
+        raise ValueError(f"{name}: expected 1 or {n} values, got {t.numel()}")
+    return t.clone()
+
+
+class BatchedOptimizer:
+    """Advance R runs at once. Each parameter tensor has shape (R, ...).
+
+    optimizers: one name from OPTIMIZERS per run (all with the same preconditioner), or one name for all.
+    lr, wd, beta1, beta2, eps, momentum: a float for all runs or one value per run.
+    """
+
+    _CHUNK = 256  # per-step coefficients are computed for this many steps at a time
+
+    def __init__(self, params: Sequence[torch.Tensor], optimizers: str | Sequence[str], *,
+                 lr=1e-3, wd=0.0, beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.0,
+                 schedule: Schedule | None = None):
+        self.params = list(params)
+        runs = self.params[0].shape[0]
+        if any(p.shape[0] != runs for p in self.params):
+            raise ValueError("all parameters need the same leading run dimension")
+        names = [optimizers] * runs if isinstance(optimizers, str) else list(optimizers)
+        if len(names) != runs:
+            raise ValueError(f"{len(names)} optimizer names for {runs} runs")
+        unknown = sorted({n for n in names if n not in OPTIMIZERS})
+        if unknown:
+            raise ValueError(f"unknown optimizer {unknown[0]!r}; choose from {', '.join(OPTIMIZERS)}")
+        kinds = [OPTIMIZERS[n] for n in names]
+        preconds = {k.precond for k in kinds}
+        if len(preconds) != 1:
+            raise ValueError("one batch needs one preconditioner (all SGD or all Adam)")
+        self.precond = preconds.pop()
+        self.names = names
+        self.schedule = schedule or Schedule()
+        self.runs = runs
+
+        f = {k: _per_run(v, runs, k) for k, v in dict(lr=lr, wd=wd, beta1=beta1, beta2=beta2,
+                                                      eps=eps, momentum=momentum).items()}
+        self.hyper = f
+        decay = [k.decay for k in kinds]
+        mask = {d: torch.tensor([x is d for x in decay], dtype=torch.float64) for d in Decay}
+        self._l2 = f["wd"] * mask[Decay.L2]
+        self._wd_paper = f["wd"] * mask[Decay.DECOUPLED]
+        self._wd_torch = f["wd"] * mask[Decay.DECOUPLED_TORCH]
+        self._has_l2 = bool(self._l2.any())
+        self._has_decoupled = bool((self._wd_paper + self._wd_torch).any())
+
+        def per_param(x: torch.Tensor) -> list[torch.Tensor]:
+            return [_broadcastable(x, p) for p in self.params]
+        h = f
+        self._l2_p = per_param(self._l2)
+        if self.precond is Precond.ADAM:
+            self.state = [(torch.zeros_like(p), torch.zeros_like(p)) for p in self.params]
+            self._one_minus_b1, self._b2 = per_param(1 - h["beta1"]), per_param(h["beta2"])
+            self._one_minus_b2, self._eps = per_param(1 - h["beta2"]), per_param(h["eps"])
+        else:
+            self.state = [torch.zeros_like(p) for p in self.params]
+            self._mu = per_param(h["momentum"])
+        self.t = 0
+        self._rows: list[list[dict[str, torch.Tensor]]] = []   # [step in chunk][param] -> coefficients
+        self._rows_start = 1
+
+    # ----- per-step scalars (float64, like torch.optim's Python floats), computed in chunks -----
+    def _coefficients(self, t: int) -> list[dict[str, torch.Tensor]]:
+        i = t - self._rows_start
+        if not 0 <= i < len(self._rows):
+            self._rows_start, self._rows, i = t, self._make_coefficients(t, self._CHUNK), 0
+        return self._rows[i]
+
+    def _make_coefficients(self, first: int, count: int) -> list[list[dict[str, torch.Tensor]]]:
+        h = self.hyper
+        steps = torch.arange(first, first + count, dtype=torch.float64)[:, None]   # (C, 1)
+        eta = torch.tensor(self.schedule.multipliers(first + count - 1)[first - 1:],
+                           dtype=torch.float64)[:, None]
+        lr_t = eta * h["lr"]                                                       # (C, R)
+        tables = {"shrink": 1 - (eta * self._wd_paper + lr_t * self._wd_torch)}
+        if self.precond is Precond.ADAM:
+            tables["step"] = -(lr_t / (1 - h["beta1"] ** steps))
+            tables["bc2_sqrt"] = (1 - h["beta2"] ** steps).sqrt()
+        else:
+            tables["step"] = -lr_t
+        rows = [[{} for _ in self.params] for _ in range(count)]
+        for key, table in tables.items():
+            for j, p in enumerate(self.params):
+                cast = table.to(device=p.device, dtype=p.dtype).view((count, -1) + (1,) * (p.dim() - 1))
+                for row, v in zip(rows, cast.unbind(0)):
+                    row[j][key] = v
+        return rows
+
+    def step(self, grads: Sequence[torch.Tensor]) -> None:
+        """One update of every run; grads[i] is the loss gradient for params[i] (no decay in it)."""
+        if torch.is_grad_enabled():
+            with torch.no_grad():
+                return self.step(grads)
+        self.t += 1
+        coef = self._coefficients(self.t)
+        adam = self.precond is Precond.ADAM
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            c = coef[i]
+            if self._has_l2:                                   # L2: the decay enters the gradient
+                g = torch.addcmul(g, self._l2_p[i], p)
+            if adam:
+                m, v = self.state[i]
+                m.lerp_(g, self._one_minus_b1[i])
+                v.mul_(self._b2[i]).addcmul_(g, g * self._one_minus_b2[i])
+                denom = v.sqrt().div_(c["bc2_sqrt"]).add_(self._eps[i])
+                update = (m * c["step"]).div_(denom)   # torch addcdiv: θ + (value·m)/denom
+            else:
+                buf = self.state[i]
+                buf.mul_(self._mu[i]).add_(g)
+            if self._has_decoupled:                            # decoupled: the decay acts on θ itself
+                p.mul_(c["shrink"])
+            if adam:
+                p.add_(update)
+            else:
+                p.addcmul_(buf, c["step"])                     # = torch's θ.add_(b, alpha=−lr), fused
+
+
+def _broadcastable(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """A per-run (R,) float64 vector as a (R, 1, …) tensor in p's dtype and device."""
+    return x.to(device=p.device, dtype=p.dtype).view((-1,) + (1,) * (p.dim() - 1))

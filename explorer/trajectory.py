@@ -1,0 +1,85 @@
+"""Optimizers on a 2-D surface → a tidy table (optimizer, step, x, y, loss, norm)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .optim import OPTIMIZERS, BatchedOptimizer, Schedule
+from .surfaces import SURFACES
+
+
+@dataclass
+class Trajectories:
+    frame: pd.DataFrame            # one row per optimizer and step; step 0 is the start point
+    diverged: dict[str, int | None]  # optimizer → first step whose point or loss is not finite
+
+
+def run_trajectories(surface: str, optimizers: Sequence[str], *, lr: float, wd: float,
+                     beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                     momentum: float = 0.0, steps: int = 500, start: tuple[float, float] | None = None,
+                     schedule: Schedule | str = "constant", noise: float = 0.0, seed: int = 0,
+                     dtype: torch.dtype = torch.float32) -> Trajectories:
+    """Run every optimizer from the same start on the same surface with the same hyperparameters.
+
+    Runs that share a preconditioner advance together as one batch. With noise > 0 every run sees
+    the same seeded gradient noise σ·ξ_t at step t (the 2-D stand-in for "the same mini-batches").
+    """
+    surf = SURFACES[surface]
+    if isinstance(schedule, str):
+        schedule = Schedule(schedule, total_steps=steps)
+    x0, y0 = start if start is not None else surf.start
+    names = list(optimizers)
+    path = torch.empty(steps + 1, len(names), 2, dtype=dtype)
+    path[0, :, 0], path[0, :, 1] = x0, y0
+    shared_noise = None
+    if noise > 0:
+        gen = torch.Generator().manual_seed(seed)
+        shared_noise = (noise * torch.randn(steps, 1, 2, generator=gen, dtype=torch.float64)).to(dtype)
+
+    groups: dict = {}
+    for i, n in enumerate(names):
+        groups.setdefault(OPTIMIZERS[n].precond, []).append(i)
+    with torch.no_grad():
+        for idx in groups.values():
+            p = path[0, idx].clone()
+            g = torch.empty_like(p)
+            x, y, gx, gy = p[:, 0], p[:, 1], g[:, 0], g[:, 1]   # views: stay valid as p changes
+            opt = BatchedOptimizer([p], [names[i] for i in idx], lr=lr, wd=wd, beta1=beta1,
+                                   beta2=beta2, eps=eps, momentum=momentum, schedule=schedule)
+            rows = path[:, idx]
+            for t in range(1, steps + 1):
+                fx, fy = surf.grad(x, y)
+                gx.copy_(fx)
+                gy.copy_(fy)
+                if shared_noise is not None:
+                    g.add_(shared_noise[t - 1])
+                opt.step([g])
+                rows[t].copy_(p)
+            path[:, idx] = rows
+    return _tabulate(surf, names, path)
+
+
+def _tabulate(surf, names, path: torch.Tensor) -> Trajectories:
+    steps = path.shape[0] - 1
+    p64 = path.to(torch.float64)
+    loss = surf.value(p64[..., 0], p64[..., 1])
+    norm = torch.linalg.vector_norm(p64, dim=-1)
+    bad = ~(torch.isfinite(loss) & torch.isfinite(p64).all(-1))   # (steps+1, R)
+    diverged: dict[str, int | None] = {}
+    for j, n in enumerate(names):
+        hit = torch.nonzero(bad[:, j])
+        diverged[n] = int(hit[0]) if len(hit) else None
+    frame = pd.DataFrame({
+        "optimizer": np.repeat(np.array(names, dtype=object)[None, :], steps + 1, 0).T.ravel(),
+        "step": np.tile(np.arange(steps + 1), len(names)),
+        "x": p64[..., 0].T.reshape(-1).numpy(),
+        "y": p64[..., 1].T.reshape(-1).numpy(),
+        "loss": loss.T.reshape(-1).numpy(),
+        "norm": norm.T.reshape(-1).numpy(),
+    })
+    frame.loc[bad.T.reshape(-1).numpy(), ["x", "y", "loss", "norm"]] = np.nan
+    return Trajectories(frame, diverged)

@@ -1,0 +1,224 @@
+"""Exactness of the optimizer core against torch.optim and the paper's algorithms."""
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from explorer.optim import OPTIMIZERS, BatchedOptimizer, Schedule
+
+STEPS = 1000
+
+
+def rosenbrock(p):
+    return (1 - p[..., 0]) ** 2 + 100 * (p[..., 1] - p[..., 0] ** 2) ** 2
+
+
+NET_X = torch.randn(32, 3, generator=torch.Generator().manual_seed(0))
+NET_Y = torch.sin(NET_X.sum(1, keepdim=True))
+
+
+def tiny_net_loss(w1, b1, w2):
+    """A real non-quadratic loss: a 3-4-1 tanh network on fixed random regression data."""
+    X, y = NET_X, NET_Y
+    pred = torch.tanh(X @ w1 + b1) @ w2
+    return ((pred - y) ** 2).mean()
+
+
+def reference_path(make_opt, start, loss_fn, steps=STEPS, scheduler=None):
+    """θ after every step of a plain torch.optim loop, for one run."""
+    params = [t.clone().requires_grad_(True) for t in start]
+    opt = make_opt(params)
+    sched = scheduler(opt) if scheduler else None
+    out = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss_fn(*params).backward()
+        opt.step()
+        if sched:
+            sched.step()
+        out.append(torch.cat([p.detach().flatten() for p in params]))
+    return torch.stack(out)
+
+
+def batched_path(names, start, loss_fn, steps=STEPS, **hyper):
+    """Same, with all runs in one BatchedOptimizer (gradients by autograd on the batched params)."""
+    runs = len(names)
+    params = [t.clone()[None].repeat(runs, *([1] * t.dim())).requires_grad_(True) for t in start]
+    opt = BatchedOptimizer(params, names, **hyper)
+    out = []
+    for _ in range(steps):
+        for p in params:
+            p.grad = None
+        # per-run losses through indexing: each run's gradient is computed exactly as in the reference
+        sum(loss_fn(*[p[r] for p in params]) for r in range(runs)).backward()
+        opt.step([p.grad for p in params])
+        out.append(torch.cat([p.detach().flatten(1) for p in params], 1))
+    return torch.stack(out)  # (steps, runs, n)
+
+
+def assert_roundoff(mine, ref, what):
+    err = (mine - ref).abs().max().item()
+    scale = 1 + ref.abs().max().item()
+    assert err <= 2e-5 * scale, f"{what}: max deviation {err:.3g} exceeds float32 round-off"
+
+
+ROSEN_START = [torch.tensor([-1.2, 1.5])]
+NET_START = [torch.randn(3, 4, generator=torch.Generator().manual_seed(1)),
+             torch.zeros(4), torch.randn(4, 1, generator=torch.Generator().manual_seed(2))]
+PROBLEMS = {"rosenbrock": (ROSEN_START, rosenbrock), "tanh-net": (NET_START, tiny_net_loss)}
+
+
+@settings(max_examples=6, deadline=None)
+@given(lr=st.floats(1e-3, 2e-2), wd=st.floats(1e-2, 1.0), beta1=st.floats(0.5, 0.95),
+       beta2=st.sampled_from([0.99, 0.999, 0.9999]), eps=st.sampled_from([1e-8, 1e-6, 1e-3]),
+       problem=st.sampled_from(sorted(PROBLEMS)))
+def test_adam_family_matches_torch(lr, wd, beta1, beta2, eps, problem):
+    start, fn = PROBLEMS[problem]
+    kw = dict(lr=lr, betas=(beta1, beta2), eps=eps)
+    refs = {
+        "adam-l2": reference_path(lambda p: torch.optim.Adam(p, weight_decay=wd, **kw), start, fn),
+        "adamw-torch": reference_path(lambda p: torch.optim.AdamW(p, weight_decay=wd, **kw), start, fn),
+        # the paper form decays by λ, torch's by lr·λ: with a constant schedule, λ_torch = λ/lr
+        "adamw": reference_path(lambda p: torch.optim.AdamW(p, weight_decay=wd / lr, **kw), start, fn),
+    }
+    mine = batched_path(list(refs), start, fn, lr=lr, wd=wd, beta1=beta1, beta2=beta2, eps=eps)
+    for j, (name, ref) in enumerate(refs.items()):
+        assert_roundoff(mine[:, j], ref, f"{name} on {problem}")
+    # the three rules really differ here, so the comparisons above could fail
+    assert (refs["adam-l2"] - refs["adamw-torch"]).abs().max() > 1e-3
+
+
+@settings(max_examples=6, deadline=None)
+@given(lr=st.floats(1e-5, 4e-4), wd=st.floats(1e-2, 1.0), momentum=st.sampled_from([0.0, 0.5, 0.9]),
+       problem=st.sampled_from(sorted(PROBLEMS)))
+def test_sgd_l2_matches_torch(lr, wd, momentum, problem):
+    start, fn = PROBLEMS[problem]
+    if problem == "tanh-net":
+        lr *= 100  # its curvature is ~1000× smaller than Rosenbrock's
+    ref = reference_path(lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum, weight_decay=wd),
+                         start, fn)
+    plain = reference_path(lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum), start, fn)
+    mine = batched_path(["sgd-l2"], start, fn, lr=lr, wd=wd, momentum=momentum)
+    assert_roundoff(mine[:, 0], ref, f"sgd-l2 on {problem}")
+    assert (ref - plain).abs().max() > 1e-5  # the decay changed the path
+
+
+@pytest.mark.parametrize("kind,torch_sched", [
+    ("cosine", lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=STEPS)),
+    ("step", lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=STEPS // 3, gamma=0.1)),
+    ("warm_restarts", lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=200, T_mult=2)),
+])
+def test_schedules_match_torch_schedulers(kind, torch_sched):
+    sched = Schedule(kind, total_steps=STEPS, t0=200, t_mult=2)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    s = torch_sched(opt)
+    for t in range(1, STEPS + 1):
+        assert sched.multiplier(t) == pytest.approx(opt.param_groups[0]["lr"], abs=1e-12), t
+        opt.step()
+        s.step()
+    # and through the optimizer: adam-l2 with a cosine schedule = torch Adam + CosineAnnealingLR
+    start, fn = PROBLEMS["rosenbrock"]
+    ref = reference_path(lambda p: torch.optim.Adam(p, lr=1e-2, weight_decay=0.1), start, fn,
+                         scheduler=torch_sched)
+    mine = batched_path(["adam-l2"], start, fn, lr=1e-2, wd=0.1, schedule=sched)
+    assert_roundoff(mine[:, 0], ref, f"adam-l2 with {kind} schedule")
+
+
+def paper_algorithm_2(grad_fn, theta, steps, alpha, beta1, beta2, eps, lam, eta):
+    """Loshchilov & Hutter, Algorithm 2 (AdamW), transcribed line by line in Python floats."""
+    t = 0                                                  # 2: initialize time step t ← 0
+    m = [0.0] * len(theta)                                 # 3: m_0 ← 0
+    v = [0.0] * len(theta)                                 #    v_0 ← 0
+    path = []
+    while t < steps:                                       # 4: repeat
+        t = t + 1                                          # 5: t ← t + 1
+        g = grad_fn(theta)                                 # 6-7: g_t ← ∇f_t(θ_{t−1}) (no λθ: decoupled)
+        m = [beta1 * mi + (1 - beta1) * gi for mi, gi in zip(m, g)]          # 8
+        v = [beta2 * vi + (1 - beta2) * gi * gi for vi, gi in zip(v, g)]     # 9
+        m_hat = [mi / (1 - beta1 ** t) for mi in m]                          # 10
+        v_hat = [vi / (1 - beta2 ** t) for vi in v]                          # 11
+        eta_t = eta(t)                                                       # 12: SetScheduleMultiplier(t)
+        theta = [th - eta_t * (alpha * mh / (math.sqrt(vh) + eps) + lam * th)  # 13
+                 for th, mh, vh in zip(theta, m_hat, v_hat)]
+        path.append(theta)
+    return torch.tensor(path, dtype=torch.float64)
+
+
+def rosen_grad_py(th):
+    x, y = th
+    return [-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)]
+
+
+@pytest.mark.parametrize("kind", ["cosine", "warm_restarts", "step"])
+def test_adamw_paper_form_is_algorithm_2(kind):
+    sched = Schedule(kind, total_steps=STEPS, t0=150, t_mult=2)
+    alpha, lam = 0.02, 0.05
+    ref = paper_algorithm_2(rosen_grad_py, [-1.2, 1.5], STEPS, alpha, 0.9, 0.999, 1e-8, lam,
+                            sched.multiplier)
+    p = torch.tensor([[-1.2, 1.5]], dtype=torch.float64)
+    opt = BatchedOptimizer([p], "adamw", lr=alpha, wd=lam, schedule=sched)
+    mine = []
+    for _ in range(STEPS):
+        opt.step([torch.tensor([rosen_grad_py(p[0].tolist())], dtype=torch.float64)])
+        mine.append(p[0].clone())
+    mine = torch.stack(mine)
+    assert (mine - ref).abs().max() < 1e-10
+    # torch's form with the same λ would be far off: the paper's decay is not multiplied by α
+    q = torch.tensor([[-1.2, 1.5]], dtype=torch.float64)
+    other = BatchedOptimizer([q], "adamw-torch", lr=alpha, wd=lam, schedule=sched)
+    for _ in range(STEPS):
+        other.step([torch.tensor([rosen_grad_py(q[0].tolist())], dtype=torch.float64)])
+    assert (q[0] - ref[-1]).abs().max() > 1e-2
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine", "warm_restarts"])
+def test_proposition_1_sgd_l2_equals_sgdw_without_momentum(schedule):
+    """SGD + L2 with λ' = λ/α takes the same steps as SGDW with λ (Proposition 1)."""
+    lr, lam = 3e-4, 0.05
+    start, fn = PROBLEMS["rosenbrock"]
+    sched = Schedule(schedule, total_steps=STEPS, t0=200)
+    both = batched_path(["sgd-l2", "sgdw"], start, fn, lr=lr, wd=[lam / lr, lam], schedule=sched)
+    no_decay = batched_path(["sgd"], start, fn, lr=lr, schedule=sched)
+    assert_roundoff(both[:, 0], both[:, 1], "SGD+L2(λ/α) vs SGDW(λ)")
+    assert (both[:, 1] - no_decay[:, 0]).abs().max() > 1e-2  # the decay is doing something
+
+
+def test_with_momentum_l2_and_decoupled_differ():
+    """With momentum the L2 gradient λ'θ is accumulated in the buffer (decayed μ-weighted history),
+    while SGDW's decay acts on the current θ only: Proposition 1 no longer holds."""
+    lr, lam = 3e-4, 0.05
+    start, fn = PROBLEMS["rosenbrock"]
+    both = batched_path(["sgd-l2", "sgdw"], start, fn, lr=lr, wd=[lam / lr, lam], momentum=0.9)
+    assert (both[:, 0] - both[:, 1]).abs().max() > 1e-2
+    # …but matching λ' = λ/(α/(1−μ)), the momentum's effective step, brings them close again
+    both2 = batched_path(["sgd-l2", "sgdw"], start, fn, lr=lr, wd=[lam * (1 - 0.9) / lr, lam],
+                         momentum=0.9)
+    assert (both2[-1, 0] - both2[-1, 1]).abs().max() < (both[-1, 0] - both[-1, 1]).abs().max()
+
+
+def test_a_batch_equals_the_same_runs_one_at_a_time():
+    start, fn = PROBLEMS["tanh-net"]
+    names = ["adam-l2", "adamw", "adamw-torch", "adam", "adam-l2"]
+    hyper = dict(lr=[1e-2, 2e-3, 5e-3, 1e-2, 3e-3], wd=[0.1, 0.5, 0.01, 0.2, 1.0],
+                 beta1=[0.9, 0.8, 0.9, 0.5, 0.9], beta2=[0.999, 0.99, 0.9999, 0.999, 0.999],
+                 eps=[1e-8, 1e-6, 1e-8, 1e-4, 1e-8])
+    sched = Schedule("cosine", total_steps=300)
+    batch = batched_path(names, start, fn, steps=300, schedule=sched, **hyper)
+    for j, name in enumerate(names):
+        one = batched_path([name], start, fn, steps=300, schedule=sched,
+                           **{k: v[j] for k, v in hyper.items()})
+        assert torch.equal(batch[:, j], one[:, 0]), name
+
+
+def test_registry_and_validation():
+    assert set(OPTIMIZERS) >= {"sgd-l2", "sgdw", "adam-l2", "adamw", "adamw-torch"}
+    p = torch.zeros(2, 3)
+    with pytest.raises(ValueError, match="one preconditioner"):
+        BatchedOptimizer([p], ["adam-l2", "sgdw"])
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        BatchedOptimizer([p], "adamax")
+    with pytest.raises(ValueError, match="expected 1 or 2"):
+        BatchedOptimizer([p], "adamw", lr=[1, 2, 3])
+    with pytest.raises(ValueError, match="unknown schedule"):
+        Schedule("linear")
