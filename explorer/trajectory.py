@@ -83,3 +83,36 @@ def _tabulate(surf, names, path: torch.Tensor) -> Trajectories:
     })
     frame.loc[bad.T.reshape(-1).numpy(), ["x", "y", "loss", "norm"]] = np.nan
     return Trajectories(frame, diverged)
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """Where an optimizer must stop in the deterministic limit (exact gradients, converged)."""
+    kind: str        # "l2": argmin f + c/2·‖θ‖²;  "box": argmin f subject to ‖θ‖∞ ≤ c;  "none": argmin f
+    c: float
+    point: tuple[float, float]
+    label: str
+
+
+def fixed_point(surface: str, optimizer: str, lr: float, wd: float, momentum: float = 0.0) -> FixedPoint:
+    """The fixed point of each update rule (the schedule η_t multiplies both terms, so it drops out).
+
+    SGD + L2 and Adam + L2: ∇f + λθ = 0, the L2-regularized optimum.
+    SGDW (paper): α·b + λθ = 0 with b = ∇f/(1−μ) → the L2 optimum for λ(1−μ)/α (Proposition 1).
+    AdamW: m̂/(√v̂+ε) = −λ_torch·θ with λ_torch = λ (torch form) or λ/α (paper form); exact
+    gradients make m̂/√v̂ → sign(∇f), so the limit is argmin f inside the box ‖θ‖∞ ≤ 1/λ_torch.
+    """
+    from .surfaces import constrained_minimum
+    kind = OPTIMIZERS[optimizer]
+    surf = SURFACES[surface]
+    decay = kind.decay.value
+    if decay == "none" or wd == 0:
+        return FixedPoint("none", 0.0, constrained_minimum(surf), "minimum of f")
+    if kind.precond.value == "sgd":
+        c = wd if decay == "l2" else wd * (1 - momentum) / lr if decay == "decoupled" else wd * (1 - momentum)
+        return FixedPoint("l2", c, constrained_minimum(surf, l2=c), f"argmin f + {c:.3g}/2·‖θ‖²")
+    if decay == "l2":
+        return FixedPoint("l2", wd, constrained_minimum(surf, l2=wd), f"argmin f + {wd:.3g}/2·‖θ‖²")
+    lam_torch = wd if decay == "decoupled_torch" else wd / lr
+    box = 1.0 / lam_torch
+    return FixedPoint("box", box, constrained_minimum(surf, box=box), f"argmin f in ‖θ‖∞ ≤ {box:.3g}")

@@ -1,0 +1,104 @@
+"""Every chart of the explorer: pure functions, tidy DataFrame in → Altair chart out."""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from .optim import OPTIMIZERS
+from .surfaces import SURFACES, grid
+
+COLORS = {"adam-l2": "#d95f02", "sgd-l2": "#d95f02", "adam": "#7f7f7f", "sgd": "#7f7f7f",
+          "adamw": "#1f78b4", "adamw-torch": "#1f78b4", "sgdw": "#1f78b4"}
+MAX_POINTS = 1500   # trajectory points drawn per run (the data keeps every step)
+
+
+def _color_scale(names):
+    return alt.Scale(domain=[OPTIMIZERS[n].label for n in names], range=[COLORS[n] for n in names])
+
+
+def _thin(frame: pd.DataFrame) -> pd.DataFrame:
+    steps = frame["step"].max()
+    if steps <= MAX_POINTS:
+        return frame
+    keep = np.unique(np.r_[np.linspace(0, steps, MAX_POINTS).round().astype(int), steps])
+    return frame[frame["step"].isin(keep)]
+
+
+def surface_frame(surface: str, n: int = 70) -> pd.DataFrame:
+    """The contour grid as a table of cells, with log-scaled height above the minimum."""
+    xs, ys, f = grid(SURFACES[surface], n)
+    xx, yy = np.meshgrid(xs, ys)
+    level = np.log10(f - f.min() + 1e-3 * (np.ptp(f) or 1.0))
+    dx, dy = (xs[1] - xs[0]) * 1.5, (ys[1] - ys[0]) * 1.5   # cells overlap: no seams
+    return pd.DataFrame({"x": xx.ravel() - dx / 2, "x2": xx.ravel() + dx / 2,
+                         "y": yy.ravel() - dy / 2, "y2": yy.ravel() + dy / 2,
+                         "f": f.ravel(), "level": level.ravel()})
+
+
+def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str | None,
+                     fixed=None, diverged_at: int | None = None, title: str = "",
+                     size: int = 430) -> alt.Chart:
+    """Heat map of f with `focus`'s path drawn over it (and `other`'s, faint, for comparison)."""
+    surf = SURFACES[surface]
+    xs = alt.Scale(domain=list(surf.xlim), nice=False, zero=False)
+    ys = alt.Scale(domain=list(surf.ylim), nice=False, zero=False)
+    names = [focus] + ([other] if other else [])
+    data = _thin(frame[frame["optimizer"].isin(names)]).assign(
+        label=lambda d: d["optimizer"].map(lambda n: OPTIMIZERS[n].label))
+    inside = data[(data.x.between(*surf.xlim)) & (data.y.between(*surf.ylim))]
+    heat = alt.Chart(surface_frame(surface)).mark_rect(strokeWidth=0).encode(
+        x=alt.X("x:Q", scale=xs, title="x"), x2="x2", y=alt.Y("y:Q", scale=ys, title="y"), y2="y2",
+        color=alt.Color("level:Q", scale=alt.Scale(scheme="greys", reverse=True), legend=None),
+        tooltip=[alt.Tooltip("f:Q", format=".4g")])
+    color = alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom"))
+    path = alt.Chart(inside).mark_line(strokeWidth=2.2, clip=True).encode(
+        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), order="step:Q", color=color,
+        opacity=alt.condition(alt.datum.optimizer == focus, alt.value(1.0), alt.value(0.35)),
+        detail="optimizer:N")
+    layers = [heat, path]
+    ends = inside[inside["optimizer"] == focus]
+    if len(ends):
+        marks = pd.concat([ends.iloc[[0]].assign(what="start"), ends.iloc[[-1]].assign(what="end")])
+        layers.append(alt.Chart(marks).mark_point(filled=True, size=110, stroke="white", strokeWidth=1.2).encode(
+            x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys),
+            shape=alt.Shape("what:N", scale=alt.Scale(domain=["start", "end"], range=["circle", "square"]),
+                            legend=None),
+            color=alt.value("#222222"),
+            tooltip=["what:N", "step:Q", alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f"),
+                     alt.Tooltip("loss:Q", format=".4g")]))
+    if fixed is not None:
+        fp = pd.DataFrame({"x": [fixed.point[0]], "y": [fixed.point[1]], "label": [fixed.label]})
+        layers.append(alt.Chart(fp).mark_point(shape="diamond", size=200, filled=True,
+                                               color="#ffd92f", stroke="#222222", strokeWidth=1.2).encode(
+            x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys),
+            tooltip=[alt.Tooltip("label:N", title="deterministic limit"),
+                     alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")]))
+        if fixed.kind == "box":
+            c = fixed.c
+            bx = pd.DataFrame({"x": [max(-c, surf.xlim[0])], "x2": [min(c, surf.xlim[1])],
+                               "y": [max(-c, surf.ylim[0])], "y2": [min(c, surf.ylim[1])]})
+            if c < max(abs(v) for v in (*surf.xlim, *surf.ylim)):
+                layers.append(alt.Chart(bx).mark_rect(fill=None, stroke="#ffd92f", strokeWidth=1.6,
+                                                      strokeDash=[5, 3]).encode(
+                    x=alt.X("x:Q", scale=xs), x2="x2", y=alt.Y("y:Q", scale=ys), y2="y2"))
+    if diverged_at is not None:
+        msg = pd.DataFrame({"x": [np.mean(surf.xlim)], "y": [np.mean(surf.ylim)],
+                            "text": [f"diverged at step {diverged_at}"]})
+        layers.append(alt.Chart(msg).mark_text(fontSize=18, fontWeight="bold", color="#b2182b").encode(
+            x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text="text:N"))
+    return alt.layer(*layers).properties(width=size, height=size, title=title)
+
+
+def metric_chart(frame: pd.DataFrame, field: str, title: str, names, log: bool = False,
+                 width: int = 380, height: int = 220) -> alt.Chart:
+    """One metric against step for every optimizer on shared axes."""
+    data = _thin(frame[frame["optimizer"].isin(names)]).assign(
+        label=lambda d: d["optimizer"].map(lambda n: OPTIMIZERS[n].label))
+    data = data[np.isfinite(data[field]) & ((data[field] > 0) if log else True)]
+    return alt.Chart(data).mark_line(strokeWidth=2).encode(
+        x=alt.X("step:Q", title="step"),
+        y=alt.Y(f"{field}:Q", title=None, scale=alt.Scale(type="log" if log else "linear")),
+        color=alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom")),
+        tooltip=["label:N", "step:Q", alt.Tooltip(f"{field}:Q", format=".5g")],
+    ).properties(width=width, height=height, title=title)

@@ -1,0 +1,125 @@
+"""Typed, validated parameters: one definition drives the CLI options, the app's widgets and the URL."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .optim import OPTIMIZERS, SCHEDULES
+from .surfaces import SURFACES
+
+
+def _decades(lo: int, hi: int, mantissas=(1, 2, 5)) -> tuple[float, ...]:
+    """1-2-5 log grid from 10^lo to 10^hi: the values the log sliders step through."""
+    vals = [float(f"{m}e{e}") for e in range(lo, hi) for m in mantissas] + [float(f"1e{hi}")]
+    return tuple(vals)
+
+
+def fmt(v: Any) -> str:
+    """Short, exact, URL-friendly text for a value (the inverse of Spec.parse)."""
+    if isinstance(v, float):
+        return f"{v:g}" if float(f"{v:g}") == v else repr(v)
+    if isinstance(v, tuple):
+        return ",".join(fmt(x) for x in v)
+    return str(v)
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    default: Any
+    help: str
+    kind: str = "float"              # float | int | choice | point
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    choices: tuple[str, ...] = ()
+    options: tuple = ()              # the app's slider stops (log sliders)
+
+    def parse(self, text: Any) -> Any:
+        """Text (CLI, URL) or a value → a checked value; ValueError with a one-line reason."""
+        raw = str(text).strip()
+        if len(raw) > 100:
+            raise ValueError(f"{self.name}: value too long ({len(raw)} characters)")
+        if self.kind == "choice":
+            if raw not in self.choices:
+                raise ValueError(f"{self.name}: unknown value {raw!r}; choose from {', '.join(self.choices)}")
+            return raw
+        if self.kind == "point":
+            parts = raw.split(",")
+            if len(parts) != 2:
+                raise ValueError(f"{self.name}: expected X,Y (two numbers), got {raw!r}")
+            return tuple(self._number(p, float) for p in parts)
+        return self._check(self._number(raw, int if self.kind == "int" else float))
+
+    def _number(self, raw: str, typ: Callable) -> float:
+        try:
+            v = typ(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.name}: expected {'an integer' if typ is int else 'a number'}, "
+                             f"got {raw!r}") from None
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"{self.name}: must be a finite number, got {raw!r}")
+        return v
+
+    def _check(self, v):
+        if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
+            raise ValueError(f"{self.name}: must be {'>' if self.lo_open else '≥'} {fmt(self.lo)}, got {fmt(v)}")
+        if self.hi is not None and (v > self.hi or (self.hi_open and v == self.hi)):
+            raise ValueError(f"{self.name}: must be {'<' if self.hi_open else '≤'} {fmt(self.hi)}, got {fmt(v)}")
+        return v
+
+
+LR_OPTIONS = _decades(-4, 0)
+WD_OPTIONS = (0.0,) + _decades(-4, 1)
+EPS_OPTIONS = tuple(float(f"1e{e}") for e in range(-12, 0))
+
+# The trajectory view. Defaults show the difference at first sight: on the ill-conditioned
+# quadratic, Adam+L2 shrinks only the flat coordinate, AdamW shrinks both alike.
+TRAJECTORY: dict[str, Spec] = {s.name: s for s in (
+    Spec("surface", "quadratic", "2-D test function", kind="choice", choices=tuple(SURFACES)),
+    Spec("optimizer", "adamw", "optimizer (CLI: one per run)", kind="choice", choices=tuple(OPTIMIZERS)),
+    Spec("pair", "adam", "which pair the app compares: Adam+L2 vs AdamW, or SGD+L2 vs SGDW",
+         kind="choice", choices=("adam", "sgd")),
+    Spec("form", "torch", "decoupled decay form: torch (θ·(1−η·α·λ)) or paper (θ − η·λ·θ)",
+         kind="choice", choices=("torch", "paper")),
+    Spec("lr", 0.05, "learning rate α", lo=0.0, lo_open=True, options=LR_OPTIONS),
+    Spec("wd", 1.0, "decay λ: the L2 coefficient, or the decoupled rate of the chosen form",
+         lo=0.0, options=WD_OPTIONS),
+    Spec("beta1", 0.9, "Adam β1", lo=0.0, hi=1.0, hi_open=True),
+    Spec("beta2", 0.999, "Adam β2", lo=0.0, hi=1.0, hi_open=True),
+    Spec("eps", 1e-8, "Adam ε", lo=0.0, lo_open=True, options=EPS_OPTIONS),
+    Spec("momentum", 0.0, "SGD momentum μ", lo=0.0, hi=1.0, hi_open=True),
+    Spec("steps", 500, "number of updates", kind="int", lo=1, hi=100_000),
+    Spec("start", None, "start point X,Y (default: the surface's own)", kind="point"),
+    Spec("schedule", "constant", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
+    Spec("t0", 100, "warm restarts: first period T_0 (steps)", kind="int", lo=1),
+    Spec("t_mult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=10),
+    Spec("noise", 0.0, "gradient noise σ (stochastic gradients; the same noise for every run)", lo=0.0),
+    Spec("seed", 0, "random seed (noise)", kind="int", lo=0, hi=2**31 - 1),
+)}
+
+
+def pair_optimizers(pair: str, form: str) -> tuple[str, str]:
+    """The two optimizers the app races: (L2 variant, decoupled variant)."""
+    if pair == "sgd":
+        return "sgd-l2", "sgdw"
+    return "adam-l2", "adamw-torch" if form == "torch" else "adamw"
+
+
+def from_mapping(raw: dict[str, Any], specs: dict[str, Spec] = TRAJECTORY) -> tuple[dict, list[str]]:
+    """Values for every spec from a (possibly hostile) mapping such as URL query params.
+
+    Unknown keys and bad values produce a warning each and the default is used; nothing raises.
+    """
+    values, warnings = {k: s.default for k, s in specs.items()}, []
+    for key, text in raw.items():
+        spec = specs.get(key)
+        if spec is None:
+            continue
+        try:
+            values[key] = spec.parse(text)
+        except ValueError as e:
+            warnings.append(f"{e}; using the default {fmt(spec.default)}")
+    return values, warnings
