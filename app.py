@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import math
 
-import altair as alt
 import pandas as pd
 import streamlit as st
+import torch
 
 from explorer import charts
 from explorer.optim import OPTIMIZERS, Schedule
 from explorer.params import TRAJECTORY as P, fmt, pair_optimizers
 from explorer.surfaces import SURFACES
 from explorer.trajectory import fixed_point, run_trajectories
+
+# Sessions are threads of one process: small 2-D work runs fastest on one thread and leaves the
+# other cores to other sessions.
+torch.set_num_threads(1)
 
 st.set_page_config(page_title="Decoupled Weight Decay Explorer", page_icon="⚖️", layout="wide")
 
@@ -53,8 +57,12 @@ def compute(surface, names, lr, wd, beta1, beta2, eps, momentum, steps, start, s
     res = run_trajectories(surface, names, lr=lr, wd=wd, beta1=beta1, beta2=beta2, eps=eps,
                            momentum=momentum, steps=steps, start=start, schedule=sched, noise=noise,
                            seed=seed)
-    fixed = {n: fixed_point(surface, n, lr, wd, momentum) for n in names}
-    return res.frame, res.diverged, fixed
+    return res.frame, res.diverged
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def fixed_points(surface, names, lr, wd, momentum):
+    return {n: fixed_point(surface, n, lr, wd, momentum) for n in names}
 
 
 def log_slider(label, spec, **kw):
@@ -72,14 +80,15 @@ def sidebar() -> dict:
     with sb:
         st.header("Settings")
         v = {}
-        v["surface"] = st.selectbox("Surface", list(SURFACES), format_func=lambda n: SURFACES[n].title,
-                                    key="surface", bind="query-params", on_change=reset_start)
+        # choice widgets show the canonical names: the URL (and the CLI) use exactly these
+        v["surface"] = st.selectbox("Surface", list(SURFACES), key="surface", bind="query-params",
+                                    on_change=reset_start,
+                                    help="; ".join(f"{s.name}: {s.title}" for s in SURFACES.values()))
         v["pair"] = st.radio("Compare", ["adam", "sgd"], horizontal=True, key="pair", bind="query-params",
-                             format_func={"adam": "Adam+L2 vs AdamW", "sgd": "SGD+L2 vs SGDW"}.get)
+                             captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"])
         v["form"] = st.radio("AdamW form", ["torch", "paper"], horizontal=True, key="form",
                              bind="query-params", disabled=v["pair"] == "sgd",
-                             format_func={"torch": "PyTorch: θ·(1−η·α·λ)", "paper": "paper: θ − η·λ·θ"}.get,
-                             help=P["form"].help)
+                             captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"], help=P["form"].help)
         v["lr"] = log_slider("Learning rate α", P["lr"])
         v["wd"] = log_slider("Decay λ", P["wd"])
         adam = v["pair"] == "adam"
@@ -101,9 +110,8 @@ def sidebar() -> dict:
         v["y0"] = c2.slider("Start y", *surf.ylim, surf.start[1], 0.05, key="y0", bind="query-params")
         v["schedule"] = st.selectbox("Schedule η_t", list(P["schedule"].choices), key="schedule",
                                      bind="query-params",
-                                     format_func={"constant": "constant", "cosine": "cosine annealing",
-                                                  "step": "step (×0.1 every third)",
-                                                  "warm_restarts": "cosine with warm restarts (SGDR)"}.get)
+                                     help="constant · cosine annealing · step (×0.1 every third of the "
+                                          "steps) · warm_restarts: cosine with warm restarts (SGDR)")
         restarts = v["schedule"] == "warm_restarts"
         c1, c2 = st.columns(2)
         v["t0"] = c1.number_input("T₀", 1, 100_000, P["t0"].default, key="t0", bind="query-params",
@@ -119,7 +127,8 @@ def sidebar() -> dict:
 
 def trajectory_view(v: dict) -> None:
     names = pair_optimizers(v["pair"], v["form"])
-    frame, diverged, fixed = compute(v["surface"], names, v["lr"], v["wd"], v["beta1"], v["beta2"],
+    fixed = fixed_points(v["surface"], names, v["lr"], v["wd"], v["momentum"])
+    frame, diverged = compute(v["surface"], names, v["lr"], v["wd"], v["beta1"], v["beta2"],
                                      v["eps"], v["momentum"], int(v["steps"]), (v["x0"], v["y0"]),
                                      v["schedule"], int(v["t0"]), int(v["t_mult"]), v["noise"],
                                      int(v["seed"]))

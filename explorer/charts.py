@@ -1,6 +1,8 @@
 """Every chart of the explorer: pure functions, tidy DataFrame in → Altair chart out."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -25,8 +27,9 @@ def _thin(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["step"].isin(keep)]
 
 
+@lru_cache(maxsize=16)
 def surface_frame(surface: str, n: int = 70) -> pd.DataFrame:
-    """The contour grid as a table of cells, with log-scaled height above the minimum."""
+    """The contour grid as a table of cells, with log-scaled height above the minimum (read-only)."""
     xs, ys, f = grid(SURFACES[surface], n)
     xx, yy = np.meshgrid(xs, ys)
     level = np.log10(f - f.min() + 1e-3 * (np.ptp(f) or 1.0))

@@ -79,13 +79,14 @@ EPS_OPTIONS = tuple(float(f"1e{e}") for e in range(-12, 0))
 # quadratic, Adam+L2 shrinks only the flat coordinate, AdamW shrinks both alike.
 TRAJECTORY: dict[str, Spec] = {s.name: s for s in (
     Spec("surface", "quadratic", "2-D test function", kind="choice", choices=tuple(SURFACES)),
-    Spec("optimizer", "adamw", "optimizer (CLI: one per run)", kind="choice", choices=tuple(OPTIMIZERS)),
+    Spec("optimizer", "adamw-torch", "named optimizer: adamw is the paper's form (decay η·λ), "
+                                      "adamw-torch PyTorch's (decay η·α·λ)", kind="choice", choices=tuple(OPTIMIZERS)),
     Spec("pair", "adam", "which pair the app compares: Adam+L2 vs AdamW, or SGD+L2 vs SGDW",
          kind="choice", choices=("adam", "sgd")),
     Spec("form", "torch", "decoupled decay form: torch (θ·(1−η·α·λ)) or paper (θ − η·λ·θ)",
          kind="choice", choices=("torch", "paper")),
     Spec("lr", 0.05, "learning rate α", lo=0.0, lo_open=True, options=LR_OPTIONS),
-    Spec("wd", 1.0, "decay λ: the L2 coefficient, or the decoupled rate of the chosen form",
+    Spec("wd", 1.0, "decay λ: the L2 coefficient (…-l2) or the decoupled rate (sgdw, adamw, adamw-torch)",
          lo=0.0, options=WD_OPTIONS),
     Spec("beta1", 0.9, "Adam β1", lo=0.0, hi=1.0, hi_open=True),
     Spec("beta2", 0.999, "Adam β2", lo=0.0, hi=1.0, hi_open=True),

@@ -58,8 +58,8 @@ def _himmel_value(x, y):
 
 
 def _himmel_grad(x, y):
-    a, b = x * x + y - 11, x + y * y - 7
-    return 4 * x * a + 2 * b, 2 * a + 4 * y * b
+    a, b = torch.addcmul(y - 11, x, x), torch.addcmul(x - 7, y, y)     # x²+y−11, x+y²−7
+    return torch.addcmul(2 * b, x, a, value=4), torch.addcmul(2 * a, y, b, value=4)
 
 
 def _rastrigin_value(x, y):
@@ -69,7 +69,8 @@ def _rastrigin_value(x, y):
 
 def _rastrigin_grad(x, y):
     tau = 2 * math.pi
-    return 2 * x + 10 * tau * torch.sin(tau * x), 2 * y + 10 * tau * torch.sin(tau * y)
+    return (torch.add(2 * x, torch.sin(tau * x), alpha=10 * tau),
+            torch.add(2 * y, torch.sin(tau * y), alpha=10 * tau))
 
 
 SURFACES: dict[str, Surface] = {s.name: s for s in (

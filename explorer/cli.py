@@ -1,0 +1,87 @@
+"""The command line: python -m explorer <command> … (the same computations as the app)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .optim import Schedule
+from .params import TRAJECTORY, Spec, fmt
+from .surfaces import SURFACES
+from .trajectory import run_trajectories
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments: exit 2 with one clear line on stderr (no usage dump, no traceback)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _option(parser: argparse.ArgumentParser, spec: Spec, flag: str | None = None) -> None:
+    def parse(text: str):
+        try:
+            return spec.parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e).split(": ", 1)[-1]) from None
+
+    parse.__name__ = spec.name
+    default = "the surface's own" if spec.default is None else fmt(spec.default)
+    extra = f" (one of: {', '.join(spec.choices)})" if spec.choices else ""
+    parser.add_argument(flag or f"--{spec.name.replace('_', '-')}", dest=spec.name, type=parse,
+                        default=spec.default, metavar=spec.name.upper() if not spec.choices else "NAME",
+                        help=f"{spec.help}{extra}; default {default}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="python -m explorer",
+                      description="Decoupled weight decay explorer: the app's figures without a browser.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    t = sub.add_parser("trajectory", help="run one optimizer on a 2-D surface, write step,x,y,loss as CSV",
+                       description="Run one optimizer on a 2-D surface and write CSV with columns "
+                                   "step,x,y,loss (row step 0 is the start point).")
+    for name in ("surface", "optimizer", "lr", "wd", "beta1", "beta2", "eps", "momentum", "steps",
+                 "start", "schedule", "t0", "t_mult", "noise", "seed"):
+        _option(t, TRAJECTORY[name])
+    t.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
+    sub.add_parser("surfaces", help="list the surfaces with their formulas")
+    return p
+
+
+def _fix_negative_values(argv: list[str]) -> list[str]:
+    """Let `--start -1.5,2` work: argparse would read '-1.5,2' as an option."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--start" and i + 1 < len(argv):
+            out.append(f"--start={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(_fix_negative_values(list(sys.argv[1:] if argv is None else argv)))
+    if args.command == "surfaces":
+        for s in SURFACES.values():
+            print(f"{s.name:<12} {s.title}: {s.latex}\n{'':<12} window x∈[{fmt(s.xlim[0])}, {fmt(s.xlim[1])}], "
+                  f"y∈[{fmt(s.ylim[0])}, {fmt(s.ylim[1])}]; default start {fmt(s.start)}; {s.note}")
+        return 0
+    sched = Schedule(args.schedule, total_steps=args.steps, t0=args.t0, t_mult=args.t_mult)
+    res = run_trajectories(args.surface, [args.optimizer], lr=args.lr, wd=args.wd, beta1=args.beta1,
+                           beta2=args.beta2, eps=args.eps, momentum=args.momentum, steps=args.steps,
+                           start=args.start, schedule=sched, noise=args.noise, seed=args.seed)
+    table = res.frame[["step", "x", "y", "loss"]]
+    try:
+        if args.out == "-":
+            table.to_csv(sys.stdout, index=False, float_format="%.10g", lineterminator="\n")
+        else:
+            table.to_csv(args.out, index=False, float_format="%.10g", lineterminator="\n")
+    except OSError as e:
+        print(f"{parser.prog}: error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    k = res.diverged[args.optimizer]
+    if k is not None:
+        print(f"{parser.prog}: warning: {args.optimizer} diverged at step {k}", file=sys.stderr)
+    return 0

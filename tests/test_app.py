@@ -1,0 +1,75 @@
+"""The app headless (Streamlit AppTest): it renders, every control moves, nothing raises."""
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def fresh(query=None):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def specs(at):
+    return [json.loads(c.proto.spec) for c in at.get("arrow_vega_lite_chart")] or \
+           [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def test_opens_with_both_panels_and_no_exception():
+    at = fresh()
+    assert not at.exception
+    assert len(specs(at)) == 4  # two trajectory panels, loss, norm
+    titles = json.dumps(specs(at)[:2])
+    assert "Adam + L2" in titles and "AdamW" in titles
+
+
+def test_every_slider_moves_without_exception():
+    at = fresh()
+    moved = set()
+    for pair in ("adam", "sgd"):
+        at.radio(key="pair").set_value(pair).run()
+        for i in range(len(at.slider)):
+            s = at.slider[i]
+            if s.disabled:
+                continue
+            lo, hi = s.min, s.max
+            s.set_value(lo + (hi - lo) * 0.7 if isinstance(lo, float) else int(lo + (hi - lo) * 0.7)).run()
+            assert not at.exception, s.label
+            moved.add(s.key)
+        for i in range(len(at.select_slider)):
+            s = at.select_slider[i]
+            if s.disabled:
+                continue
+            s.set_value(s.options[-2]).run()
+            assert not at.exception, s.label
+            moved.add(s.key)
+    assert moved >= {"lr", "wd", "beta1", "beta2", "eps", "momentum", "steps", "x0", "y0", "noise"}
+    at.radio(key="pair").set_value("adam").run()
+    at.radio(key="form").set_value("paper").run()
+    assert not at.exception
+    assert any("λ_torch = λ/α" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("surface", ["rosenbrock", "himmelblau", "rastrigin", "quadratic"])
+@pytest.mark.parametrize("schedule", ["cosine", "warm_restarts"])
+def test_each_surface_and_schedule(surface, schedule):
+    at = fresh()
+    at.selectbox(key="surface").set_value(surface).run()
+    at.selectbox(key="schedule").set_value(schedule).run()
+    assert not at.exception
+    assert len(specs(at)) == 4
+
+
+def test_divergence_is_a_message_not_a_traceback():
+    at = fresh()
+    at.selectbox(key="surface").set_value("rosenbrock").run()
+    at.radio(key="pair").set_value("sgd").run()
+    at.select_slider(key="lr").set_value(1.0).run()
+    assert not at.exception
+    assert any("diverged at step" in e.value for e in at.error)

@@ -1,0 +1,77 @@
+"""The app in a real browser: Playwright driving Debian's Chromium (installed by apt in CI)."""
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from browser import CHART, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
+    pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as (base, proc):
+        yield base, proc
+
+
+@pytest.fixture()
+def page(server):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        yield pg
+        browser.close()
+
+
+def wait_idle(page, timeout=30_000):
+    """Wait until Streamlit has finished the current script run."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+
+
+def slider_value(page, label):
+    box = page.locator('[data-testid="stSlider"]', has_text=label).first
+    return box.get_by_role("slider").get_attribute("aria-valuetext")
+
+
+def test_first_chart_then_slider_changes_chart_and_url(server, page):
+    base, proc = server
+    t0 = time.time()
+    page.goto(base + "/")
+    page.wait_for_selector(CHART, timeout=60_000)
+    print(f"first chart after {time.time() - t0:.2f} s")
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator(CHART).count() == 4
+    first = page.locator(CHART).first
+    before = first.screenshot()
+    thumb = page.locator('[data-testid="stSlider"]', has_text="Learning rate").get_by_role("slider")
+    thumb.focus()
+    t1 = time.time()
+    thumb.press("ArrowLeft")
+    page.wait_for_function("() => window.location.search.includes('lr=')", timeout=10_000)
+    wait_idle(page)
+    print(f"slider → updated chart after {time.time() - t1:.2f} s")
+    assert "lr=0.02" in page.url
+    assert first.screenshot() != before
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_share_link_restores_widgets(server, page):
+    base, _ = server
+    page.goto(base + "/?surface=rosenbrock&lr=0.01&wd=0.1&steps=800&pair=adam&form=paper")
+    page.wait_for_selector(CHART, timeout=60_000)
+    wait_idle(page)
+    assert page.get_by_role("combobox", name="Surface").input_value() == "rosenbrock"
+    assert slider_value(page, "Learning rate") == "0.01"
+    assert slider_value(page, "Steps") == "800"
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "AdamW (paper form)" in page.content()

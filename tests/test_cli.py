@@ -1,0 +1,66 @@
+import io
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from explorer.cli import main
+
+
+def run_cli(*args):
+    p = subprocess.run([sys.executable, "-m", "explorer", *args], capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_trajectory_csv_to_stdout(capsys):
+    assert main(["trajectory", "--surface", "rosenbrock", "--optimizer", "adam-l2", "--lr", "0.01",
+                 "--wd", "0.1", "--steps", "20", "--start", "-1.5,2", "--out", "-"]) == 0
+    df = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert list(df.columns) == ["step", "x", "y", "loss"]
+    assert df.step.tolist() == list(range(21))
+    assert (df.x[0], df.y[0]) == (-1.5, 2.0)
+    assert df.loss[0] == pytest.approx(2.5 ** 2 + 100 * 0.25 ** 2)
+
+
+def test_same_arguments_same_file(tmp_path):
+    args = ["trajectory", "--noise", "0.5", "--seed", "7", "--steps", "100", "--schedule", "warm_restarts",
+            "--t0", "20"]
+    main(args + ["--out", str(tmp_path / "a.csv")])
+    main(args + ["--out", str(tmp_path / "b.csv")])
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_every_optimizer_and_surface_runs(tmp_path):
+    from explorer.optim import OPTIMIZERS
+    from explorer.surfaces import SURFACES
+    for s in SURFACES:
+        for o in OPTIMIZERS:
+            assert main(["trajectory", "--surface", s, "--optimizer", o, "--lr", "1e-3", "--steps", "5",
+                         "--out", str(tmp_path / "t.csv")]) == 0
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--surface", "nope"], "--surface"),
+    (["--lr", "-0.1"], "--lr: must be > 0"),
+    (["--lr", "abc"], "--lr: expected a number"),
+    (["--beta2", "1"], "--beta2: must be < 1"),
+    (["--beta2", "1.5"], "--beta2"),
+    (["--start", "1"], "--start: expected X,Y"),
+    (["--start", "a,b"], "--start"),
+    (["--steps", "0"], "--steps"),
+    (["--wd", "nan"], "--wd: must be a finite number"),
+    (["--optimizer", "lamb"], "--optimizer"),
+    (["--out", "/nonexistent-dir/x.csv"], "cannot write"),
+])
+def test_bad_arguments_exit_2_with_one_line(args, needle):
+    code, out, err = run_cli("trajectory", *args)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and needle in err and "Traceback" not in err
+
+
+def test_surfaces_lists_formulas_and_help_documents_defaults():
+    code, out, _ = run_cli("surfaces")
+    assert code == 0 and "rosenbrock" in out and "(1-x)^2+100" in out
+    code, out, _ = run_cli("trajectory", "--help")
+    assert code == 0 and "default 0.05" in out and "--t-mult" in out
