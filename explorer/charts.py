@@ -105,3 +105,61 @@ def metric_chart(frame: pd.DataFrame, field: str, title: str, names, log: bool =
         color=alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom")),
         tooltip=["label:N", "step:Q", alt.Tooltip(f"{field}:Q", format=".5g")],
     ).properties(width=width, height=height, title=title)
+
+
+TRAIN_TITLES = {"train_loss": "train loss", "test_loss": "test loss", "test_acc": "test accuracy",
+                "weight_norm": "‖θ‖ (all parameters)"}
+
+
+def training_chart(rows: pd.DataFrame, metric: str, names, width: int = 330, height: int = 200) -> alt.Chart:
+    """A live-training metric against step for every run on shared axes."""
+    data = rows[rows["optimizer"].isin(names)].assign(
+        label=lambda d: d["optimizer"].map(lambda n: OPTIMIZERS[n].label))
+    data = data[np.isfinite(data[metric])]
+    log = metric.endswith("loss")
+    if log:
+        data = data[data[metric] > 0]
+    scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
+    if metric == "test_acc" and len(data):
+        # frame the part where the runs differ, not the climb from chance level
+        late = data[data["step"] >= 0.1 * data["step"].max()][metric]
+        lo = float(late.min() if len(late) else data[metric].min())
+        scale = alt.Scale(domain=[max(0.0, lo - 0.02), 1.0], clamp=True)
+    y = alt.Y(f"{metric}:Q", title=None, scale=scale)
+    return alt.Chart(data).mark_line(strokeWidth=2).encode(
+        x=alt.X("step:Q", title="step"), y=y,
+        color=alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom")),
+        tooltip=["label:N", "step:Q", alt.Tooltip(f"{metric}:Q", format=".4g")],
+    ).properties(width=width, height=height, title=TRAIN_TITLES.get(metric, metric))
+
+
+def layer_norm_chart(rows: pd.DataFrame, names, width: int = 330, height: int = 200) -> alt.Chart:
+    """Per-layer weight norms (solid, dashed, dotted = layer 1, 2, 3, …) for every run."""
+    cols = [c for c in rows.columns if c.startswith("norm_")]
+    data = rows[rows["optimizer"].isin(names)].melt(id_vars=["optimizer", "step"], value_vars=cols,
+                                                    var_name="layer", value_name="norm")
+    data["layer"] = data["layer"].str.replace("norm_", "", regex=False)
+    data["label"] = data["optimizer"].map(lambda n: OPTIMIZERS[n].label)
+    return alt.Chart(data[np.isfinite(data["norm"])]).mark_line(strokeWidth=1.8).encode(
+        x=alt.X("step:Q"), y=alt.Y("norm:Q", title=None),
+        color=alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom")),
+        strokeDash=alt.StrokeDash("layer:N", legend=alt.Legend(title=None, orient="bottom")),
+        tooltip=["label:N", "layer:N", "step:Q", alt.Tooltip("norm:Q", format=".4g")],
+    ).properties(width=width, height=height, title="‖W‖ per layer")
+
+
+def decay_distribution_chart(dist: pd.DataFrame, names, step: int, width: int = 230,
+                             height: int = 170) -> alt.Chart:
+    """Per-weight decay rate of the last step, one histogram per layer: a spread for Adam+L2, a
+    single spike for decoupled decay."""
+    data = dist[dist["optimizer"].isin(names)].assign(
+        label=lambda d: d["optimizer"].map(lambda n: OPTIMIZERS[n].label))
+    return alt.Chart(data).mark_bar(opacity=0.75, binSpacing=0).encode(
+        x=alt.X("log10_rate:Q", title="log₁₀ share removed per step"),
+        y=alt.Y("fraction:Q", title="share of weights", stack=None),
+        color=alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom")),
+        tooltip=["label:N", "layer:N", alt.Tooltip("log10_rate:Q", format=".2f"),
+                 alt.Tooltip("fraction:Q", format=".3f")],
+    ).properties(width=width, height=height).facet(
+        column=alt.Column("layer:N", title=None)).properties(
+        title=f"Effective decay per weight at step {step}")

@@ -5,9 +5,11 @@ import argparse
 import sys
 
 from .optim import Schedule
-from .params import TRAJECTORY, Spec, fmt
+from .params import TRAIN, TRAJECTORY, Spec, fmt
 from .surfaces import SURFACES
 from .trajectory import run_trajectories
+
+TRAIN_COLUMNS = ["optimizer", "step", "train_loss", "test_loss", "test_acc", "weight_norm"]
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -43,6 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
                  "start", "schedule", "t0", "t_mult", "noise", "seed"):
         _option(t, TRAJECTORY[name])
     t.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
+    tr = sub.add_parser("train", help="train a small model on digits with several optimizers at once",
+                        description="Train one small model per optimizer on scikit-learn's digits — the "
+                                    "same initial weights and mini-batches for all, in one batched "
+                                    "computation — and write CSV with columns " + ",".join(TRAIN_COLUMNS)
+                                    + " (row step 0 is before any update).")
+    for spec in TRAIN.values():
+        if spec.name not in ("pair", "form"):
+            _option(tr, spec)
+    tr.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
+    tr.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
     sub.add_parser("surfaces", help="list the surfaces with their formulas")
     return p
 
@@ -68,20 +80,56 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{s.name:<12} {s.title}: {s.latex}\n{'':<12} window x∈[{fmt(s.xlim[0])}, {fmt(s.xlim[1])}], "
                   f"y∈[{fmt(s.ylim[0])}, {fmt(s.ylim[1])}]; default start {fmt(s.start)}; {s.note}")
         return 0
+    if args.command == "train":
+        return _train(parser, args)
     sched = Schedule(args.schedule, total_steps=args.steps, t0=args.t0, t_mult=args.t_mult)
     res = run_trajectories(args.surface, [args.optimizer], lr=args.lr, wd=args.wd, beta1=args.beta1,
                            beta2=args.beta2, eps=args.eps, momentum=args.momentum, steps=args.steps,
                            start=args.start, schedule=sched, noise=args.noise, seed=args.seed)
-    table = res.frame[["step", "x", "y", "loss"]]
-    try:
-        if args.out == "-":
-            table.to_csv(sys.stdout, index=False, float_format="%.10g", lineterminator="\n")
-        else:
-            table.to_csv(args.out, index=False, float_format="%.10g", lineterminator="\n")
-    except OSError as e:
-        print(f"{parser.prog}: error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
+    if not _write(parser, res.frame[["step", "x", "y", "loss"]], args.out):
         return 2
     k = res.diverged[args.optimizer]
     if k is not None:
         print(f"{parser.prog}: warning: {args.optimizer} diverged at step {k}", file=sys.stderr)
+    return 0
+
+
+def _write(parser, table, out: str) -> bool:
+    try:
+        table.to_csv(sys.stdout if out == "-" else out, index=False, float_format="%.10g",
+                     lineterminator="\n")
+        return True
+    except OSError as e:
+        print(f"{parser.prog}: error: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+        return False
+
+
+def _train(parser, args) -> int:
+    import pandas as pd
+    import torch
+
+    from .optim import OPTIMIZERS
+    from .train import TrainConfig, Trainer
+
+    if len({OPTIMIZERS[n].precond for n in args.optimizers}) != 1:
+        parser.error("argument --optimizers: one batch needs one preconditioner (all Adam or all SGD)")
+    if args.device not in (None, "cpu", "cuda") or (args.device == "cuda" and not torch.cuda.is_available()):
+        parser.error(f"argument --device: {args.device!r} is not available here (cpu"
+                     f"{', cuda' if torch.cuda.is_available() else ''})")
+    cfg = TrainConfig(optimizers=args.optimizers, model=args.model, width=args.width, depth=args.depth,
+                      lr=args.lr, wd=args.wd, beta1=args.beta1, beta2=args.beta2, eps=args.eps,
+                      momentum=args.momentum, batch_size=args.batch_size, steps=args.steps,
+                      train_samples=args.train_samples, schedule=args.schedule, t0=args.t0,
+                      t_mult=args.t_mult, seed=args.seed, eval_every=args.eval_every)
+    torch.set_flush_denormal(True)
+    trainer = Trainer(cfg, args.device)
+    rows = trainer.evaluate()
+    while not trainer.done:
+        trainer.step(min(cfg.eval_every, cfg.steps - trainer.step_count))
+        rows += trainer.evaluate()
+    if not _write(parser, pd.DataFrame(rows)[TRAIN_COLUMNS], args.out):
+        return 2
+    for name, k in trainer.diverged().items():
+        if k is not None:
+            print(f"{parser.prog}: warning: {name} diverged at step {k}", file=sys.stderr)
     return 0

@@ -215,6 +215,34 @@ class BatchedOptimizer:
                 p.addcmul_(buf, c["step"])                     # = torch's θ.add_(b, alpha=−lr), fused
 
 
+    @torch.no_grad()
+    def decay_rates(self, eta: float | None = None) -> list[torch.Tensor]:
+        """Fraction of each weight removed by the decay term in the step just taken, per element.
+
+        eta: the schedule multiplier to use (default: the one of that step; 1.0 shows the rule itself).
+
+        L2 under Adam: η_t·α·λ/(√v̂+ε) — every coordinate its own rate, small where gradients are large.
+        L2 under SGD: η_t·α·λ.  Decoupled: η_t·λ (paper) or η_t·α·λ (torch), the same for every weight.
+        """
+        if self.t == 0:
+            return [torch.zeros_like(p) for p in self.params]
+        t, h = self.t, self.hyper
+        eta = self.schedule.multiplier(t) if eta is None else eta
+        lr_t = eta * h["lr"]
+        decoupled = eta * self._wd_paper + lr_t * self._wd_torch          # (R,) float64
+        out = []
+        for i, p in enumerate(self.params):
+            rate = _broadcastable(decoupled, p).expand_as(p)
+            if self._has_l2:
+                l2 = _broadcastable(lr_t * self._l2, p)
+                if self.precond is Precond.ADAM:
+                    v_hat = self.state[i][1] / _broadcastable(1 - h["beta2"] ** t, p)
+                    l2 = l2 / (v_hat.sqrt() + self._eps[i])
+                rate = rate + l2
+            out.append(rate.expand_as(p).clone())
+        return out
+
+
 def _broadcastable(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     """A per-run (R,) float64 vector as a (R, 1, …) tensor in p's dtype and device."""
     return x.to(device=p.device, dtype=p.dtype).view((-1,) + (1,) * (p.dim() - 1))

@@ -73,3 +73,34 @@ def test_divergence_is_a_message_not_a_traceback():
     at.select_slider(key="lr").set_value(1.0).run()
     assert not at.exception
     assert any("diverged at step" in e.value for e in at.error)
+
+
+def test_live_training_starts_advances_and_stops():
+    at = fresh()
+    assert not at.exception
+    at.button(key="t_start").click().run()
+    assert not at.exception
+    assert at.session_state["training"]
+    first = at.session_state["trainer"].step_count
+    assert first > 0                             # the fragment ran once with the page
+    at.run()                                     # one more fragment tick
+    assert at.session_state["trainer"].step_count > first
+    assert any("step" in p.proto.text for p in at.get("progress"))
+    assert len(specs(at)) >= 4 + 6
+    at.button(key="t_stop").click().run()
+    assert not at.exception and not at.session_state["training"]
+    stopped = at.session_state["trainer"].step_count
+    at.run()
+    assert at.session_state["trainer"].step_count == stopped
+
+
+def test_live_training_sgd_pair_and_diverging_run_show_messages():
+    at = fresh()
+    at.radio(key="t_pair").set_value("sgd").run()
+    at.select_slider(key="t_lr").set_value(0.5).run()
+    at.select_slider(key="t_steps").set_value(100).run()
+    at.button(key="t_start").click().run()
+    for _ in range(5):
+        at.run()
+    assert not at.exception
+    assert at.session_state["trainer"].names == ["sgd-l2", "sgdw"]

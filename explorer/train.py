@@ -1,0 +1,174 @@
+"""Live side-by-side training on real data: every run in one batched computation.
+
+All runs share the initial weights, the data and the order of the mini-batches; only the optimizer
+configuration (in the app: where λ enters the update) differs.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .data import digits
+from .models import ModelSpec, forward, init_params, loss_per_run
+from .optim import OPTIMIZERS, BatchedOptimizer, Schedule
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Defaults = the app's and the CLI's defaults (explorer.params.TRAIN; a test keeps them equal)."""
+    optimizers: tuple[str, ...] = ("adam-l2", "adamw-torch")
+    model: str = "mlp"
+    width: int = 128
+    depth: int = 2
+    lr: float = 1e-3
+    wd: float = 0.05
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    momentum: float = 0.9
+    batch_size: int = 32
+    steps: int = 1500
+    train_samples: int = 1200
+    schedule: str = "cosine"
+    t0: int = 300
+    t_mult: int = 2
+    seed: int = 0
+    eval_every: int = 50
+
+    @property
+    def model_spec(self) -> ModelSpec:
+        return ModelSpec(self.model, self.width, self.depth)
+
+
+METRICS = ["train_loss", "test_loss", "test_acc", "weight_norm"]
+
+
+class Trainer:
+    """Advance R runs step by step; evaluate and inspect them at any time."""
+
+    def __init__(self, cfg: TrainConfig, device: str | None = None):
+        self.cfg = cfg
+        self.device = torch.device(device or default_device())
+        self.spec = cfg.model_spec
+        self.data = digits(cfg.train_samples).to(self.device)
+        names = list(cfg.optimizers)
+        self.names = names
+        self.params = init_params(self.spec, len(names), cfg.seed, device=self.device)
+        self.opt = BatchedOptimizer(
+            self.params, names, lr=cfg.lr, wd=cfg.wd, beta1=cfg.beta1, beta2=cfg.beta2, eps=cfg.eps,
+            momentum=cfg.momentum,
+            schedule=Schedule(cfg.schedule, total_steps=cfg.steps, t0=cfg.t0, t_mult=cfg.t_mult))
+        self._batches = torch.Generator().manual_seed(cfg.seed + 1)
+        self._order = torch.empty(0, dtype=torch.long)
+        self.step_count = 0
+        self._first_bad = torch.full((len(names),), -1, dtype=torch.long, device=self.device)
+
+    # -- the data order: shuffled epochs, the same for every run -------------------------------
+    def _next_batch(self) -> torch.Tensor:
+        b, n = self.cfg.batch_size, len(self.data.y_train)
+        b = min(b, n)
+        if len(self._order) < b:
+            self._order = torch.cat([self._order, torch.randperm(n, generator=self._batches)])
+        idx, self._order = self._order[:b], self._order[b:]
+        return idx.to(self.device)
+
+    def step(self, n: int = 1) -> None:
+        for _ in range(n):
+            if self.step_count >= self.cfg.steps:
+                return
+            idx = self._next_batch()
+            losses = loss_per_run(forward(self.spec, self.params, self.data.x_train[idx]),
+                                  self.data.y_train[idx])
+            for p in self.params:
+                p.grad = None
+            losses.sum().backward()
+            self.opt.step([p.grad for p in self.params])
+            self.step_count += 1
+            bad = ~torch.isfinite(losses.detach())
+            self._first_bad = torch.where(bad & (self._first_bad < 0), self.step_count, self._first_bad)
+
+    @property
+    def done(self) -> bool:
+        return self.step_count >= self.cfg.steps
+
+    def diverged(self) -> dict[str, int | None]:
+        """optimizer → the step whose mini-batch loss was first inf/NaN (None: still finite)."""
+        finite = torch.stack([torch.isfinite(p.detach()).flatten(1).all(1) for p in self.params]).all(0)
+        first, finite = self._first_bad.tolist(), finite.tolist()
+        return {n: first[r] if first[r] >= 0 else None if finite[r] else self.step_count
+                for r, n in enumerate(self.names)}
+
+    @torch.no_grad()
+    def evaluate(self) -> list[dict]:
+        """One row per run: step, train/test loss, test accuracy, weight norms (total and per layer)."""
+        d = self.data
+        train_loss = loss_per_run(forward(self.spec, self.params, d.x_train), d.y_train)
+        logits = forward(self.spec, self.params, d.x_test)
+        test_loss = loss_per_run(logits, d.y_test)
+        test_acc = (logits.argmax(-1) == d.y_test).float().mean(1)
+        # a diverged run has no accuracy (argmax of NaN logits would report a fake chance level)
+        test_acc = torch.where(torch.isfinite(logits).flatten(1).all(1), test_acc, torch.nan)
+        sq = [(p.detach() ** 2).flatten(1).sum(1) for p in self.params]
+        total = torch.stack(sq).sum(0).sqrt()
+        layers = torch.stack(sq[0::2]).sqrt()                     # weights only, per layer
+        cols = torch.stack([train_loss, test_loss, test_acc, total]).cpu().double().numpy()
+        layers = layers.cpu().double().numpy()
+        rows = []
+        for r, n in enumerate(self.names):
+            row = {"optimizer": n, "step": self.step_count}
+            row.update({m: float(cols[k, r]) for k, m in enumerate(METRICS)})
+            row.update({f"norm_{name}": float(layers[i, r]) for i, name in enumerate(self.spec.layer_names)})
+            rows.append(row)
+        return rows
+
+    @torch.no_grad()
+    def effective_decay(self, bins: int = 40) -> pd.DataFrame:
+        """Per-weight decay rate at the current state (fraction of θ removed per step at η_t = 1,
+        so the schedule does not hide the rule), summarized per layer as a histogram.
+
+        Returns rows optimizer, layer, log10_rate (bin centre), fraction (of the layer's weights).
+        Decoupled runs put all weights in one bin; Adam+L2 spreads them over orders of magnitude.
+        """
+        rates = self.opt.decay_rates(eta=1.0)[0::2]
+        logs = [torch.log10(r.flatten(1).double().clamp_min(1e-30)).cpu() for r in rates]
+        finite = torch.cat([l[torch.isfinite(l) & (l > -29)] for l in logs])
+        if finite.numel() == 0:
+            return pd.DataFrame(columns=["optimizer", "layer", "log10_rate", "fraction"])
+        lo, hi = float(finite.min()), float(finite.max())
+        if hi - lo < 1e-9:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = np.linspace(lo, hi, bins + 1)
+        centres = (edges[:-1] + edges[1:]) / 2
+        out = []
+        for layer, l in zip(self.spec.layer_names, logs):
+            for r, n in enumerate(self.names):
+                v = l[r].numpy()
+                v = v[np.isfinite(v) & (v > -29)]
+                if len(v) == 0:
+                    continue
+                hist, _ = np.histogram(np.clip(v, lo, hi), edges)
+                out += [{"optimizer": n, "layer": layer, "log10_rate": c, "fraction": h / len(v)}
+                        for c, h in zip(centres, hist) if h]
+        return pd.DataFrame(out)
+
+
+def train_rows(cfg: TrainConfig, device: str | None = None) -> Iterator[list[dict]]:
+    """Evaluate at step 0, then every eval_every steps and at the end; yield each batch of rows."""
+    tr = Trainer(cfg, device)
+    yield tr.evaluate()
+    while not tr.done:
+        tr.step(min(cfg.eval_every, cfg.steps - tr.step_count))
+        yield tr.evaluate()
+
+
+def train_table(cfg: TrainConfig, device: str | None = None) -> pd.DataFrame:
+    return pd.DataFrame([row for rows in train_rows(cfg, device) for row in rows])
