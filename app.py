@@ -172,7 +172,7 @@ def trajectory_view(v: dict) -> None:
 
 
 # ---------------------------------------------------------------- live training
-TICK_SECONDS = 0.35   # compute per fragment run; the page redraws between ticks
+TICK_SECONDS = 0.6   # training per fragment run (= its timer period): the page redraws between ticks
 
 
 def train_controls() -> TrainConfig:
@@ -216,7 +216,7 @@ def train_controls() -> TrainConfig:
     return TrainConfig(optimizers=names, model=model, width=int(width), depth=int(depth), lr=lr, wd=wd,
                        beta1=beta1, beta2=beta2, eps=eps, momentum=momentum, batch_size=int(batch),
                        steps=int(steps), train_samples=int(samples), schedule=schedule,
-                       t0=max(1, int(steps) // 5), t_mult=2, seed=int(seed), eval_every=max(1, int(steps) // 60))
+                       t0=max(1, int(steps) // 5), t_mult=2, seed=int(seed), eval_every=max(1, int(steps) // 30))
 
 
 def start_training(cfg: TrainConfig) -> None:
@@ -245,7 +245,7 @@ def training_view() -> None:
     if trainer is not None and trainer.cfg != cfg:
         st.info("The settings above differ from the run shown below; press Restart to train with them.")
     # the fragment re-runs itself on a timer only while training, so an idle page costs nothing
-    st.fragment(run_every=0.5 if running else None)(live_panel)()
+    st.fragment(run_every=TICK_SECONDS if running else None)(live_panel)()
 
 
 def live_panel() -> None:
@@ -255,10 +255,7 @@ def live_panel() -> None:
         return
     if st.session_state.get("training") and not trainer.done:
         t0, done0 = time.perf_counter(), trainer.step_count
-        k = trainer.cfg.eval_every
-        while time.perf_counter() - t0 < TICK_SECONDS and not trainer.done:
-            trainer.step(min(k - trainer.step_count % k, trainer.cfg.steps - trainer.step_count))
-            st.session_state["train_rows"] += trainer.evaluate()
+        st.session_state["train_rows"] += trainer.advance(TICK_SECONDS)
         clock = st.session_state["train_clock"]
         clock[0] += time.perf_counter() - t0
         clock[1] += trainer.step_count - done0
@@ -277,10 +274,10 @@ def live_panel() -> None:
             st.error(f"{OPTIMIZERS[name].label} diverged at step {k} (loss inf/NaN); its curves stop there.")
     cols = st.columns(3)
     for col, metric in zip(cols, ["train_loss", "test_loss", "test_acc"]):
-        col.altair_chart(charts.training_chart(rows, metric, names), width="stretch", height=260)
+        col.vega_lite_chart(*charts.training_part(rows, metric, names), width="stretch", height=260)
     cols = st.columns(3)
-    cols[0].altair_chart(charts.training_chart(rows, "weight_norm", names), width="stretch", height=260)
-    cols[1].altair_chart(charts.layer_norm_chart(rows, names), width="stretch", height=260)
+    cols[0].vega_lite_chart(*charts.training_part(rows, "weight_norm", names), width="stretch", height=260)
+    cols[1].vega_lite_chart(*charts.layer_norm_part(rows, names), width="stretch", height=260)
     with cols[2]:
         last = rows[rows.step == rows.step.max()].set_index("optimizer")
         st.markdown(f"**At step {int(rows.step.max()):,}**")
@@ -291,8 +288,8 @@ def live_panel() -> None:
             if abs(a.test_acc - b.test_acc) < 0.005 and abs(a.test_loss - b.test_loss) < 0.01 * b.test_loss:
                 st.caption("At this setting the two runs end within 0.5 % accuracy and 1 % test loss of "
                            "each other: here the placement of λ hardly matters (try a larger λ or more steps).")
-    st.altair_chart(charts.decay_distribution_chart(trainer.effective_decay(), names, trainer.step_count),
-                    width="content")
+    st.vega_lite_chart(*charts.decay_part(trainer.effective_decay(), names, trainer.step_count),
+                       width="content")
     st.caption("Each weight's share removed by the decay term per step (at η_t = 1, from the current "
                "state). Adam+L2 applies α·λ/(√v̂+ε): weights with large gradients (large √v̂) are decayed "
                "orders of magnitude less than weights with small ones. Decoupled decay removes the same "

@@ -1,6 +1,7 @@
 """Every chart of the explorer: pure functions, tidy DataFrame in → Altair chart out."""
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 import altair as alt
@@ -110,56 +111,95 @@ def metric_chart(frame: pd.DataFrame, field: str, title: str, names, log: bool =
 TRAIN_TITLES = {"train_loss": "train loss", "test_loss": "test loss", "test_acc": "test accuracy",
                 "weight_norm": "‖θ‖ (all parameters)"}
 
+# Live charts redraw several times a second. Building an Altair chart and validating its spec costs
+# ~13 ms, so each live chart is a fixed Vega-Lite spec built once (cached, data-free) plus the data of
+# the moment; the Altair chart (for export and tests) is the same spec with the data put back.
+LivePart = tuple[pd.DataFrame, dict]
 
-def training_chart(rows: pd.DataFrame, metric: str, names, width: int = 330, height: int = 200) -> alt.Chart:
-    """A live-training metric against step for every run on shared axes."""
-    data = rows[rows["optimizer"].isin(names)].assign(
-        label=lambda d: d["optimizer"].map(lambda n: OPTIMIZERS[n].label))
-    data = data[np.isfinite(data[metric])]
+
+def _spec(chart: alt.Chart) -> str:
+    spec = chart.to_dict()
+    spec.pop("data", None)
+    spec.pop("datasets", None)
+    return json.dumps(spec)
+
+
+def to_altair(part: LivePart) -> alt.Chart:
+    data, spec = part
+    return alt.Chart.from_dict({**spec, "data": {"values": json.loads(data.to_json(orient="records"))}})
+
+
+def _labelled(rows: pd.DataFrame, names) -> pd.DataFrame:
+    data = rows[rows["optimizer"].isin(names)].copy()
+    data["label"] = data["optimizer"].map(lambda n: OPTIMIZERS[n].label)
+    return data
+
+
+def _color(names):
+    return alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom"))
+
+
+@lru_cache(maxsize=64)
+def _metric_spec(metric: str, names: tuple, width: int, height: int) -> str:
     log = metric.endswith("loss")
-    if log:
+    empty = pd.DataFrame({"step": [], metric: [], "label": []})
+    return _spec(alt.Chart(empty).mark_line(strokeWidth=2).encode(
+        x=alt.X("step:Q", title="step"),
+        y=alt.Y(f"{metric}:Q", title=None, scale=alt.Scale(type="log") if log else alt.Scale(zero=False)),
+        color=_color(names),
+        tooltip=["label:N", "step:Q", alt.Tooltip(f"{metric}:Q", format=".4g")],
+    ).properties(width=width, height=height, title=TRAIN_TITLES.get(metric, metric)))
+
+
+def training_part(rows: pd.DataFrame, metric: str, names, width: int = 330, height: int = 200) -> LivePart:
+    """A live-training metric against step for every run on shared axes (log scale for losses)."""
+    data = _labelled(rows, names)[["step", metric, "label"]]
+    data = data[np.isfinite(data[metric])]
+    if metric.endswith("loss"):
         data = data[data[metric] > 0]
-    scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
+    spec = json.loads(_metric_spec(metric, tuple(names), width, height))
     if metric == "test_acc" and len(data):
         # frame the part where the runs differ, not the climb from chance level
         late = data[data["step"] >= 0.1 * data["step"].max()][metric]
         lo = float(late.min() if len(late) else data[metric].min())
-        scale = alt.Scale(domain=[max(0.0, lo - 0.02), 1.0], clamp=True)
-    y = alt.Y(f"{metric}:Q", title=None, scale=scale)
-    return alt.Chart(data).mark_line(strokeWidth=2).encode(
-        x=alt.X("step:Q", title="step"), y=y,
-        color=alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom")),
-        tooltip=["label:N", "step:Q", alt.Tooltip(f"{metric}:Q", format=".4g")],
-    ).properties(width=width, height=height, title=TRAIN_TITLES.get(metric, metric))
+        spec["encoding"]["y"]["scale"] = {"domain": [max(0.0, lo - 0.02), 1.0], "clamp": True}
+    return data, spec
 
 
-def layer_norm_chart(rows: pd.DataFrame, names, width: int = 330, height: int = 200) -> alt.Chart:
-    """Per-layer weight norms (solid, dashed, dotted = layer 1, 2, 3, …) for every run."""
-    cols = [c for c in rows.columns if c.startswith("norm_")]
-    data = rows[rows["optimizer"].isin(names)].melt(id_vars=["optimizer", "step"], value_vars=cols,
-                                                    var_name="layer", value_name="norm")
-    data["layer"] = data["layer"].str.replace("norm_", "", regex=False)
-    data["label"] = data["optimizer"].map(lambda n: OPTIMIZERS[n].label)
-    return alt.Chart(data[np.isfinite(data["norm"])]).mark_line(strokeWidth=1.8).encode(
-        x=alt.X("step:Q"), y=alt.Y("norm:Q", title=None),
-        color=alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom")),
+@lru_cache(maxsize=64)
+def _layer_norm_spec(names: tuple, width: int, height: int) -> str:
+    empty = pd.DataFrame({"step": [], "norm": [], "layer": [], "label": []})
+    return _spec(alt.Chart(empty).mark_line(strokeWidth=1.8).encode(
+        x=alt.X("step:Q"), y=alt.Y("norm:Q", title=None), color=_color(names),
         strokeDash=alt.StrokeDash("layer:N", legend=alt.Legend(title=None, orient="bottom")),
         tooltip=["label:N", "layer:N", "step:Q", alt.Tooltip("norm:Q", format=".4g")],
-    ).properties(width=width, height=height, title="‖W‖ per layer")
+    ).properties(width=width, height=height, title="‖W‖ per layer"))
 
 
-def decay_distribution_chart(dist: pd.DataFrame, names, step: int, width: int = 230,
-                             height: int = 170) -> alt.Chart:
-    """Per-weight decay rate of the last step, one histogram per layer: a spread for Adam+L2, a
-    single spike for decoupled decay."""
-    data = dist[dist["optimizer"].isin(names)].assign(
-        label=lambda d: d["optimizer"].map(lambda n: OPTIMIZERS[n].label))
-    return alt.Chart(data).mark_bar(opacity=0.75, binSpacing=0).encode(
+def layer_norm_part(rows: pd.DataFrame, names, width: int = 330, height: int = 200) -> LivePart:
+    """Per-layer weight norms (one dash pattern per layer) for every run."""
+    cols = [c for c in rows.columns if c.startswith("norm_")]
+    data = _labelled(rows, names).melt(id_vars=["label", "step"], value_vars=cols, var_name="layer",
+                                       value_name="norm")
+    data["layer"] = data["layer"].str.replace("norm_", "", regex=False)
+    return data[np.isfinite(data["norm"])], json.loads(_layer_norm_spec(tuple(names), width, height))
+
+
+@lru_cache(maxsize=64)
+def _decay_spec(names: tuple, width: int, height: int) -> str:
+    empty = pd.DataFrame({"log10_rate": [], "fraction": [], "layer": [], "label": []})
+    return _spec(alt.Chart(empty).mark_bar(opacity=0.75, binSpacing=0).encode(
         x=alt.X("log10_rate:Q", title="log₁₀ share removed per step"),
         y=alt.Y("fraction:Q", title="share of weights", stack=None),
-        color=alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom")),
+        color=_color(names),
         tooltip=["label:N", "layer:N", alt.Tooltip("log10_rate:Q", format=".2f"),
                  alt.Tooltip("fraction:Q", format=".3f")],
-    ).properties(width=width, height=height).facet(
-        column=alt.Column("layer:N", title=None)).properties(
-        title=f"Effective decay per weight at step {step}")
+    ).properties(width=width, height=height).facet(column=alt.Column("layer:N", title=None)))
+
+
+def decay_part(dist: pd.DataFrame, names, step: int, width: int = 230, height: int = 170) -> LivePart:
+    """Per-weight decay rate, one histogram per layer: a spread for Adam+L2, one spike for decoupled."""
+    data = _labelled(dist, names)[["log10_rate", "fraction", "layer", "label"]]
+    spec = json.loads(_decay_spec(tuple(names), width, height))
+    spec["title"] = f"Effective decay per weight at step {step}"
+    return data, spec

@@ -96,6 +96,15 @@ class Trainer:
             bad = ~torch.isfinite(losses.detach())
             self._first_bad = torch.where(bad & (self._first_bad < 0), self.step_count, self._first_bad)
 
+    def advance(self, seconds: float) -> list[dict]:
+        """Train for about `seconds` of wall time (whole eval_every chunks); the rows evaluated on the way."""
+        import time
+        t0, rows, k = time.perf_counter(), [], self.cfg.eval_every
+        while not self.done and (not rows or time.perf_counter() - t0 < seconds):
+            self.step(min(k - self.step_count % k, self.cfg.steps - self.step_count))
+            rows += self.evaluate()
+        return rows
+
     @property
     def done(self) -> bool:
         return self.step_count >= self.cfg.steps
