@@ -171,7 +171,8 @@ def _layer_norm_spec(names: tuple, width: int, height: int) -> str:
     empty = pd.DataFrame({"step": [], "norm": [], "layer": [], "label": []})
     return _spec(alt.Chart(empty).mark_line(strokeWidth=1.8).encode(
         x=alt.X("step:Q"), y=alt.Y("norm:Q", title=None), color=_color(names),
-        strokeDash=alt.StrokeDash("layer:N", legend=alt.Legend(title=None, orient="bottom")),
+        strokeDash=alt.StrokeDash("layer:N", legend=alt.Legend(title=None, orient="top",
+                                                               direction="horizontal")),
         tooltip=["label:N", "layer:N", "step:Q", alt.Tooltip("norm:Q", format=".4g")],
     ).properties(width=width, height=height, title="‖W‖ per layer"))
 
