@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 
 import altair as alt
@@ -204,3 +205,78 @@ def decay_part(dist: pd.DataFrame, names, step: int, width: int = 230, height: i
     spec = json.loads(_decay_spec(tuple(names), width, height))
     spec["title"] = f"Effective decay per weight at step {step}"
     return data, spec
+
+
+# ---------------------------------------------------------------- lr × λ sweeps
+SWEEP_METRICS = {"test_loss": "final test loss", "test_error": "final test error"}
+
+
+def _edges(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cell extents around sorted log2 grid values (half-way to the neighbours)."""
+    v = np.asarray(values, dtype=float)
+    if len(v) == 1:
+        return v - 0.5, v + 0.5
+    mid = (v[1:] + v[:-1]) / 2
+    return np.r_[v[0] - (mid[0] - v[0]), mid], np.r_[mid, v[-1] + (v[-1] - mid[-1])]
+
+
+def sweep_cells(frame: pd.DataFrame, optimizer: str, metric: str, top_k: int = 3) -> pd.DataFrame:
+    """Seed-averaged cells of one optimizer with their extents, rank and divergence."""
+    f = frame[frame["optimizer"] == optimizer]
+    g = f.groupby(["lr", "wd"]).agg(value=(metric, "mean"), diverged=("diverged", "any"),
+                                    seeds=("seed", "nunique")).reset_index()
+    g.loc[g["diverged"] | ~np.isfinite(g["value"]), "value"] = np.nan
+    g["log2_lr"], g["log2_wd"] = np.log2(g["lr"]), np.log2(g["wd"])
+    for col in ("log2_lr", "log2_wd"):
+        vals = np.sort(g[col].unique())
+        lo, hi = _edges(vals)
+        g[col + "_lo"] = g[col].map(dict(zip(vals, lo)))
+        g[col + "_hi"] = g[col].map(dict(zip(vals, hi)))
+    g["rank"] = g["value"].rank(method="first")
+    g["mark"] = np.where(g["rank"] == 1, "best", np.where(g["rank"] <= top_k, f"top {top_k}", ""))
+    return g
+
+
+def sweep_heatmap(frame: pd.DataFrame, optimizer: str, metric: str, coupling, domain: tuple[float, float],
+                  top_k: int = 3, wd_label: str = "λ", size: int = 300) -> alt.Chart:
+    """One optimizer's lr × λ grid on a shared color domain, best/top-k cells circled, diverged cells
+    crossed, rows where λ hardly matters marked, and the fitted coupling line."""
+    cells = sweep_cells(frame, optimizer, metric, top_k)
+    log_ticks = lambda axis_title: alt.Axis(title=axis_title, labelExpr="'2^' + format(datum.value, '.0f')",  # noqa: E731
+                                            tickMinStep=1)
+    x = alt.X("log2_wd_lo:Q", axis=log_ticks(f"{wd_label} (log₂)"), scale=alt.Scale(zero=False, nice=False))
+    y = alt.Y("log2_lr_lo:Q", axis=log_ticks("learning rate α (log₂)"), scale=alt.Scale(zero=False, nice=False))
+    tooltip = [alt.Tooltip("lr:Q", format=".3g"), alt.Tooltip("wd:Q", title=wd_label, format=".3g"),
+               alt.Tooltip("value:Q", title=SWEEP_METRICS[metric], format=".4f"), "diverged:N", "seeds:Q"]
+    heat = alt.Chart(cells).mark_rect(stroke="white", strokeWidth=0.5).encode(
+        x=x, x2="log2_wd_hi:Q", y=y, y2="log2_lr_hi:Q",
+        color=alt.condition("isValid(datum.value)",
+                            alt.Color("value:Q", title=SWEEP_METRICS[metric],
+                                      scale=alt.Scale(scheme="viridis", domain=list(domain), clamp=True)),
+                            alt.value("#d9d9d9")),
+        tooltip=tooltip)
+    centre = {"x": alt.X("log2_wd:Q"), "y": alt.Y("log2_lr:Q")}
+    layers = [heat]
+    crossed = cells[cells["diverged"]]
+    if len(crossed):
+        layers.append(alt.Chart(crossed).mark_text(text="×", fontSize=16, color="#b2182b").encode(**centre))
+    for mark, filled in (("best", True), (f"top {top_k}", False)):
+        layers.append(alt.Chart(cells[cells["mark"] == mark]).mark_point(
+            size=140, strokeWidth=2, color="black", filled=filled, opacity=1).encode(**centre, tooltip=tooltip))
+    flat = cells[cells["lr"].isin(coupling.flat_rows)].groupby("lr").first().reset_index()
+    if len(flat):
+        flat = flat.assign(x=cells["log2_wd_hi"].max())
+        layers.append(alt.Chart(flat).mark_text(text="≈", fontSize=15, dx=8, align="left", color="#555").encode(
+            x="x:Q", y=alt.Y("log2_lr:Q"), tooltip=[alt.Tooltip("lr:Q", title="λ hardly matters at lr")]))
+    title = OPTIMIZERS[optimizer].label
+    if math.isfinite(coupling.slope):
+        counted = [math.log2(lr) for lr in coupling.best_wd if lr not in coupling.flat_rows]
+        ys = np.linspace(min(counted), max(counted), 20)
+        line = pd.DataFrame({"log2_lr": ys, "log2_wd": coupling.slope * ys + coupling.intercept})
+        line = line[line["log2_wd"].between(cells["log2_wd_lo"].min(), cells["log2_wd_hi"].max())]
+        layers.append(alt.Chart(line).mark_line(color="#e41a1c", strokeWidth=2.5, strokeDash=[6, 3]).encode(
+            x="log2_wd:Q", y="log2_lr:Q", order="log2_lr:Q"))
+        title += f" · slope {coupling.slope:+.2f}"
+    else:
+        title += " · slope n/a"
+    return alt.layer(*layers).properties(width=size, height=size, title=title)

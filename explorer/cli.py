@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .optim import Schedule
-from .params import TRAIN, TRAJECTORY, Spec, fmt
+from .params import SWEEP, TRAIN, TRAJECTORY, Spec, fmt
 from .surfaces import SURFACES
 from .trajectory import run_trajectories
 
@@ -27,11 +27,11 @@ def _option(parser: argparse.ArgumentParser, spec: Spec, flag: str | None = None
             raise argparse.ArgumentTypeError(str(e).split(": ", 1)[-1]) from None
 
     parse.__name__ = spec.name
-    default = "the surface's own" if spec.default is None else fmt(spec.default)
     extra = f" (one of: {', '.join(spec.choices)})" if spec.choices else ""
+    extra += "" if spec.default is None else f"; default {fmt(spec.default)}"
     parser.add_argument(flag or f"--{spec.name.replace('_', '-')}", dest=spec.name, type=parse,
                         default=spec.default, metavar=spec.name.upper() if not spec.choices else "NAME",
-                        help=f"{spec.help}{extra}; default {default}")
+                        help=f"{spec.help}{extra}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
             _option(tr, spec)
     tr.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
     tr.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
+    sw = sub.add_parser("sweep", help="lr × λ grid: one training run per cell, all cells batched; prints "
+                                      "the coupling slope of each optimizer",
+                        description="Train one model per (optimizer, lr, λ, seed) cell — all cells of a seed "
+                                    "as one batched computation — and write CSV with columns "
+                                    "optimizer,lr,wd,seed,train_loss,test_loss,test_error,diverged (wd is "
+                                    "that optimizer's own λ). The coupling slope of each optimizer (slope of "
+                                    "log2 best λ on log2 lr) is printed on stdout, after the CSV with --out -.")
+    for spec in SWEEP.values():
+        _option(sw, spec)
+    sw.add_argument("--normalized", action="store_true",
+                    help="read --wds as λ_norm: each run uses λ = λ_norm·√(b/(B·T)) (paper App. B.1)")
+    sw.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
+    sw.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
     sub.add_parser("surfaces", help="list the surfaces with their formulas")
     return p
 
@@ -82,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "train":
         return _train(parser, args)
+    if args.command == "sweep":
+        return _sweep(parser, args)
     sched = Schedule(args.schedule, total_steps=args.steps, t0=args.t0, t_mult=args.t_mult)
     res = run_trajectories(args.surface, [args.optimizer], lr=args.lr, wd=args.wd, beta1=args.beta1,
                            beta2=args.beta2, eps=args.eps, momentum=args.momentum, steps=args.steps,
@@ -113,9 +128,7 @@ def _train(parser, args) -> int:
 
     if len({OPTIMIZERS[n].precond for n in args.optimizers}) != 1:
         parser.error("argument --optimizers: one batch needs one preconditioner (all Adam or all SGD)")
-    if args.device not in (None, "cpu", "cuda") or (args.device == "cuda" and not torch.cuda.is_available()):
-        parser.error(f"argument --device: {args.device!r} is not available here (cpu"
-                     f"{', cuda' if torch.cuda.is_available() else ''})")
+    _check_device(parser, args.device)
     cfg = TrainConfig(optimizers=args.optimizers, model=args.model, width=args.width, depth=args.depth,
                       lr=args.lr, wd=args.wd, beta1=args.beta1, beta2=args.beta2, eps=args.eps,
                       momentum=args.momentum, batch_size=args.batch_size, steps=args.steps,
@@ -132,4 +145,43 @@ def _train(parser, args) -> int:
     for name, k in trainer.diverged().items():
         if k is not None:
             print(f"{parser.prog}: warning: {name} diverged at step {k}", file=sys.stderr)
+    return 0
+
+
+def _check_device(parser, device):
+    import torch
+    if device not in (None, "cpu", "cuda") or (device == "cuda" and not torch.cuda.is_available()):
+        parser.error(f"argument --device: {device!r} is not available here "
+                     f"(cpu{', cuda' if torch.cuda.is_available() else ''})")
+
+
+def _sweep(parser, args) -> int:
+    import dataclasses
+    import math
+
+    import torch
+
+    from .sweep import PAIRS, PRESETS, coupling, run_sweep
+
+    _check_device(parser, args.device)
+    base = PRESETS[args.preset]
+    if args.pair != base.pair and args.wds is None:
+        parser.error(f"argument --pair: preset {args.preset!r} is for {base.pair}; give --wds for {args.pair}")
+    train = dataclasses.replace(
+        base.train, **{k: getattr(args, k) for k in ("steps", "model", "train_samples", "schedule",
+                                                     "batch_size", "seed") if getattr(args, k) is not None})
+    wds = base.wds if args.wds is None else tuple((n, args.wds) for n in PAIRS[args.pair])
+    cfg = dataclasses.replace(base, pair=args.pair, wds=wds, lrs=args.lrs or base.lrs,
+                              seeds=args.seeds or base.seeds, normalized=args.normalized or base.normalized,
+                              train=train)
+    torch.set_flush_denormal(True)
+    frame = run_sweep(cfg, args.device)
+    if not _write(parser, frame, args.out):
+        return 2
+    for name in cfg.optimizers:
+        c = coupling(frame, name)
+        slope = "n/a (fewer than two rows where λ matters)" if math.isnan(c.slope) else f"{c.slope:+.3f}"
+        left = f"; rows left out (λ hardly matters): {', '.join(f'{x:g}' for x in c.flat_rows)}" \
+            if c.flat_rows else ""
+        print(f"coupling slope {name}: {slope}{left}")
     return 0

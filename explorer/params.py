@@ -29,7 +29,7 @@ class Spec:
     name: str
     default: Any
     help: str
-    kind: str = "float"              # float | int | choice | list (of choices) | point
+    kind: str = "float"              # float | int | choice | list (of choices) | floats | point
     lo: float | None = None
     hi: float | None = None
     lo_open: bool = False
@@ -53,6 +53,11 @@ class Spec:
                 raise ValueError(f"{self.name}: unknown value {(bad or [raw])[0]!r}; "
                                  f"choose from {', '.join(self.choices)}")
             return tuple(dict.fromkeys(items))
+        if self.kind == "floats":
+            parts = [x for x in raw.split(",") if x.strip()]
+            if not parts or len(parts) > 64:
+                raise ValueError(f"{self.name}: expected 1 to 64 comma-separated numbers, got {raw!r}")
+            return tuple(sorted(set(self._check(self._number(x.strip(), float)) for x in parts)))
         if self.kind == "point":
             parts = raw.split(",")
             if len(parts) != 2:
@@ -166,4 +171,28 @@ TRAIN: dict[str, Spec] = {s.name: s for s in (
     Spec("t_mult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=10),
     Spec("seed", 0, "random seed (initial weights and batch order)", kind="int", lo=0, hi=2**31 - 1),
     Spec("eval_every", 50, "evaluate every K steps", kind="int", lo=1, hi=100_000),
+)}
+
+
+# The sweep view (CLI: python -m explorer sweep). None = the preset's value.
+from .sweep import PRESETS  # noqa: E402
+
+SWEEP: dict[str, Spec] = {s.name: s for s in (
+    Spec("preset", "coupling", "a measured starting point (see README)", kind="choice", choices=tuple(PRESETS)),
+    Spec("pair", "adam", "adam: Adam+L2, AdamW (paper form), AdamW (PyTorch form); sgd: SGD+L2, SGDW",
+         kind="choice", choices=("adam", "sgd")),
+    Spec("lrs", None, "comma-separated learning rates (default: the preset's, 2^-12 … 2^-6)", kind="floats",
+         lo=0.0, lo_open=True),
+    Spec("wds", None, "comma-separated λ values used by every optimizer as its own λ (default: the "
+         "preset's grid per optimizer)", kind="floats", lo=0.0, lo_open=True),
+    Spec("steps", None, "updates per run (default: the preset's, 1500)", kind="int", lo=1, hi=200_000),
+    Spec("seeds", None, "seeds averaged before the argmin (default: the preset's, 2)", kind="int", lo=1,
+         hi=20),
+    Spec("model", None, "default: the preset's", kind="choice", choices=tuple(MODELS)),
+    Spec("train_samples", None, "training digits used (default: the preset's, 300)", kind="int", lo=10,
+         hi=MAX_TRAIN),
+    Spec("batch_size", None, "mini-batch size (default: the preset's, 32)", kind="int", lo=1, hi=MAX_TRAIN),
+    Spec("schedule", None, "schedule multiplier η_t (default: the preset's, cosine)", kind="choice",
+         choices=SCHEDULES),
+    Spec("seed", None, "first seed; seeds are seed, seed+1, … (default 0)", kind="int", lo=0, hi=2**31 - 1),
 )}

@@ -55,7 +55,8 @@ METRICS = ["train_loss", "test_loss", "test_acc", "weight_norm"]
 class Trainer:
     """Advance R runs step by step; evaluate and inspect them at any time."""
 
-    def __init__(self, cfg: TrainConfig, device: str | None = None):
+    def __init__(self, cfg: TrainConfig, device: str | None = None, lr=None, wd=None):
+        """lr, wd: optional per-run values (a sweep), overriding cfg.lr and cfg.wd."""
         self.cfg = cfg
         self.device = torch.device(device or default_device())
         self.spec = cfg.model_spec
@@ -64,7 +65,8 @@ class Trainer:
         self.names = names
         self.params = init_params(self.spec, len(names), cfg.seed, device=self.device)
         self.opt = BatchedOptimizer(
-            self.params, names, lr=cfg.lr, wd=cfg.wd, beta1=cfg.beta1, beta2=cfg.beta2, eps=cfg.eps,
+            self.params, names, lr=cfg.lr if lr is None else lr, wd=cfg.wd if wd is None else wd,
+            beta1=cfg.beta1, beta2=cfg.beta2, eps=cfg.eps,
             momentum=cfg.momentum,
             schedule=Schedule(cfg.schedule, total_steps=cfg.steps, t0=cfg.t0, t_mult=cfg.t_mult))
         self._batches = torch.Generator().manual_seed(cfg.seed + 1)

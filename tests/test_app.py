@@ -104,3 +104,22 @@ def test_live_training_sgd_pair_and_diverging_run_show_messages():
         at.run()
     assert not at.exception
     assert at.session_state["trainer"].names == ["sgd-l2", "sgdw"]
+
+
+def test_sweep_tab_runs_a_small_grid_and_draws_heatmaps():
+    at = fresh()
+    at.slider(key="s_n_lr").set_value(2).run()
+    at.slider(key="s_n_wd").set_value(3).run()
+    at.slider(key="s_seeds").set_value(1).run()
+    at.select_slider(key="s_steps").set_value(100).run()
+    at.select_slider(key="s_samples").set_value(100).run()
+    assert not at.exception
+    before = len(specs(at))
+    at.button(key="s_run").click().run()
+    assert not at.exception
+    heat = [s for s in specs(at) if "slope" in json.dumps(s.get("title", ""))]
+    assert len(heat) == 3 and len(specs(at)) == before + 3
+    assert any("Slopes" in m.value for m in at.markdown)
+    # switching to the SGD preset sets its own grid; nothing raises
+    at.selectbox(key="s_preset").set_value("sgd").run()
+    assert not at.exception

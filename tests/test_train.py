@@ -14,7 +14,7 @@ from explorer.train import TrainConfig, Trainer, train_table
 STEPS = 120
 
 
-def reference_run(cfg: TrainConfig, make_opt, run_index: int = 0):
+def reference_run(cfg: TrainConfig, make_opt, run_index: int = 0, steps: int = STEPS):
     """One model with torch.optim, written the way a user would: same init, same batches."""
     spec = cfg.model_spec
     params = [p[run_index].detach().clone().requires_grad_(True)
@@ -22,7 +22,7 @@ def reference_run(cfg: TrainConfig, make_opt, run_index: int = 0):
     opt = make_opt(params)
     data = digits(cfg.train_samples)
     tr = Trainer(cfg, "cpu")              # only used for its batch order
-    for _ in range(STEPS):
+    for _ in range(steps):
         idx = tr._next_batch()
         h = data.x_train[idx]
         for i in range(0, len(params), 2):

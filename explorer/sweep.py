@@ -1,0 +1,144 @@
+"""lr × λ grids (the paper's Figures 1–2) and the coupling measure.
+
+Every cell is a full training run; all cells of all optimizers of one preconditioner train together
+as one batched computation (the run dimension), on the same data, initial weights and batches.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .data import digits
+from .optim import OPTIMIZERS
+from .train import TrainConfig, Trainer
+
+PAIRS = {"adam": ("adam-l2", "adamw", "adamw-torch"), "sgd": ("sgd-l2", "sgdw")}
+COLUMNS = ["optimizer", "lr", "wd", "seed", "train_loss", "test_loss", "test_error", "diverged"]
+
+
+def pow2(lo: int, hi: int, n: int | None = None) -> tuple[float, ...]:
+    """n values 2^lo … 2^hi, evenly spaced in log2 (n = hi − lo + 1 by default)."""
+    n = n or hi - lo + 1
+    return tuple(float(2.0 ** e) for e in np.linspace(lo, hi, n))
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    pair: str = "adam"
+    lrs: tuple[float, ...] = pow2(-12, -6)
+    # each optimizer's own λ grid (the L2 coefficient, or the decoupled rate of its form)
+    wds: tuple[tuple[str, tuple[float, ...]], ...] = (
+        ("adam-l2", pow2(-16, -4, 7)), ("adamw", pow2(-18, -6, 7)), ("adamw-torch", pow2(-8, 4, 7)))
+    seeds: int = 2
+    normalized: bool = False        # wds are λ_norm; the run uses λ = λ_norm·√(b/(B·T)) (App. B.1)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(train_samples=300, steps=1500))
+
+    @property
+    def optimizers(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.wds)
+
+    def wd_grid(self, name: str) -> tuple[float, ...]:
+        return dict(self.wds)[name]
+
+    @property
+    def wd_scale(self) -> float:
+        """λ = λ_norm·√(b/(B·T)): b batch size, B training points, T epochs (= steps·b/B)."""
+        if not self.normalized:
+            return 1.0
+        b, big_b = self.train.batch_size, self.train.train_samples
+        epochs = self.train.steps * b / big_b
+        return math.sqrt(b / (big_b * epochs))
+
+
+def run_sweep(cfg: SweepConfig, device: str | None = None,
+              progress: Callable[[float], None] | None = None) -> pd.DataFrame:
+    """Train every (optimizer, lr, λ) cell for every seed; one row per cell and seed (COLUMNS).
+
+    `wd` in the result is the grid value (λ_norm when cfg.normalized). progress(fraction) is called
+    every few dozen steps; an exception raised there (a cancel) stops the sweep.
+    """
+    kinds = {OPTIMIZERS[n].precond for n in cfg.optimizers}
+    if len(kinds) != 1:
+        raise ValueError("a sweep needs optimizers of one preconditioner (all Adam or all SGD)")
+    cells = [(n, lr, wd) for n in cfg.optimizers for lr in cfg.lrs for wd in cfg.wd_grid(n)]
+    names = tuple(n for n, _, _ in cells)
+    lrs = [lr for _, lr, _ in cells]
+    wds = [wd * cfg.wd_scale for _, _, wd in cells]
+    out = []
+    total = cfg.seeds * cfg.train.steps
+    for s in range(cfg.seeds):
+        tcfg = replace(cfg.train, optimizers=names, seed=cfg.train.seed + s)
+        tr = Trainer(tcfg, device, lr=lrs, wd=wds)
+        chunk = 25
+        while not tr.done:
+            tr.step(chunk)
+            if progress:
+                progress((s * cfg.train.steps + tr.step_count) / total)
+        rows = tr.evaluate()
+        bad = tr.diverged()
+        for (n, lr, wd), row, k in zip(cells, rows, _per_run(bad, tr)):
+            diverged = k is not None or not math.isfinite(row["test_loss"])
+            out.append({"optimizer": n, "lr": lr, "wd": wd, "seed": tcfg.seed,
+                        "train_loss": row["train_loss"], "test_loss": row["test_loss"],
+                        "test_error": 1.0 - row["test_acc"], "diverged": diverged})
+    return pd.DataFrame(out, columns=COLUMNS)
+
+
+def _per_run(bad: dict, tr: Trainer):
+    """Trainer.diverged() is keyed by name; a sweep has many runs per name, so ask per run."""
+    first = tr._first_bad.tolist()
+    finite = torch.stack([torch.isfinite(p.detach()).flatten(1).all(1) for p in tr.params]).all(0).tolist()
+    return [f if f >= 0 else (None if ok else tr.step_count) for f, ok in zip(first, finite)]
+
+
+@dataclass(frozen=True)
+class Coupling:
+    """How the best λ moves with lr: slope of log2(best λ) on log2(lr)."""
+    slope: float                      # nan when fewer than two rows count
+    intercept: float
+    best_wd: dict[float, float]       # lr → λ with the lowest seed-averaged loss (every row)
+    flat_rows: tuple[float, ...]      # lrs left out: λ hardly matters (max − min < 2 % of min) or all diverged
+
+
+def coupling(frame: pd.DataFrame, optimizer: str, metric: str = "test_loss",
+             flat_tolerance: float = 0.02) -> Coupling:
+    """The coupling measure of issue #4, exactly: seeds averaged first; per lr row the argmin λ; rows
+    where λ hardly matters are left out; least squares of log2(best λ) on log2(lr) over the rest.
+    0: the best λ does not depend on lr; −1: best λ ∝ 1/lr; +1: best λ ∝ lr. Diverged cells count as +∞.
+    """
+    f = frame[frame["optimizer"] == optimizer].copy()
+    f.loc[f["diverged"] | ~np.isfinite(f[metric]), metric] = np.inf
+    mean = f.groupby(["lr", "wd"])[metric].mean().unstack("wd").sort_index()
+    best, flat, xs, ys = {}, [], [], []
+    for lr, row in mean.iterrows():
+        vals = row.to_numpy(dtype=float)
+        lo = vals.min()
+        if not np.isfinite(lo):
+            flat.append(lr)
+            continue
+        best[lr] = float(row.index[int(np.argmin(vals))])
+        if vals.max() - lo < flat_tolerance * lo:
+            flat.append(lr)
+            continue
+        xs.append(math.log2(lr))
+        ys.append(math.log2(best[lr]))
+    if len(xs) >= 2 and np.ptp(xs) > 0:
+        slope, intercept = np.polyfit(xs, ys, 1)
+    else:
+        slope = intercept = math.nan
+    return Coupling(float(slope), float(intercept), best, tuple(flat))
+
+
+# Measured starting points (README, "The coupling, measured").
+_SMALL = TrainConfig(model="mlp", train_samples=300, batch_size=32, steps=1500, schedule="cosine")
+PRESETS: dict[str, SweepConfig] = {
+    "coupling": SweepConfig(),
+    "layernorm": SweepConfig(train=replace(_SMALL, model="mlp-ln")),
+    "sgd": SweepConfig(pair="sgd", lrs=pow2(-8, -2),
+                       wds=(("sgd-l2", pow2(-16, -4, 7)), ("sgdw", pow2(-18, -6, 7)))),
+}

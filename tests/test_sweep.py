@@ -1,0 +1,109 @@
+"""lr × λ sweeps: the batched grid equals cell-by-cell torch.optim training; the coupling measure."""
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+
+from explorer.data import digits
+from explorer.sweep import PRESETS, SweepConfig, coupling, pow2, run_sweep
+from explorer.train import TrainConfig
+from test_train import reference_run  # the plain torch.optim loop, same init and batches
+
+STEPS = 60
+
+
+def test_batched_grid_equals_cells_trained_one_at_a_time():
+    lrs, wds = (2.0 ** -9, 2.0 ** -7), (2.0 ** -6, 2.0 ** -2)
+    train = TrainConfig(width=16, depth=1, steps=STEPS, train_samples=150, schedule="constant", seed=5)
+    cfg = SweepConfig(lrs=lrs, wds=(("adam-l2", wds), ("adamw", wds), ("adamw-torch", wds)), seeds=1,
+                      train=train)
+    grid = run_sweep(cfg, "cpu").set_index(["optimizer", "lr", "wd"])
+    data = digits(train.train_samples)
+    makers = {
+        "adam-l2": lambda lr, wd: (lambda p: torch.optim.Adam(p, lr=lr, weight_decay=wd)),
+        "adamw-torch": lambda lr, wd: (lambda p: torch.optim.AdamW(p, lr=lr, weight_decay=wd)),
+        "adamw": lambda lr, wd: (lambda p: torch.optim.AdamW(p, lr=lr, weight_decay=wd / lr)),
+    }
+    for (name, make), lr, wd in itertools.product(makers.items(), lrs, wds):
+        one = TrainConfig(**{**train.__dict__, "optimizers": (name,), "lr": lr, "wd": wd})
+        params = reference_run(one, make(lr, wd), steps=STEPS)
+        logits = torch.addmm(params[3], torch.relu(torch.addmm(params[1], data.x_test, params[0])), params[2])
+        want = F.cross_entropy(logits, data.y_test).item()
+        got = grid.loc[(name, lr, wd), "test_loss"]
+        assert got == pytest.approx(want, rel=1e-5, abs=1e-6), (name, lr, wd)
+    # the grid is not flat: λ changed the outcome, so the equality above is informative
+    assert grid["test_loss"].nunique() > 6
+
+
+def synthetic(slope, intercept=-3.0, lrs=pow2(-12, -6), wds=pow2(-14, 2), seeds=2, noise=0.0):
+    rng = np.random.default_rng(0)
+    rows = []
+    for lr, wd, s in itertools.product(lrs, wds, range(seeds)):
+        target = slope * math.log2(lr) + intercept
+        loss = 1.0 + 0.1 * (math.log2(wd) - target) ** 2 + noise * rng.standard_normal()
+        rows.append({"optimizer": "adam-l2", "lr": lr, "wd": wd, "seed": s, "test_loss": loss,
+                     "diverged": False})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("slope,intercept", [(-1.0, -14.0), (-0.5, -14.0), (0.0, -6.0), (1.0, 6.0)])
+def test_coupling_recovers_a_known_slope(slope, intercept):
+    c = coupling(synthetic(slope, intercept=intercept), "adam-l2")
+    assert c.slope == pytest.approx(slope, abs=1e-9)
+    assert c.flat_rows == ()
+
+
+def test_coupling_leaves_out_flat_rows_and_counts_divergence_as_worst():
+    f = synthetic(-1.0, intercept=-14.0)
+    flat_lr = 2.0 ** -6
+    f.loc[f.lr == flat_lr, "test_loss"] = 1.0 + 0.001 * np.log2(f.loc[f.lr == flat_lr, "wd"]) ** 2 / 200
+    c = coupling(f, "adam-l2")
+    assert flat_lr in c.flat_rows and c.slope == pytest.approx(-1.0)
+    # a diverged best cell must not be chosen
+    lr0 = 2.0 ** -12
+    best = c.best_wd[lr0]
+    f.loc[(f.lr == lr0) & (f.wd == best), "diverged"] = True
+    assert coupling(f, "adam-l2").best_wd[lr0] != best
+    # seeds are averaged before the argmin
+    g = synthetic(0.0, intercept=-6.0, seeds=2)
+    g.loc[(g.seed == 0) & (g.wd == 2.0 ** -2), "test_loss"] = 0.0   # one lucky seed …
+    g.loc[(g.seed == 1) & (g.wd == 2.0 ** -2), "test_loss"] = 10.0  # … and one terrible one
+    assert all(w == 2.0 ** -6 for w in coupling(g, "adam-l2").best_wd.values())
+
+
+def test_normalized_weight_decay_scale():
+    cfg = SweepConfig(normalized=True, train=TrainConfig(batch_size=32, train_samples=300, steps=1500))
+    epochs = 1500 * 32 / 300
+    assert cfg.wd_scale == pytest.approx(math.sqrt(32 / (300 * epochs)))
+    assert SweepConfig().wd_scale == 1.0
+
+
+def test_presets_are_valid_sweeps():
+    for name, cfg in PRESETS.items():
+        assert len(cfg.lrs) >= 2 and all(len(g) >= 2 for _, g in cfg.wds), name
+
+
+def test_sweep_cli_writes_cells_and_prints_slopes():
+    import subprocess
+    import sys
+    args = [sys.executable, "-m", "explorer", "sweep", "--pair", "adam", "--lrs", "0.001,0.004",
+            "--wds", "0.0001,0.01,1", "--steps", "40", "--seeds", "2", "--model", "mlp",
+            "--train-samples", "100", "--schedule", "cosine", "--out", "-"]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.strip().splitlines()
+    assert lines[0] == "optimizer,lr,wd,seed,train_loss,test_loss,test_error,diverged"
+    body = [l for l in lines[1:] if not l.startswith("coupling slope")]
+    assert len(body) == 3 * 2 * 3 * 2                          # optimizers × lrs × wds × seeds
+    slopes = [l for l in lines if l.startswith("coupling slope")]
+    assert [l.split()[2].rstrip(":") for l in slopes] == ["adam-l2", "adamw", "adamw-torch"]
+    assert lines[-3:] == slopes                                # after the CSV
+    for bad in (["--pair", "lion"], ["--lrs", "0.1,-1"], ["--wds", "x"], ["--seeds", "0"],
+                ["--pair", "sgd"]):
+        q = subprocess.run([sys.executable, "-m", "explorer", "sweep", *bad], capture_output=True,
+                           text=True, timeout=120)
+        assert q.returncode == 2 and len(q.stderr.strip().splitlines()) == 1, (bad, q.stderr)
