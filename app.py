@@ -11,10 +11,11 @@ import collections
 import dataclasses
 import time
 
-from explorer import charts
+from explorer import charts, figures
+from explorer.export import FORMATS, MIME, export
 from explorer.optim import OPTIMIZERS, Schedule
 from explorer.params import TRAIN as T, TRAJECTORY as P, fmt, pair_optimizers
-from explorer.sweep import PAIRS, PRESETS, SweepConfig, coupling, pow2, run_sweep
+from explorer.sweep import PRESETS, SweepConfig, pow2, run_sweep
 from explorer.train import TrainConfig, Trainer, default_device
 from explorer.surfaces import SURFACES
 from explorer.trajectory import fixed_point, run_trajectories
@@ -55,6 +56,17 @@ CAPTIONS = {
     "sgdw": "Decoupled: θ shrinks by η_t·λ per step. Without momentum this is SGD+L2 with λ' = λ/α "
             "(Proposition 1); it stops at ◆, the L2 optimum for λ(1−μ)/α.",
 }
+
+
+def export_menu(key: str, stem: str, chart, frame, meta: dict) -> None:
+    """⤓ PNG / SVG (rendered server-side by vl-convert) and CSV / JSON of the chart's data.
+
+    chart and frame are callables: nothing is rendered until a button is pressed."""
+    with st.popover("⤓ Export", width="content"):
+        for fmt in FORMATS:
+            st.download_button(fmt.upper(), data=lambda f=fmt: export(chart(), frame(), f, meta),
+                               file_name=f"{stem}.{fmt}", mime=MIME[fmt], key=f"dl_{key}_{fmt}",
+                               width="stretch")
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -134,34 +146,33 @@ def sidebar() -> dict:
 
 def trajectory_view(v: dict) -> None:
     names = pair_optimizers(v["pair"], v["form"])
+    p = {**v, "start": (v["x0"], v["y0"])}
     fixed = fixed_points(v["surface"], names, v["lr"], v["wd"], v["momentum"])
     frame, diverged = compute(v["surface"], names, v["lr"], v["wd"], v["beta1"], v["beta2"],
-                                     v["eps"], v["momentum"], int(v["steps"]), (v["x0"], v["y0"]),
-                                     v["schedule"], int(v["t0"]), int(v["t_mult"]), v["noise"],
-                                     int(v["seed"]))
-    hyper = f"α={fmt(v['lr'])} λ={fmt(v['wd'])}"
-    hyper += (f" β=({fmt(v['beta1'])}, {fmt(v['beta2'])}) ε={fmt(v['eps'])}" if v["pair"] == "adam"
-              else f" μ={fmt(v['momentum'])}")
-    hyper += f" · {v['steps']} steps · {v['schedule']}" + (f" · σ={fmt(v['noise'])}" if v["noise"] else "")
+                              v["eps"], v["momentum"], int(v["steps"]), p["start"],
+                              v["schedule"], int(v["t0"]), int(v["t_mult"]), v["noise"], int(v["seed"]))
+    figs = figures.trajectory_charts(p, frame, diverged, fixed)
+    meta = {**p, "optimizers": names}
     cols = st.columns(2, gap="large")
-    for col, name, other in ((cols[0], names[0], names[1]), (cols[1], names[1], names[0])):
+    for col, name in zip(cols, names):
         with col:
-            label = OPTIMIZERS[name].label
             if diverged[name] is not None:
-                st.error(f"{label} diverged at step {diverged[name]} (the loss or θ became inf/NaN). "
-                         "Lower the learning rate.")
-            chart = charts.trajectory_panel(v["surface"], frame, name, other, fixed[name], diverged[name],
-                                            title=f"{label} · {SURFACES[v['surface']].title}")
-            st.altair_chart(chart, width="content")
+                st.error(f"{OPTIMIZERS[name].label} diverged at step {diverged[name]} (the loss or θ became "
+                         "inf/NaN). Lower the learning rate.")
+            st.altair_chart(figs[name], width="content")
+            export_menu(f"traj_{name}", f"trajectory-{v['surface']}-{name}", lambda c=figs[name]: c,
+                        lambda: frame, meta)
             st.latex(FORMULAS[name])
             st.caption(CAPTIONS[name])
     if v["pair"] == "adam" and v["form"] == "paper" and v["lr"] > 0:
         st.info(f"Same λ, different meaning: the paper form decays by η·λ, PyTorch's by η·α·λ. "
                 f"Here λ = {fmt(v['wd'])} in the paper form equals λ_torch = λ/α = {v['wd'] / v['lr']:.4g}.")
-    c1, c2 = st.columns(2, gap="large")
-    c1.altair_chart(charts.metric_chart(frame, "loss", "f(θ), without the decay term", names, log=True),
-                    width="stretch", height=300)
-    c2.altair_chart(charts.metric_chart(frame, "norm", "‖θ‖", names), width="stretch", height=300)
+    cols = st.columns(2, gap="large")
+    for col, field in zip(cols, ("loss", "norm")):
+        col.altair_chart(figs[field], width="stretch", height=300)
+        with col:
+            export_menu(f"traj_{field}", f"trajectory-{v['surface']}-{field}", lambda c=figs[field]: c,
+                        lambda: frame, meta)
     rows = []
     for n in names:
         end = frame[(frame.optimizer == n)].iloc[-1]
@@ -275,12 +286,17 @@ def live_panel() -> None:
     for name, k in trainer.diverged().items():
         if k is not None:
             st.error(f"{OPTIMIZERS[name].label} diverged at step {k} (loss inf/NaN); its curves stop there.")
-    cols = st.columns(3)
-    for col, metric in zip(cols, ["train_loss", "test_loss", "test_acc"]):
-        col.vega_lite_chart(*charts.training_part(rows, metric, names), width="stretch", height=260)
-    cols = st.columns(3)
-    cols[0].vega_lite_chart(*charts.training_part(rows, "weight_norm", names), width="stretch", height=260)
-    cols[1].vega_lite_chart(*charts.layer_norm_part(rows, names), width="stretch", height=260)
+    meta = dataclasses.asdict(trainer.cfg) | {"device": str(trainer.device), "step": trainer.step_count}
+    sub = figures.train_subtitle(trainer.cfg)
+    parts = figures.train_parts(rows, names, trainer.effective_decay(), trainer.step_count)
+    decay = parts.pop("effective_decay")
+    slots = st.columns(3) + st.columns(3)
+    for slot, (key, part) in zip(slots, parts.items()):
+        slot.vega_lite_chart(*part, width="stretch", height=260)
+        with slot:
+            export_menu(f"train_{key}", f"train-{key}", lambda p=part: charts.to_altair(p, sub),
+                        lambda: rows, meta)
+    cols = slots[3:]
     with cols[2]:
         last = rows[rows.step == rows.step.max()].set_index("optimizer")
         st.markdown(f"**At step {int(rows.step.max()):,}**")
@@ -291,8 +307,9 @@ def live_panel() -> None:
             if abs(a.test_acc - b.test_acc) < 0.005 and abs(a.test_loss - b.test_loss) < 0.01 * b.test_loss:
                 st.caption("At this setting the two runs end within 0.5 % accuracy and 1 % test loss of "
                            "each other: here the placement of λ hardly matters (try a larger λ or more steps).")
-    st.vega_lite_chart(*charts.decay_part(trainer.effective_decay(), names, trainer.step_count),
-                       width="content")
+    st.vega_lite_chart(*decay, width="content")
+    export_menu("train_decay", "train-effective-decay", lambda: charts.to_altair(decay, sub),
+                lambda: decay[0], meta)
     st.caption("Each weight's share removed by the decay term per step (at η_t = 1, from the current "
                "state). Adam+L2 applies α·λ/(√v̂+ε): weights with large gradients (large √v̂) are decayed "
                "orders of magnitude less than weights with small ones. Decoupled decay removes the same "
@@ -391,17 +408,14 @@ def sweep_view() -> None:
 
 
 def show_sweep(cfg: SweepConfig, frame: pd.DataFrame, metric: str, top_k: int) -> None:
-    import math
-    import numpy as np
-    valid = frame.loc[~frame["diverged"] & np.isfinite(frame[metric]), metric]
-    cap = math.log(10) if metric == "test_loss" else 0.9       # chance level
-    domain = (float(valid.min()) if len(valid) else 0.0, min(float(valid.max()) if len(valid) else 1.0, cap))
-    couplings = {n: coupling(frame, n, metric) for n in cfg.optimizers}
-    label = "λ_norm" if cfg.normalized else "λ"
+    heatmaps, couplings = figures.sweep_charts(cfg, frame, metric, top_k)
+    meta = dataclasses.asdict(cfg) | {"metric": metric}
     cols = st.columns(len(cfg.optimizers))
     for col, name in zip(cols, cfg.optimizers):
-        col.altair_chart(charts.sweep_heatmap(frame, name, metric, couplings[name], domain, top_k,
-                                              wd_label=label), width="content")
+        col.altair_chart(heatmaps[name], width="content")
+        with col:
+            export_menu(f"sweep_{name}", f"sweep-{name}", lambda c=heatmaps[name]: c,
+                        lambda n=name: frame[frame.optimizer == n], meta)
     st.caption("● best cell, ○ the next best (seed-averaged); × a run diverged; ≈ a row where λ hardly "
                "matters (max − min < 2 % of the row's min), left out of the fit; dashed red: the least-squares "
                "line log₂ λ* = slope · log₂ α + c over the other rows.")
@@ -416,7 +430,7 @@ def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> Non
     import numpy as np
     s = {n: c.slope for n, c in couplings.items()}
     fmt_s = lambda v: "n/a" if math.isnan(v) else f"{v:+.2f}"  # noqa: E731
-    lines = [f"**Slopes** (0 = the best λ does not depend on α; −1 = best λ ∝ 1/α; +1 = best λ ∝ α): "
+    lines = ["**Slopes** (0 = the best λ does not depend on α; −1 = best λ ∝ 1/α; +1 = best λ ∝ α): "
              + ", ".join(f"{OPTIMIZERS[n].label} **{fmt_s(v)}**" for n, v in s.items()) + "."]
     l2 = "adam-l2" if cfg.pair == "adam" else "sgd-l2"
     dec = [n for n in cfg.optimizers if n != l2]

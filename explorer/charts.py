@@ -41,9 +41,13 @@ def surface_frame(surface: str, n: int = 70) -> pd.DataFrame:
                          "f": f.ravel(), "level": level.ravel()})
 
 
+def _title(text: str, subtitle: str = ""):
+    return alt.TitleParams(text, subtitle=subtitle, anchor="start") if subtitle else text
+
+
 def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str | None,
                      fixed=None, diverged_at: int | None = None, title: str = "",
-                     size: int = 430) -> alt.Chart:
+                     size: int = 430, subtitle: str = "") -> alt.Chart:
     """Heat map of f with `focus`'s path drawn over it (and `other`'s, faint, for comparison)."""
     surf = SURFACES[surface]
     xs = alt.Scale(domain=list(surf.xlim), nice=False, zero=False)
@@ -92,11 +96,11 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
                             "text": [f"diverged at step {diverged_at}"]})
         layers.append(alt.Chart(msg).mark_text(fontSize=18, fontWeight="bold", color="#b2182b").encode(
             x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text="text:N"))
-    return alt.layer(*layers).properties(width=size, height=size, title=title)
+    return alt.layer(*layers).properties(width=size, height=size, title=_title(title, subtitle))
 
 
 def metric_chart(frame: pd.DataFrame, field: str, title: str, names, log: bool = False,
-                 width: int = 380, height: int = 220) -> alt.Chart:
+                 width: int = 380, height: int = 220, subtitle: str = "") -> alt.Chart:
     """One metric against step for every optimizer on shared axes."""
     data = _thin(frame[frame["optimizer"].isin(names)]).assign(
         label=lambda d: d["optimizer"].map(lambda n: OPTIMIZERS[n].label))
@@ -125,9 +129,15 @@ def _spec(chart: alt.Chart) -> str:
     return json.dumps(spec)
 
 
-def to_altair(part: LivePart) -> alt.Chart:
+def to_altair(part: LivePart, subtitle: str = "") -> alt.Chart:
+    """The live part as a self-contained Altair chart (for export), with a parameter subtitle."""
     data, spec = part
-    return alt.Chart.from_dict({**spec, "data": {"values": json.loads(data.to_json(orient="records"))}})
+    spec = {**spec, "data": {"values": json.loads(data.to_json(orient="records"))}}
+    if subtitle:
+        title = spec.get("title", "")
+        spec["title"] = {"text": title if isinstance(title, str) else title.get("text", ""),
+                         "subtitle": subtitle, "anchor": "start"}
+    return (alt.FacetChart if "facet" in spec else alt.Chart).from_dict(spec)
 
 
 def _labelled(rows: pd.DataFrame, names) -> pd.DataFrame:
@@ -238,7 +248,7 @@ def sweep_cells(frame: pd.DataFrame, optimizer: str, metric: str, top_k: int = 3
 
 
 def sweep_heatmap(frame: pd.DataFrame, optimizer: str, metric: str, coupling, domain: tuple[float, float],
-                  top_k: int = 3, wd_label: str = "λ", size: int = 300) -> alt.Chart:
+                  top_k: int = 3, wd_label: str = "λ", size: int = 300, subtitle: str = "") -> alt.Chart:
     """One optimizer's lr × λ grid on a shared color domain, best/top-k cells circled, diverged cells
     crossed, rows where λ hardly matters marked, and the fitted coupling line."""
     cells = sweep_cells(frame, optimizer, metric, top_k)
@@ -279,4 +289,4 @@ def sweep_heatmap(frame: pd.DataFrame, optimizer: str, metric: str, coupling, do
         title += f" · slope {coupling.slope:+.2f}"
     else:
         title += " · slope n/a"
-    return alt.layer(*layers).properties(width=size, height=size, title=title)
+    return alt.layer(*layers).properties(width=size, height=size, title=_title(title, subtitle))

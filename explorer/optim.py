@@ -196,24 +196,26 @@ class BatchedOptimizer:
         adam = self.precond is Precond.ADAM
         for i, (p, g) in enumerate(zip(self.params, grads)):
             c = coef[i]
-            if self._has_l2:                                   # L2: the decay enters the gradient
+            if self._has_l2:                 # L2: λθ joins the gradient, so the preconditioner scales it
                 g = torch.addcmul(g, self._l2_p[i], p)
-            if adam:
-                m, v = self.state[i]
-                m.lerp_(g, self._one_minus_b1[i])
-                v.mul_(self._b2[i]).addcmul_(g, g * self._one_minus_b2[i])
-                denom = v.sqrt().div_(c["bc2_sqrt"]).add_(self._eps[i])
-                update = (m * c["step"]).div_(denom)   # torch addcdiv: θ + (value·m)/denom
-            else:
-                buf = self.state[i]
-                buf.mul_(self._mu[i]).add_(g)
-            if self._has_decoupled:                            # decoupled: the decay acts on θ itself
+            if self._has_decoupled:          # decoupled: θ shrinks outside the preconditioner
                 p.mul_(c["shrink"])
             if adam:
-                p.add_(update)
+                p.add_(self._adam_step(i, g, c))
             else:
-                p.addcmul_(buf, c["step"])                     # = torch's θ.add_(b, alpha=−lr), fused
+                p.addcmul_(self._momentum(i, g), c["step"])   # = torch's θ.add_(b, alpha=−η_t·α)
 
+    def _adam_step(self, i: int, g: torch.Tensor, c: dict) -> torch.Tensor:
+        """−η_t·α·m̂/(√v̂+ε), with torch.optim.Adam's exact order of float operations."""
+        m, v = self.state[i]
+        m.lerp_(g, self._one_minus_b1[i])
+        v.mul_(self._b2[i]).addcmul_(g, g * self._one_minus_b2[i])
+        denom = v.sqrt().div_(c["bc2_sqrt"]).add_(self._eps[i])
+        return (m * c["step"]).div_(denom)               # torch's addcdiv: θ + (value·m)/denom
+
+    def _momentum(self, i: int, g: torch.Tensor) -> torch.Tensor:
+        """b ← μ·b + g (torch convention: the learning rate multiplies b when it is applied)."""
+        return self.state[i].mul_(self._mu[i]).add_(g)
 
     @torch.no_grad()
     def decay_rates(self, eta: float | None = None) -> list[torch.Tensor]:

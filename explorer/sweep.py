@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import digits
 from .optim import OPTIMIZERS
 from .train import TrainConfig, Trainer
 

@@ -5,8 +5,7 @@ configuration (in the app: where λ enters the update) differs.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -15,7 +14,7 @@ import torch
 
 from .data import digits
 from .models import ModelSpec, forward, init_params, loss_per_run
-from .optim import OPTIMIZERS, BatchedOptimizer, Schedule
+from .optim import BatchedOptimizer, Schedule
 
 
 def default_device() -> str:

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from explorer.data import MAX_TRAIN, TEST_SIZE, digits
-from explorer.models import ModelSpec, forward, init_params
+from explorer.models import init_params
 from explorer.params import TRAIN
 from explorer.train import TrainConfig, Trainer, train_table
 

@@ -1,0 +1,49 @@
+"""Static export of every figure and its data: PNG/SVG via vl-convert (no browser), CSV/JSON."""
+from __future__ import annotations
+
+import json
+import math
+
+import altair as alt
+import pandas as pd
+import vl_convert as vlc
+
+FORMATS = ("png", "svg", "csv", "json")
+MIME = {"png": "image/png", "svg": "image/svg+xml", "csv": "text/csv", "json": "application/json"}
+
+
+def chart_bytes(chart: alt.TopLevelMixin, fmt: str, scale: float = 2.0) -> bytes:
+    """The chart rendered server-side: PNG (at `scale`× resolution) or SVG."""
+    spec = chart.to_dict()
+    if fmt == "png":
+        return vlc.vegalite_to_png(spec, scale=scale)
+    if fmt == "svg":
+        return vlc.vegalite_to_svg(spec).encode()
+    raise ValueError(f"not an image format: {fmt!r}")
+
+
+def data_bytes(frame: pd.DataFrame, fmt: str, meta: dict | None = None) -> bytes:
+    """CSV (plain table), or JSON {"parameters": …, "rows": […]} with NaN as null."""
+    if fmt == "csv":
+        return frame.to_csv(index=False, float_format="%.10g", lineterminator="\n").encode()
+    if fmt == "json":
+        rows = json.loads(frame.to_json(orient="records", double_precision=15))
+        return json.dumps({"parameters": _clean(meta or {}), "rows": rows}, indent=1,
+                          ensure_ascii=False).encode()
+    raise ValueError(f"not a data format: {fmt!r}")
+
+
+def _clean(v):
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def export(chart: alt.TopLevelMixin, frame: pd.DataFrame, fmt: str, meta: dict | None = None) -> bytes:
+    if fmt in ("png", "svg"):
+        return chart_bytes(chart, fmt)
+    return data_bytes(frame, fmt, meta)

@@ -1,0 +1,122 @@
+"""Each view's figures, composed the same way for the app and for `python -m explorer export`."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import altair as alt
+import pandas as pd
+
+from . import charts
+from .optim import OPTIMIZERS, Schedule
+from .params import fmt, pair_optimizers
+from .surfaces import SURFACES
+from .sweep import SweepConfig, coupling, run_sweep
+from .train import TrainConfig, Trainer
+from .trajectory import fixed_point, run_trajectories
+
+
+@dataclass
+class Figure:
+    chart: alt.TopLevelMixin    # the whole view as one chart (export)
+    frame: pd.DataFrame         # its data
+    meta: dict                  # the parameters that reproduce it
+
+
+# ---------------------------------------------------------------- trajectories
+def trajectory_subtitle(p: dict) -> str:
+    s = f"α={fmt(p['lr'])} λ={fmt(p['wd'])}"
+    s += (f" β=({fmt(p['beta1'])}, {fmt(p['beta2'])}) ε={fmt(p['eps'])}" if p["pair"] == "adam"
+          else f" μ={fmt(p['momentum'])}")
+    s += f" · {p['steps']} steps · {p['schedule']}" + (f" · σ={fmt(p['noise'])}" if p["noise"] else "")
+    return s + f" · start ({fmt(p['start'][0])}, {fmt(p['start'][1])})"
+
+
+def trajectory_data(p: dict):
+    """(frame, diverged, fixed points) for the view's parameters (keys of params.TRAJECTORY)."""
+    names = pair_optimizers(p["pair"], p["form"])
+    sched = Schedule(p["schedule"], total_steps=p["steps"], t0=p["t0"], t_mult=p["t_mult"])
+    res = run_trajectories(p["surface"], names, lr=p["lr"], wd=p["wd"], beta1=p["beta1"], beta2=p["beta2"],
+                           eps=p["eps"], momentum=p["momentum"], steps=p["steps"], start=p["start"],
+                           schedule=sched, noise=p["noise"], seed=p["seed"])
+    fixed = {n: fixed_point(p["surface"], n, p["lr"], p["wd"], p["momentum"]) for n in names}
+    return res.frame, res.diverged, fixed
+
+
+def trajectory_charts(p: dict, frame, diverged, fixed) -> dict[str, alt.Chart]:
+    names = pair_optimizers(p["pair"], p["form"])
+    sub = trajectory_subtitle(p)
+    out = {}
+    for name, other in ((names[0], names[1]), (names[1], names[0])):
+        out[name] = charts.trajectory_panel(
+            p["surface"], frame, name, other, fixed[name], diverged[name],
+            title=f"{OPTIMIZERS[name].label} · {SURFACES[p['surface']].title}", subtitle=sub)
+    out["loss"] = charts.metric_chart(frame, "loss", "f(θ), without the decay term", names, log=True,
+                                      subtitle=sub)
+    out["norm"] = charts.metric_chart(frame, "norm", "‖θ‖", names, subtitle=sub)
+    return out
+
+
+def trajectory_figure(p: dict) -> Figure:
+    p = {**p, "start": p["start"] or SURFACES[p["surface"]].start}
+    frame, diverged, fixed = trajectory_data(p)
+    c = trajectory_charts(p, frame, diverged, fixed)
+    names = pair_optimizers(p["pair"], p["form"])
+    chart = alt.vconcat(alt.hconcat(c[names[0]], c[names[1]]), alt.hconcat(c["loss"], c["norm"]))
+    return Figure(chart, frame, {**p, "optimizers": names})
+
+
+# ---------------------------------------------------------------- live training
+def train_subtitle(cfg: TrainConfig) -> str:
+    return (f"α={fmt(cfg.lr)} λ={fmt(cfg.wd)} · {cfg.model} {cfg.width}×{cfg.depth} · batch {cfg.batch_size}"
+            f" · {cfg.train_samples} digits · {cfg.steps} steps · {cfg.schedule} · seed {cfg.seed}")
+
+
+def train_parts(rows: pd.DataFrame, names, dist: pd.DataFrame, step: int) -> dict[str, charts.LivePart]:
+    parts = {m: charts.training_part(rows, m, names)
+             for m in ("train_loss", "test_loss", "test_acc", "weight_norm")}
+    parts["layer_norms"] = charts.layer_norm_part(rows, names)
+    parts["effective_decay"] = charts.decay_part(dist, names, step)
+    return parts
+
+
+def train_figure(cfg: TrainConfig, device: str | None = None) -> Figure:
+    tr = Trainer(cfg, device)
+    rows = tr.evaluate()
+    while not tr.done:
+        rows += tr.advance(60.0)
+    frame = pd.DataFrame(rows)
+    parts = train_parts(frame, list(cfg.optimizers), tr.effective_decay(), tr.step_count)
+    sub = train_subtitle(cfg)
+    c = {k: charts.to_altair(v, sub) for k, v in parts.items()}
+    chart = alt.vconcat(alt.hconcat(c["train_loss"], c["test_loss"], c["test_acc"]),
+                        alt.hconcat(c["weight_norm"], c["layer_norms"]), c["effective_decay"])
+    return Figure(chart, frame, dataclasses.asdict(cfg) | {"device": str(tr.device)})
+
+
+# ---------------------------------------------------------------- sweeps
+def sweep_subtitle(cfg: SweepConfig) -> str:
+    t = cfg.train
+    return (f"{t.model} · {t.train_samples} digits · batch {t.batch_size} · {t.steps} steps · {t.schedule}"
+            f" · {cfg.seeds} seed(s)" + (" · normalized λ" if cfg.normalized else ""))
+
+
+def sweep_charts(cfg: SweepConfig, frame: pd.DataFrame, metric: str = "test_loss", top_k: int = 3):
+    valid = frame.loc[~frame["diverged"] & frame[metric].notna(), metric]
+    cap = math.log(10) if metric == "test_loss" else 0.9        # chance level
+    domain = (float(valid.min()) if len(valid) else 0.0,
+              min(float(valid.max()) if len(valid) else 1.0, cap))
+    couplings = {n: coupling(frame, n, metric) for n in cfg.optimizers}
+    label = "λ_norm" if cfg.normalized else "λ"
+    out = {n: charts.sweep_heatmap(frame, n, metric, couplings[n], domain, top_k, wd_label=label,
+                                   subtitle=sweep_subtitle(cfg)) for n in cfg.optimizers}
+    return out, couplings
+
+
+def sweep_figure(cfg: SweepConfig, metric: str = "test_loss", top_k: int = 3,
+                 device: str | None = None) -> Figure:
+    frame = run_sweep(cfg, device)
+    c, _ = sweep_charts(cfg, frame, metric, top_k)
+    return Figure(alt.hconcat(*c.values()).resolve_scale(color="shared"), frame,
+                  dataclasses.asdict(cfg) | {"metric": metric})
