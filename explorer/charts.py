@@ -110,7 +110,7 @@ def metric_chart(frame: pd.DataFrame, field: str, title: str, names, log: bool =
         y=alt.Y(f"{field}:Q", title=None, scale=alt.Scale(type="log" if log else "linear")),
         color=alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom")),
         tooltip=["label:N", "step:Q", alt.Tooltip(f"{field}:Q", format=".5g")],
-    ).properties(width=width, height=height, title=title)
+    ).properties(width=width, height=height, title=_title(title, subtitle))
 
 
 TRAIN_TITLES = {"train_loss": "train loss", "test_loss": "test loss", "test_acc": "test accuracy",
@@ -124,8 +124,8 @@ LivePart = tuple[pd.DataFrame, dict]
 
 def _spec(chart: alt.Chart) -> str:
     spec = chart.to_dict()
-    spec.pop("data", None)
-    spec.pop("datasets", None)
+    for top_level_only in ("data", "datasets", "$schema", "config"):
+        spec.pop(top_level_only, None)
     return json.dumps(spec)
 
 

@@ -68,7 +68,39 @@ def build_parser() -> argparse.ArgumentParser:
                     help="read --wds as λ_norm: each run uses λ = λ_norm·√(b/(B·T)) (paper App. B.1)")
     sw.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
     sw.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
+    ex = sub.add_parser("export", help="a view's figure (png, svg) or its data (csv, json), as in the app",
+                        description="Produce a view's figure or data without a browser. The view's own "
+                                    "options follow: see `python -m explorer export --view VIEW --help`.")
+    ex.add_argument("--view", required=True, choices=VIEWS, help="which view: " + ", ".join(VIEWS))
+    ex.add_argument("--format", required=True, choices=("png", "svg", "csv", "json"), dest="fmt",
+                    help="png or svg (the figure, rendered by vl-convert), csv or json (its data)")
+    ex.add_argument("--out", required=True, help="output file, or - for stdout")
     sub.add_parser("surfaces", help="list the surfaces with their formulas")
+    return p
+
+
+VIEWS = ("trajectory", "train", "sweep")
+
+
+def _view_parser(view: str) -> argparse.ArgumentParser:
+    """The options of one view for `export`: the same specs (and defaults) as the app's widgets."""
+    p = OneLineParser(prog=f"python -m explorer export --view {view}", add_help=True)
+    if view == "trajectory":
+        for name, spec in TRAJECTORY.items():
+            if name != "optimizer":
+                _option(p, spec)
+    elif view == "train":
+        for name, spec in TRAIN.items():
+            if name != "optimizers":
+                _option(p, spec)
+        p.add_argument("--device", default=None)
+    else:
+        for spec in SWEEP.values():
+            _option(p, spec)
+        p.add_argument("--metric", default="test_loss", choices=("test_loss", "test_error"))
+        p.add_argument("--top-k", type=int, default=3, dest="top_k")
+        p.add_argument("--normalized", action="store_true")
+        p.add_argument("--device", default=None)
     return p
 
 
@@ -87,7 +119,11 @@ def _fix_negative_values(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(_fix_negative_values(list(sys.argv[1:] if argv is None else argv)))
+    argv = _fix_negative_values(list(sys.argv[1:] if argv is None else argv))
+    if argv[:1] == ["export"]:
+        args, rest = parser.parse_known_args(argv)
+    else:
+        args, rest = parser.parse_args(argv), []
     if args.command == "surfaces":
         for s in SURFACES.values():
             print(f"{s.name:<12} {s.title}: {s.latex}\n{'':<12} window x∈[{fmt(s.xlim[0])}, {fmt(s.xlim[1])}], "
@@ -97,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         return _train(parser, args)
     if args.command == "sweep":
         return _sweep(parser, args)
+    if args.command == "export":
+        return _export(parser, args, rest)
     sched = Schedule(args.schedule, total_steps=args.steps, t0=args.t0, t_mult=args.t_mult)
     res = run_trajectories(args.surface, [args.optimizer], lr=args.lr, wd=args.wd, beta1=args.beta1,
                            beta2=args.beta2, eps=args.eps, momentum=args.momentum, steps=args.steps,
@@ -156,24 +194,14 @@ def _check_device(parser, device):
 
 
 def _sweep(parser, args) -> int:
-    import dataclasses
     import math
 
     import torch
 
-    from .sweep import PAIRS, PRESETS, coupling, run_sweep
+    from .sweep import coupling, run_sweep
 
     _check_device(parser, args.device)
-    base = PRESETS[args.preset]
-    if args.pair != base.pair and args.wds is None:
-        parser.error(f"argument --pair: preset {args.preset!r} is for {base.pair}; give --wds for {args.pair}")
-    train = dataclasses.replace(
-        base.train, **{k: getattr(args, k) for k in ("steps", "model", "train_samples", "schedule",
-                                                     "batch_size", "seed") if getattr(args, k) is not None})
-    wds = base.wds if args.wds is None else tuple((n, args.wds) for n in PAIRS[args.pair])
-    cfg = dataclasses.replace(base, pair=args.pair, wds=wds, lrs=args.lrs or base.lrs,
-                              seeds=args.seeds or base.seeds, normalized=args.normalized or base.normalized,
-                              train=train)
+    cfg = _sweep_config(parser, args)
     torch.set_flush_denormal(True)
     frame = run_sweep(cfg, args.device)
     if not _write(parser, frame, args.out):
@@ -184,4 +212,55 @@ def _sweep(parser, args) -> int:
         left = f"; rows left out (λ hardly matters): {', '.join(f'{x:g}' for x in c.flat_rows)}" \
             if c.flat_rows else ""
         print(f"coupling slope {name}: {slope}{left}")
+    return 0
+
+
+def _sweep_config(parser, args):
+    """The preset, overridden by whatever the command line gives."""
+    import dataclasses
+
+    from .sweep import PAIRS, PRESETS
+    base = PRESETS[args.preset]
+    if args.pair != base.pair and args.wds is None:
+        parser.error(f"argument --pair: preset {args.preset!r} is for {base.pair}; give --wds for {args.pair}")
+    train = dataclasses.replace(
+        base.train, **{k: getattr(args, k) for k in ("steps", "model", "train_samples", "schedule",
+                                                     "batch_size", "seed") if getattr(args, k) is not None})
+    wds = base.wds if args.wds is None else tuple((n, args.wds) for n in PAIRS[args.pair])
+    return dataclasses.replace(base, pair=args.pair, wds=wds, lrs=args.lrs or base.lrs,
+                               seeds=args.seeds or base.seeds, normalized=args.normalized or base.normalized,
+                               train=train)
+
+
+def _export(parser, args, rest) -> int:
+    import torch
+
+    from . import figures
+    from .export import export
+    from .params import pair_optimizers
+    from .train import TrainConfig
+
+    view = _view_parser(args.view)
+    opts = view.parse_args(rest)
+    torch.set_flush_denormal(True)
+    if args.view == "trajectory":
+        fig = figures.trajectory_figure(vars(opts))
+    elif args.view == "train":
+        _check_device(view, opts.device)
+        kw = {k: v for k, v in vars(opts).items() if k not in ("pair", "form", "device")}
+        cfg = TrainConfig(optimizers=pair_optimizers(opts.pair, opts.form), **kw)
+        fig = figures.train_figure(cfg, opts.device)
+    else:
+        _check_device(view, opts.device)
+        fig = figures.sweep_figure(_sweep_config(view, opts), opts.metric, opts.top_k, opts.device)
+    data = export(fig.chart, fig.frame, args.fmt, fig.meta)
+    try:
+        if args.out == "-":
+            sys.stdout.buffer.write(data)
+        else:
+            with open(args.out, "wb") as f:
+                f.write(data)
+    except OSError as e:
+        print(f"{parser.prog}: error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
+        return 2
     return 0
