@@ -1,4 +1,5 @@
 """Decoupled Weight Decay Explorer — the Streamlit face of `explorer` (no numerics here)."""
+
 from __future__ import annotations
 
 import math
@@ -9,6 +10,7 @@ import torch
 
 import collections
 import dataclasses
+import inspect
 import time
 
 from explorer import charts, figures
@@ -23,39 +25,118 @@ from explorer.trajectory import fixed_point, run_trajectories
 # Sessions are threads of one process: small 2-D work runs fastest on one thread and leaves the
 # other cores to other sessions.
 torch.set_num_threads(1)
-torch.set_flush_denormal(True)   # tiny Adam states otherwise make CPU training several times slower
+torch.set_flush_denormal(True)  # tiny Adam states otherwise make CPU training several times slower
 
 st.set_page_config(page_title="Decoupled Weight Decay Explorer", page_icon="⚖️", layout="wide")
 
 ADAM_STEP = r"\eta_t\,\alpha\,\frac{\hat m_t}{\sqrt{\hat v_t}+\epsilon}"
 FORMULAS = {
     "adam-l2": r"\begin{aligned}g_t&=\nabla f(\theta_{t-1})+\textcolor{#d95f02}{\lambda\theta_{t-1}}\\"
-               r"\theta_t&=\theta_{t-1}-" + ADAM_STEP + r"\end{aligned}",
+    r"\theta_t&=\theta_{t-1}-" + ADAM_STEP + r"\end{aligned}",
     "adamw": r"\begin{aligned}g_t&=\nabla f(\theta_{t-1})\\"
-             r"\theta_t&=\theta_{t-1}-" + ADAM_STEP + r"-\textcolor{#1f78b4}{\eta_t\lambda\,\theta_{t-1}}\end{aligned}",
+    r"\theta_t&=\theta_{t-1}-"
+    + ADAM_STEP
+    + r"-\textcolor{#1f78b4}{\eta_t\lambda\,\theta_{t-1}}\end{aligned}",
     "adamw-torch": r"\begin{aligned}g_t&=\nabla f(\theta_{t-1})\\"
-                   r"\theta_t&=\theta_{t-1}\big(1-\textcolor{#1f78b4}{\eta_t\alpha\lambda}\big)-" + ADAM_STEP
-                   + r"\end{aligned}",
+    r"\theta_t&=\theta_{t-1}\big(1-\textcolor{#1f78b4}{\eta_t\alpha\lambda}\big)-"
+    + ADAM_STEP
+    + r"\end{aligned}",
     "sgd-l2": r"\begin{aligned}b_t&=\mu b_{t-1}+\nabla f(\theta_{t-1})+\textcolor{#d95f02}{\lambda\theta_{t-1}}\\"
-              r"\theta_t&=\theta_{t-1}-\eta_t\,\alpha\,b_t\end{aligned}",
+    r"\theta_t&=\theta_{t-1}-\eta_t\,\alpha\,b_t\end{aligned}",
     "sgdw": r"\begin{aligned}b_t&=\mu b_{t-1}+\nabla f(\theta_{t-1})\\"
-            r"\theta_t&=\theta_{t-1}-\eta_t\,\alpha\,b_t-\textcolor{#1f78b4}{\eta_t\lambda\,\theta_{t-1}}\end{aligned}",
+    r"\theta_t&=\theta_{t-1}-\eta_t\,\alpha\,b_t-\textcolor{#1f78b4}{\eta_t\lambda\,\theta_{t-1}}\end{aligned}",
 }
 CAPTIONS = {
     "adam-l2": "The L2 pull λθ enters the gradient, so Adam divides it by √v̂+ε like everything else: "
-               "coordinates with large gradients are barely regularized, flat ones a lot. It stops at ◆, "
-               "the minimum of f + λ/2‖θ‖².",
+    "coordinates with large gradients are barely regularized, flat ones a lot. It stops at ◆, "
+    "the minimum of f + λ/2‖θ‖².",
     "adamw": "The decay bypasses Adam's scaling and shrinks every coordinate at the same rate η_t·λ "
-             "(not multiplied by α). With exact gradients Adam's step ≈ sign(∇f), so it stops at ◆: the "
-             "minimum of f inside the dashed box ‖θ‖∞ ≤ α/λ.",
+    "(not multiplied by α). With exact gradients Adam's step ≈ sign(∇f), so it stops at ◆: the "
+    "minimum of f inside the dashed box ‖θ‖∞ ≤ α/λ.",
     "adamw-torch": "The decay bypasses Adam's scaling and shrinks every coordinate at the same rate "
-                   "η_t·α·λ. With exact gradients Adam's step ≈ sign(∇f), so it stops at ◆: the minimum "
-                   "of f inside the dashed box ‖θ‖∞ ≤ 1/λ.",
+    "η_t·α·λ. With exact gradients Adam's step ≈ sign(∇f), so it stops at ◆: the minimum "
+    "of f inside the dashed box ‖θ‖∞ ≤ 1/λ.",
     "sgd-l2": "SGD scales every coordinate alike, so L2 here is plain weight decay with rate α·λ; it stops "
-              "at ◆, the minimum of f + λ/2‖θ‖².",
+    "at ◆, the minimum of f + λ/2‖θ‖².",
     "sgdw": "Decoupled: θ shrinks by η_t·λ per step. Without momentum this is SGD+L2 with λ' = λ/α "
-            "(Proposition 1); it stops at ◆, the L2 optimum for λ(1−μ)/α.",
+    "(Proposition 1); it stops at ◆, the L2 optimum for λ(1−μ)/α.",
 }
+
+
+# ---------------------------------------------------------------- widgets ↔ URL
+# Every widget is bound to the URL (the address bar is the share link). Streamlit drops a bound
+# value it cannot use without a word, so each URL value is checked first: a bad one is reported by
+# name, removed, and the widget starts from its default. Parameters no widget claims are reported too.
+_SIGNATURES = {
+    k: inspect.signature(getattr(st, k))
+    for k in ("slider", "select_slider", "selectbox", "radio", "number_input", "toggle")
+}
+
+
+def _url_rule(kind: str, a: dict):
+    """(check(values) → bool, what a valid value looks like) for one widget's URL value(s)."""
+    if kind in ("select_slider", "selectbox", "radio"):
+        show = a.get("format_func") or str
+        allowed = [str(show(o)) for o in a["options"]]
+        multi = kind == "select_slider" and isinstance(a.get("value"), (tuple, list))
+        return (
+            (lambda vs: len(vs) == (2 if multi else 1) and all(v in allowed for v in vs)),
+            "one of " + ", ".join(allowed[:12]) + (" …" if len(allowed) > 12 else ""),
+        )
+    if kind == "toggle":
+        return (lambda vs: len(vs) == 1 and vs[0].lower() in ("true", "false")), "true or false"
+    lo, hi = a.get("min_value"), a.get("max_value")
+    as_int = isinstance(lo, int) and isinstance(hi, int)
+    pair = isinstance(a.get("value"), (tuple, list))
+
+    def number_ok(text: str) -> bool:
+        try:
+            v = int(text) if as_int else float(text)
+        except ValueError:
+            return False
+        return math.isfinite(v) and lo <= v <= hi
+
+    return (
+        (lambda vs: len(vs) == (2 if pair else 1) and all(number_ok(v) for v in vs)),
+        f"{'two numbers' if pair else 'an integer' if as_int else 'a number'} from {lo:,} to {hi:,}",
+    )
+
+
+def W(where, kind: str, label: str, *args, key: str, **kwargs):
+    """A keyed widget bound to the URL query parameter `key`, with its URL value checked first."""
+    a = _SIGNATURES[kind].bind_partial(label, *args, **kwargs).arguments
+    claimed = st.session_state.setdefault("_url_claimed", set())
+    claimed.add(key)
+    raw = st.query_params.get_all(key)
+    if raw:
+        values = [x for r in raw for x in (r.split(",") if len(raw) == 1 and "," in r else [r])]
+        ok, expected = _url_rule(kind, a)
+        if not ok(values):
+            _url_warning(
+                f"URL parameter **{key}** = {_shown(','.join(raw))} is not valid ({expected}); "
+                "using the default."
+            )
+            del st.query_params[key]
+    return getattr(where, kind)(label, *args, key=key, bind="query-params", **kwargs)
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """User text in a warning: a code span (no markdown, no links), shortened."""
+    text = text.replace("`", "'").replace("\n", " ")
+    return f"`{text[:limit]}{'…' if len(text) > limit else ''}`"
+
+
+def _url_warning(text: str) -> None:
+    st.session_state.setdefault("_url_warnings", []).append(text)
+
+
+def check_unknown_url_params() -> None:
+    """After every widget has claimed its key: report (and drop) what the URL has besides."""
+    claimed = st.session_state.get("_url_claimed", set())
+    for key in list(st.query_params.keys()):
+        if key not in claimed:
+            _url_warning(f"Unknown URL parameter {_shown(key)} ignored.")
+            del st.query_params[key]
 
 
 def export_menu(key: str, stem: str, chart, frame, meta: dict) -> None:
@@ -64,18 +145,36 @@ def export_menu(key: str, stem: str, chart, frame, meta: dict) -> None:
     chart and frame are callables: nothing is rendered until a button is pressed."""
     with st.popover("⤓ Export", width="content"):
         for fmt in FORMATS:
-            st.download_button(fmt.upper(), data=lambda f=fmt: export(chart(), frame(), f, meta),
-                               file_name=f"{stem}.{fmt}", mime=MIME[fmt], key=f"dl_{key}_{fmt}",
-                               width="stretch")
+            st.download_button(
+                fmt.upper(),
+                data=lambda f=fmt: export(chart(), frame(), f, meta),
+                file_name=f"{stem}.{fmt}",
+                mime=MIME[fmt],
+                key=f"dl_{key}_{fmt}",
+                width="stretch",
+            )
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def compute(surface, names, lr, wd, beta1, beta2, eps, momentum, steps, start, schedule, t0, t_mult,
-            noise, seed):
+def compute(
+    surface, names, lr, wd, beta1, beta2, eps, momentum, steps, start, schedule, t0, t_mult, noise, seed
+):
     sched = Schedule(schedule, total_steps=steps, t0=t0, t_mult=t_mult)
-    res = run_trajectories(surface, names, lr=lr, wd=wd, beta1=beta1, beta2=beta2, eps=eps,
-                           momentum=momentum, steps=steps, start=start, schedule=sched, noise=noise,
-                           seed=seed)
+    res = run_trajectories(
+        surface,
+        names,
+        lr=lr,
+        wd=wd,
+        beta1=beta1,
+        beta2=beta2,
+        eps=eps,
+        momentum=momentum,
+        steps=steps,
+        start=start,
+        schedule=sched,
+        noise=noise,
+        seed=seed,
+    )
     return res.frame, res.diverged
 
 
@@ -85,8 +184,17 @@ def fixed_points(surface, names, lr, wd, momentum):
 
 
 def log_slider(label, spec, **kw):
-    return st.select_slider(label, options=list(spec.options), value=spec.default, format_func=fmt,
-                            key=spec.name, help=spec.help, bind="query-params", **kw)
+    return W(
+        st,
+        "select_slider",
+        label,
+        options=list(spec.options),
+        value=spec.default,
+        format_func=fmt,
+        key=spec.name,
+        help=spec.help,
+        **kw,
+    )
 
 
 def reset_start():
@@ -100,47 +208,107 @@ def sidebar() -> dict:
         st.header("2-D trajectory settings")
         v = {}
         # choice widgets show the canonical names: the URL (and the CLI) use exactly these
-        v["surface"] = st.selectbox("Surface", list(SURFACES), key="surface", bind="query-params",
-                                    on_change=reset_start,
-                                    help="; ".join(f"{s.name}: {s.title}" for s in SURFACES.values()))
-        v["pair"] = st.radio("Compare", ["adam", "sgd"], horizontal=True, key="pair", bind="query-params",
-                             captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"])
-        v["form"] = st.radio("AdamW form", ["torch", "paper"], horizontal=True, key="form",
-                             bind="query-params", disabled=v["pair"] == "sgd",
-                             captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"], help=P["form"].help)
+        v["surface"] = W(
+            st,
+            "selectbox",
+            "Surface",
+            list(SURFACES),
+            key="surface",
+            on_change=reset_start,
+            help="; ".join(f"{s.name}: {s.title}" for s in SURFACES.values()),
+        )
+        v["pair"] = W(
+            st,
+            "radio",
+            "Compare",
+            ["adam", "sgd"],
+            horizontal=True,
+            key="pair",
+            captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"],
+        )
+        v["form"] = W(
+            st,
+            "radio",
+            "AdamW form",
+            ["torch", "paper"],
+            horizontal=True,
+            key="form",
+            disabled=v["pair"] == "sgd",
+            captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"],
+            help=P["form"].help,
+        )
         v["lr"] = log_slider("Learning rate α", P["lr"])
         v["wd"] = log_slider("Decay λ", P["wd"])
         adam = v["pair"] == "adam"
-        v["beta1"] = st.slider("β1", 0.0, 0.999, P["beta1"].default, 0.001, format="%.3f", key="beta1",
-                               bind="query-params", disabled=not adam)
-        v["beta2"] = st.select_slider("β2", [0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999], P["beta2"].default,
-                                      key="beta2", bind="query-params", disabled=not adam)
+        v["beta1"] = W(
+            st,
+            "slider",
+            "β1",
+            0.0,
+            0.999,
+            P["beta1"].default,
+            0.001,
+            format="%.3f",
+            key="beta1",
+            disabled=not adam,
+        )
+        v["beta2"] = W(
+            st,
+            "select_slider",
+            "β2",
+            [0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999],
+            P["beta2"].default,
+            key="beta2",
+            disabled=not adam,
+        )
         v["eps"] = log_slider("ε", P["eps"], disabled=not adam)
-        v["momentum"] = st.slider("Momentum μ (SGD)", 0.0, 0.99, P["momentum"].default, 0.01, key="momentum",
-                                  bind="query-params", disabled=adam)
-        v["steps"] = st.slider("Steps", 10, 5000, P["steps"].default, 10, key="steps", bind="query-params")
+        v["momentum"] = W(
+            st,
+            "slider",
+            "Momentum μ (SGD)",
+            0.0,
+            0.99,
+            P["momentum"].default,
+            0.01,
+            key="momentum",
+            disabled=adam,
+        )
+        v["steps"] = W(st, "slider", "Steps", 10, 5000, P["steps"].default, 10, key="steps")
         surf = SURFACES[v["surface"]]
         for key, lim, i in (("x0", surf.xlim, 0), ("y0", surf.ylim, 1)):
             if key in st.session_state and not lim[0] <= st.session_state[key] <= lim[1]:
-                st.warning(f"{key} = {st.session_state[key]:g} is outside the plot; using the surface's start")
+                st.warning(
+                    f"{key} = {st.session_state[key]:g} is outside the plot; using the surface's start"
+                )
                 st.session_state[key] = surf.start[i]
         c1, c2 = st.columns(2)
-        v["x0"] = c1.slider("Start x", *surf.xlim, surf.start[0], 0.05, key="x0", bind="query-params")
-        v["y0"] = c2.slider("Start y", *surf.ylim, surf.start[1], 0.05, key="y0", bind="query-params")
-        v["schedule"] = st.selectbox("Schedule η_t", list(P["schedule"].choices), key="schedule",
-                                     bind="query-params",
-                                     help="constant · cosine annealing · step (×0.1 every third of the "
-                                          "steps) · warm_restarts: cosine with warm restarts (SGDR)")
+        v["x0"] = W(c1, "slider", "Start x", *surf.xlim, surf.start[0], 0.05, key="x0")
+        v["y0"] = W(c2, "slider", "Start y", *surf.ylim, surf.start[1], 0.05, key="y0")
+        v["schedule"] = W(
+            st,
+            "selectbox",
+            "Schedule η_t",
+            list(P["schedule"].choices),
+            key="schedule",
+            help="constant · cosine annealing · step (×0.1 every third of the "
+            "steps) · warm_restarts: cosine with warm restarts (SGDR)",
+        )
         restarts = v["schedule"] == "warm_restarts"
         c1, c2 = st.columns(2)
-        v["t0"] = c1.number_input("T₀", 1, 100_000, P["t0"].default, key="t0", bind="query-params",
-                                  disabled=not restarts)
-        v["t_mult"] = c2.number_input("T_mult", 1, 10, P["t_mult"].default, key="t_mult",
-                                      bind="query-params", disabled=not restarts)
-        v["noise"] = st.select_slider("Gradient noise σ", [0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
-                                      P["noise"].default, key="noise", bind="query-params",
-                                      help=P["noise"].help)
-        v["seed"] = st.number_input("Seed", 0, 2**31 - 1, P["seed"].default, key="seed", bind="query-params")
+        v["t0"] = W(c1, "number_input", "T₀", 1, 100_000, P["t0"].default, key="t0", disabled=not restarts)
+        v["t_mult"] = W(
+            c2, "number_input", "T_mult", 1, 10, P["t_mult"].default, key="t_mult", disabled=not restarts
+        )
+        v["noise"] = W(
+            st,
+            "select_slider",
+            "Gradient noise σ",
+            [0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
+            P["noise"].default,
+            key="noise",
+            help=P["noise"].help,
+        )
+        v["seed"] = W(st, "number_input", "Seed", 0, 2**31 - 1, P["seed"].default, key="seed")
     return v
 
 
@@ -148,89 +316,209 @@ def trajectory_view(v: dict) -> None:
     names = pair_optimizers(v["pair"], v["form"])
     p = {**v, "start": (v["x0"], v["y0"])}
     fixed = fixed_points(v["surface"], names, v["lr"], v["wd"], v["momentum"])
-    frame, diverged = compute(v["surface"], names, v["lr"], v["wd"], v["beta1"], v["beta2"],
-                              v["eps"], v["momentum"], int(v["steps"]), p["start"],
-                              v["schedule"], int(v["t0"]), int(v["t_mult"]), v["noise"], int(v["seed"]))
+    frame, diverged = compute(
+        v["surface"],
+        names,
+        v["lr"],
+        v["wd"],
+        v["beta1"],
+        v["beta2"],
+        v["eps"],
+        v["momentum"],
+        int(v["steps"]),
+        p["start"],
+        v["schedule"],
+        int(v["t0"]),
+        int(v["t_mult"]),
+        v["noise"],
+        int(v["seed"]),
+    )
     figs = figures.trajectory_charts(p, frame, diverged, fixed)
     meta = {**p, "optimizers": names}
     cols = st.columns(2, gap="large")
     for col, name in zip(cols, names):
         with col:
             if diverged[name] is not None:
-                st.error(f"{OPTIMIZERS[name].label} diverged at step {diverged[name]} (the loss or θ became "
-                         "inf/NaN). Lower the learning rate.")
+                st.error(
+                    f"{OPTIMIZERS[name].label} diverged at step {diverged[name]} (the loss or θ became "
+                    "inf/NaN). Lower the learning rate."
+                )
             st.altair_chart(figs[name], width="content")
-            export_menu(f"traj_{name}", f"trajectory-{v['surface']}-{name}", lambda c=figs[name]: c,
-                        lambda: frame, meta)
+            export_menu(
+                f"traj_{name}",
+                f"trajectory-{v['surface']}-{name}",
+                lambda c=figs[name]: c,
+                lambda: frame,
+                meta,
+            )
             st.latex(FORMULAS[name])
             st.caption(CAPTIONS[name])
     if v["pair"] == "adam" and v["form"] == "paper" and v["lr"] > 0:
-        st.info(f"Same λ, different meaning: the paper form decays by η·λ, PyTorch's by η·α·λ. "
-                f"Here λ = {fmt(v['wd'])} in the paper form equals λ_torch = λ/α = {v['wd'] / v['lr']:.4g}.")
+        st.info(
+            f"Same λ, different meaning: the paper form decays by η·λ, PyTorch's by η·α·λ. "
+            f"Here λ = {fmt(v['wd'])} in the paper form equals λ_torch = λ/α = {v['wd'] / v['lr']:.4g}."
+        )
     cols = st.columns(2, gap="large")
     for col, field in zip(cols, ("loss", "norm")):
         col.altair_chart(figs[field], width="stretch", height=300)
         with col:
-            export_menu(f"traj_{field}", f"trajectory-{v['surface']}-{field}", lambda c=figs[field]: c,
-                        lambda: frame, meta)
+            export_menu(
+                f"traj_{field}",
+                f"trajectory-{v['surface']}-{field}",
+                lambda c=figs[field]: c,
+                lambda: frame,
+                meta,
+            )
     rows = []
     for n in names:
         end = frame[(frame.optimizer == n)].iloc[-1]
         fp = fixed[n]
-        rows.append({"optimizer": OPTIMIZERS[n].label, "end x": end.x, "end y": end.y, "f(end)": end.loss,
-                     "‖θ_end‖": end.norm, "◆ deterministic limit": fp.label,
-                     "◆ at": f"({fp.point[0]:.4f}, {fp.point[1]:.4f})",
-                     "distance to ◆": math.dist((end.x, end.y), fp.point) if diverged[n] is None else math.nan,
-                     "diverged at step": diverged[n]})
+        rows.append(
+            {
+                "optimizer": OPTIMIZERS[n].label,
+                "end x": end.x,
+                "end y": end.y,
+                "f(end)": end.loss,
+                "‖θ_end‖": end.norm,
+                "◆ deterministic limit": fp.label,
+                "◆ at": f"({fp.point[0]:.4f}, {fp.point[1]:.4f})",
+                "distance to ◆": math.dist((end.x, end.y), fp.point) if diverged[n] is None else math.nan,
+                "diverged at step": diverged[n],
+            }
+        )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
 # ---------------------------------------------------------------- live training
-TICK_SECONDS = 0.6   # training per fragment run (= its timer period): the page redraws between ticks
+TICK_SECONDS = 0.6  # training per fragment run (= its timer period): the page redraws between ticks
 
 
 def train_controls() -> TrainConfig:
     st.subheader("Live training on digits")
-    st.caption("scikit-learn's 8×8 digits, a fixed test third (597 images). Both runs start from the same "
-               "weights and see the same mini-batches in the same order, in one batched computation; only "
-               "where λ enters the update differs.")
+    st.caption(
+        "scikit-learn's 8×8 digits, a fixed test third (597 images). Both runs start from the same "
+        "weights and see the same mini-batches in the same order, in one batched computation; only "
+        "where λ enters the update differs."
+    )
     c = st.columns(4)
-    pair = c[0].radio("Compare", ["adam", "sgd"], key="t_pair", bind="query-params", horizontal=True,
-                      captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"])
-    form = c[0].radio("AdamW form", ["torch", "paper"], key="t_form", bind="query-params", horizontal=True,
-                      disabled=pair == "sgd", captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"])
-    model = c[1].selectbox("Model", list(T["model"].choices), key="t_model", bind="query-params",
-                           help=T["model"].help)
-    width = c[1].select_slider("Width", [16, 32, 64, 128, 256, 512], T["width"].default, key="t_width",
-                               bind="query-params")
-    depth = c[1].slider("Hidden layers", 1, 4, T["depth"].default, key="t_depth", bind="query-params")
-    lr = c[2].select_slider("Learning rate α", list(T["lr"].options), T["lr"].default, format_func=fmt,
-                            key="t_lr", bind="query-params")
-    wd = c[2].select_slider("Decay λ", list(T["wd"].options), T["wd"].default, format_func=fmt,
-                            key="t_wd", bind="query-params", help=T["wd"].help)
+    pair = W(
+        c[0],
+        "radio",
+        "Compare",
+        ["adam", "sgd"],
+        key="t_pair",
+        horizontal=True,
+        captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"],
+    )
+    form = W(
+        c[0],
+        "radio",
+        "AdamW form",
+        ["torch", "paper"],
+        key="t_form",
+        horizontal=True,
+        disabled=pair == "sgd",
+        captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"],
+    )
+    model = W(c[1], "selectbox", "Model", list(T["model"].choices), key="t_model", help=T["model"].help)
+    width = W(c[1], "select_slider", "Width", [16, 32, 64, 128, 256, 512], T["width"].default, key="t_width")
+    depth = W(c[1], "slider", "Hidden layers", 1, 4, T["depth"].default, key="t_depth")
+    lr = W(
+        c[2],
+        "select_slider",
+        "Learning rate α",
+        list(T["lr"].options),
+        T["lr"].default,
+        format_func=fmt,
+        key="t_lr",
+    )
+    wd = W(
+        c[2],
+        "select_slider",
+        "Decay λ",
+        list(T["wd"].options),
+        T["wd"].default,
+        format_func=fmt,
+        key="t_wd",
+        help=T["wd"].help,
+    )
     adam = pair == "adam"
-    beta1 = c[2].slider("β1", 0.0, 0.999, T["beta1"].default, 0.001, format="%.3f", key="t_beta1",
-                        bind="query-params", disabled=not adam)
-    beta2 = c[2].select_slider("β2", [0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999], T["beta2"].default,
-                               key="t_beta2", bind="query-params", disabled=not adam)
-    eps = c[2].select_slider("ε", list(T["eps"].options), T["eps"].default, format_func=fmt, key="t_eps",
-                             bind="query-params", disabled=not adam)
-    momentum = c[2].slider("Momentum μ", 0.0, 0.99, T["momentum"].default, 0.01, key="t_momentum",
-                           bind="query-params", disabled=adam)
-    batch = c[3].select_slider("Batch size", [8, 16, 32, 64, 128, 256], T["batch_size"].default,
-                               key="t_batch", bind="query-params")
-    steps = c[3].select_slider("Steps", [100, 250, 500, 1000, 1500, 2000, 3000, 5000, 10000],
-                               T["steps"].default, key="t_steps", bind="query-params")
-    samples = c[3].select_slider("Train samples", [50, 100, 200, 300, 600, 900, 1200],
-                                 T["train_samples"].default, key="t_samples", bind="query-params")
-    schedule = c[3].selectbox("Schedule η_t", list(T["schedule"].choices), index=1, key="t_schedule",
-                              bind="query-params")
-    seed = c[3].number_input("Seed", 0, 2**31 - 1, T["seed"].default, key="t_seed", bind="query-params")
+    beta1 = W(
+        c[2],
+        "slider",
+        "β1",
+        0.0,
+        0.999,
+        T["beta1"].default,
+        0.001,
+        format="%.3f",
+        key="t_beta1",
+        disabled=not adam,
+    )
+    beta2 = W(
+        c[2],
+        "select_slider",
+        "β2",
+        [0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999],
+        T["beta2"].default,
+        key="t_beta2",
+        disabled=not adam,
+    )
+    eps = W(
+        c[2],
+        "select_slider",
+        "ε",
+        list(T["eps"].options),
+        T["eps"].default,
+        format_func=fmt,
+        key="t_eps",
+        disabled=not adam,
+    )
+    momentum = W(
+        c[2], "slider", "Momentum μ", 0.0, 0.99, T["momentum"].default, 0.01, key="t_momentum", disabled=adam
+    )
+    batch = W(
+        c[3], "select_slider", "Batch size", [8, 16, 32, 64, 128, 256], T["batch_size"].default, key="t_batch"
+    )
+    steps = W(
+        c[3],
+        "select_slider",
+        "Steps",
+        [100, 250, 500, 1000, 1500, 2000, 3000, 5000, 10000],
+        T["steps"].default,
+        key="t_steps",
+    )
+    samples = W(
+        c[3],
+        "select_slider",
+        "Train samples",
+        [50, 100, 200, 300, 600, 900, 1200],
+        T["train_samples"].default,
+        key="t_samples",
+    )
+    schedule = W(c[3], "selectbox", "Schedule η_t", list(T["schedule"].choices), index=1, key="t_schedule")
+    seed = W(c[3], "number_input", "Seed", 0, 2**31 - 1, T["seed"].default, key="t_seed")
     names = pair_optimizers(pair, form)
-    return TrainConfig(optimizers=names, model=model, width=int(width), depth=int(depth), lr=lr, wd=wd,
-                       beta1=beta1, beta2=beta2, eps=eps, momentum=momentum, batch_size=int(batch),
-                       steps=int(steps), train_samples=int(samples), schedule=schedule,
-                       t0=max(1, int(steps) // 5), t_mult=2, seed=int(seed), eval_every=max(1, int(steps) // 30))
+    return TrainConfig(
+        optimizers=names,
+        model=model,
+        width=int(width),
+        depth=int(depth),
+        lr=lr,
+        wd=wd,
+        beta1=beta1,
+        beta2=beta2,
+        eps=eps,
+        momentum=momentum,
+        batch_size=int(batch),
+        steps=int(steps),
+        train_samples=int(samples),
+        schedule=schedule,
+        t0=max(1, int(steps) // 5),
+        t_mult=2,
+        seed=int(seed),
+        eval_every=max(1, int(steps) // 30),
+    )
 
 
 def start_training(cfg: TrainConfig) -> None:
@@ -238,7 +526,7 @@ def start_training(cfg: TrainConfig) -> None:
     st.session_state["trainer"] = trainer
     st.session_state["train_rows"] = trainer.evaluate()
     st.session_state["training"] = True
-    st.session_state["train_clock"] = [0.0, 0]   # compute seconds, steps
+    st.session_state["train_clock"] = [0.0, 0]  # compute seconds, steps
 
 
 def stop_training() -> None:
@@ -249,12 +537,19 @@ def training_view() -> None:
     cfg = train_controls()
     running = st.session_state.get("training", False)
     b1, b2, b3 = st.columns([1, 1, 4])
-    b1.button("▶ Start" if not running else "↻ Restart", type="primary", on_click=start_training,
-              args=(cfg,), key="t_start")
+    b1.button(
+        "▶ Start" if not running else "↻ Restart",
+        type="primary",
+        on_click=start_training,
+        args=(cfg,),
+        key="t_start",
+    )
     b2.button("■ Stop", on_click=stop_training, disabled=not running, key="t_stop")
-    b3.caption(f"Device: **{default_device()}**"
-               + (f" ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else "")
-               + f" · torch {torch.__version__}")
+    b3.caption(
+        f"Device: **{default_device()}**"
+        + (f" ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else "")
+        + f" · torch {torch.__version__}"
+    )
     trainer = st.session_state.get("trainer")
     if trainer is not None and trainer.cfg != cfg:
         st.info("The settings above differ from the run shown below; press Restart to train with them.")
@@ -275,14 +570,16 @@ def live_panel() -> None:
         clock[1] += trainer.step_count - done0
         if trainer.done:
             st.session_state["training"] = False
-            st.rerun()   # the whole page: Start/Stop and the timer follow the new state
+            st.rerun()  # the whole page: Start/Stop and the timer follow the new state
     rows = pd.DataFrame(st.session_state["train_rows"])
     names = list(trainer.cfg.optimizers)
     clock = st.session_state["train_clock"]
     speed = f" · {clock[1] / clock[0]:,.0f} steps/s" if clock[0] > 0 else ""
-    st.progress(trainer.step_count / trainer.cfg.steps,
-                text=f"step {trainer.step_count:,} / {trainer.cfg.steps:,}{speed}"
-                     + (" · running" if st.session_state.get("training") else ""))
+    st.progress(
+        trainer.step_count / trainer.cfg.steps,
+        text=f"step {trainer.step_count:,} / {trainer.cfg.steps:,}{speed}"
+        + (" · running" if st.session_state.get("training") else ""),
+    )
     for name, k in trainer.diverged().items():
         if k is not None:
             st.error(f"{OPTIMIZERS[name].label} diverged at step {k} (loss inf/NaN); its curves stop there.")
@@ -294,26 +591,36 @@ def live_panel() -> None:
     for slot, (key, part) in zip(slots, parts.items()):
         slot.vega_lite_chart(*part, width="stretch", height=260)
         with slot:
-            export_menu(f"train_{key}", f"train-{key}", lambda p=part: charts.to_altair(p, sub),
-                        lambda: rows, meta)
+            export_menu(
+                f"train_{key}", f"train-{key}", lambda p=part: charts.to_altair(p, sub), lambda: rows, meta
+            )
     cols = slots[3:]
     with cols[2]:
         last = rows[rows.step == rows.step.max()].set_index("optimizer")
         st.markdown(f"**At step {int(rows.step.max()):,}**")
-        st.dataframe(last[["test_acc", "test_loss", "train_loss", "weight_norm"]].rename(
-            index=lambda n: OPTIMIZERS[n].label), width="stretch")
+        st.dataframe(
+            last[["test_acc", "test_loss", "train_loss", "weight_norm"]].rename(
+                index=lambda n: OPTIMIZERS[n].label
+            ),
+            width="stretch",
+        )
         if len(names) == 2 and rows.step.max() > 0:
             a, b = (last.loc[n] for n in names)
             if abs(a.test_acc - b.test_acc) < 0.005 and abs(a.test_loss - b.test_loss) < 0.01 * b.test_loss:
-                st.caption("At this setting the two runs end within 0.5 % accuracy and 1 % test loss of "
-                           "each other: here the placement of λ hardly matters (try a larger λ or more steps).")
+                st.caption(
+                    "At this setting the two runs end within 0.5 % accuracy and 1 % test loss of "
+                    "each other: here the placement of λ hardly matters (try a larger λ or more steps)."
+                )
     st.vega_lite_chart(*decay, width="content")
-    export_menu("train_decay", "train-effective-decay", lambda: charts.to_altair(decay, sub),
-                lambda: decay[0], meta)
-    st.caption("Each weight's share removed by the decay term per step (at η_t = 1, from the current "
-               "state). Adam+L2 applies α·λ/(√v̂+ε): weights with large gradients (large √v̂) are decayed "
-               "orders of magnitude less than weights with small ones. Decoupled decay removes the same "
-               "share, α·λ (PyTorch form) or λ (paper form), from every weight.")
+    export_menu(
+        "train_decay", "train-effective-decay", lambda: charts.to_altair(decay, sub), lambda: decay[0], meta
+    )
+    st.caption(
+        "Each weight's share removed by the decay term per step (at η_t = 1, from the current "
+        "state). Adam+L2 applies α·λ/(√v̂+ε): weights with large gradients (large √v̂) are decayed "
+        "orders of magnitude less than weights with small ones. Decoupled decay removes the same "
+        "share, α·λ (PyTorch form) or λ (paper form), from every weight."
+    )
 
 
 # ---------------------------------------------------------------- lr × λ sweeps
@@ -325,6 +632,7 @@ def sweep_store() -> collections.OrderedDict:
 
 def _log2_range(cfg_values) -> tuple[int, int]:
     import math
+
     return int(round(math.log2(min(cfg_values)))), int(round(math.log2(max(cfg_values))))
 
 
@@ -345,34 +653,61 @@ def apply_preset() -> None:
 
 def sweep_controls() -> tuple[SweepConfig, str, int]:
     st.subheader("The coupling, measured: lr × λ heat maps")
-    st.caption("Every cell is a full training run on the same 300-digit training set (by default), the same "
-               "initial weights and the same mini-batches; all cells of all optimizers train together as one "
-               "batched computation. The paper's Figures 1–2, computed live.")
+    st.caption(
+        "Every cell is a full training run on the same 300-digit training set (by default), the same "
+        "initial weights and the same mini-batches; all cells of all optimizers train together as one "
+        "batched computation. The paper's Figures 1–2, computed live."
+    )
     c = st.columns(4)
-    preset_name = c[0].selectbox("Preset", list(PRESETS), key="s_preset", bind="query-params",
-                                 on_change=apply_preset, help="measured starting points; see the README")
+    preset_name = W(
+        c[0],
+        "selectbox",
+        "Preset",
+        list(PRESETS),
+        key="s_preset",
+        on_change=apply_preset,
+        help="measured starting points; see the README",
+    )
     p = PRESETS[preset_name]
     if "s_lr_range" not in st.session_state:
         apply_preset()
-    metric = c[0].radio("Colour = ", list(charts.SWEEP_METRICS), format_func=charts.SWEEP_METRICS.get,
-                        key="s_metric", horizontal=True)
-    top_k = c[0].slider("Circle the best k cells", 1, 10, 3, key="s_topk")
-    lr_lo, lr_hi = c[1].slider("learning rates: log₂ range", -16, 0, key="s_lr_range")
-    n_lr = c[1].slider("rows (learning rates)", 2, 9, key="s_n_lr")
-    n_wd = c[1].slider("columns (λ values)", 2, 9, key="s_n_wd")
+    metric = W(
+        c[0],
+        "radio",
+        "Colour = ",
+        list(charts.SWEEP_METRICS),
+        format_func=charts.SWEEP_METRICS.get,
+        key="s_metric",
+        horizontal=True,
+    )
+    top_k = W(c[0], "slider", "Circle the best k cells", 1, 10, 3, key="s_topk")
+    lr_lo, lr_hi = W(c[1], "slider", "learning rates: log₂ range", -16, 0, key="s_lr_range")
+    n_lr = W(c[1], "slider", "rows (learning rates)", 2, 9, key="s_n_lr")
+    n_wd = W(c[1], "slider", "columns (λ values)", 2, 9, key="s_n_wd")
     wds = []
     for name, _ in p.wds:
-        lo, hi = c[2].slider(f"λ of {OPTIMIZERS[name].label}: log₂ range", -24, 10, key=f"s_wd_{name}")
+        lo, hi = W(c[2], "slider", f"λ of {OPTIMIZERS[name].label}: log₂ range", -24, 10, key=f"s_wd_{name}")
         wds.append((name, pow2(lo, hi, n_wd) if hi > lo else pow2(lo, lo + 1, n_wd)))
-    seeds = c[3].slider("seeds (averaged)", 1, 4, key="s_seeds")
-    steps = c[3].select_slider("steps per run", [100, 300, 600, 1000, 1500, 3000, 6000], key="s_steps")
-    samples = c[3].select_slider("train samples", [100, 300, 600, 1200], key="s_samples")
-    model = c[3].selectbox("model", list(T["model"].choices), key="s_model")
-    normalized = c[3].toggle("normalized λ (App. B.1)", key="s_normalized",
-                             help="the λ axis is λ_norm; each run uses λ = λ_norm·√(b/(B·T))")
+    seeds = W(c[3], "slider", "seeds (averaged)", 1, 4, key="s_seeds")
+    steps = W(c[3], "select_slider", "steps per run", [100, 300, 600, 1000, 1500, 3000, 6000], key="s_steps")
+    samples = W(c[3], "select_slider", "train samples", [100, 300, 600, 1200], key="s_samples")
+    model = W(c[3], "selectbox", "model", list(T["model"].choices), key="s_model")
+    normalized = W(
+        c[3],
+        "toggle",
+        "normalized λ (App. B.1)",
+        key="s_normalized",
+        help="the λ axis is λ_norm; each run uses λ = λ_norm·√(b/(B·T))",
+    )
     train = dataclasses.replace(p.train, steps=int(steps), train_samples=int(samples), model=model)
-    cfg = SweepConfig(pair=p.pair, lrs=pow2(lr_lo, lr_hi if lr_hi > lr_lo else lr_lo + 1, n_lr),
-                      wds=tuple(wds), seeds=int(seeds), normalized=bool(normalized), train=train)
+    cfg = SweepConfig(
+        pair=p.pair,
+        lrs=pow2(lr_lo, lr_hi if lr_hi > lr_lo else lr_lo + 1, n_lr),
+        wds=tuple(wds),
+        seeds=int(seeds),
+        normalized=bool(normalized),
+        train=train,
+    )
     return cfg, metric, top_k
 
 
@@ -383,8 +718,10 @@ def sweep_view() -> None:
     b1, b2, b3 = st.columns([1, 1, 4])
     run = b1.button("▶ Run sweep", type="primary", key="s_run", disabled=cfg in store)
     b2.button("■ Cancel", key="s_cancel", help="stops a running sweep (nothing is cached)")
-    b3.caption(f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps, one batched run per seed "
-               f"on **{default_device()}**" + (" · cached" if cfg in store else ""))
+    b3.caption(
+        f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps, one batched run per seed "
+        f"on **{default_device()}**" + (" · cached" if cfg in store else "")
+    )
     if run and cfg not in store:
         bar = st.progress(0.0, text="starting…")
         t0 = time.perf_counter()
@@ -401,8 +738,10 @@ def sweep_view() -> None:
         bar.empty()
     frame = store.get(cfg)
     if frame is None:
-        st.info("Press ▶ Run sweep. The default (3 × 49 cells, 2 seeds) takes about a minute on a 2-core "
-                "CPU; results are cached, so a preset you ran before appears at once.")
+        st.info(
+            "Press ▶ Run sweep. The default (3 × 49 cells, 2 seeds) takes about a minute on a 2-core "
+            "CPU; results are cached, so a preset you ran before appears at once."
+        )
         return
     show_sweep(cfg, frame, metric, top_k)
 
@@ -414,66 +753,110 @@ def show_sweep(cfg: SweepConfig, frame: pd.DataFrame, metric: str, top_k: int) -
     for col, name in zip(cols, cfg.optimizers):
         col.altair_chart(heatmaps[name], width="content")
         with col:
-            export_menu(f"sweep_{name}", f"sweep-{name}", lambda c=heatmaps[name]: c,
-                        lambda n=name: frame[frame.optimizer == n], meta)
-    st.caption("● best cell, ○ the next best (seed-averaged); × a run diverged; ≈ a row where λ hardly "
-               "matters (max − min < 2 % of the row's min), left out of the fit; dashed red: the least-squares "
-               "line log₂ λ* = slope · log₂ α + c over the other rows.")
+            export_menu(
+                f"sweep_{name}",
+                f"sweep-{name}",
+                lambda c=heatmaps[name]: c,
+                lambda n=name: frame[frame.optimizer == n],
+                meta,
+            )
+    st.caption(
+        "● best cell, ○ the next best (seed-averaged); × a run diverged; ≈ a row where λ hardly "
+        "matters (max − min < 2 % of the row's min), left out of the fit; dashed red: the least-squares "
+        "line log₂ λ* = slope · log₂ α + c over the other rows."
+    )
     explain_sweep(cfg, frame, couplings)
-    st.download_button("Download the sweep (CSV)", frame.to_csv(index=False), "sweep.csv", "text/csv",
-                       key="s_csv")
+    st.download_button(
+        "Download the sweep (CSV)", frame.to_csv(index=False), "sweep.csv", "text/csv", key="s_csv"
+    )
 
 
 def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> None:
     """What this measurement says, in numbers computed from it."""
     import math
     import numpy as np
+
     s = {n: c.slope for n, c in couplings.items()}
     fmt_s = lambda v: "n/a" if math.isnan(v) else f"{v:+.2f}"  # noqa: E731
-    lines = ["**Slopes** (0 = the best λ does not depend on α; −1 = best λ ∝ 1/α; +1 = best λ ∝ α): "
-             + ", ".join(f"{OPTIMIZERS[n].label} **{fmt_s(v)}**" for n, v in s.items()) + "."]
+    lines = [
+        "**Slopes** (0 = the best λ does not depend on α; −1 = best λ ∝ 1/α; +1 = best λ ∝ α): "
+        + ", ".join(f"{OPTIMIZERS[n].label} **{fmt_s(v)}**" for n, v in s.items())
+        + "."
+    ]
     l2 = "adam-l2" if cfg.pair == "adam" else "sgd-l2"
     dec = [n for n in cfg.optimizers if n != l2]
     sep = min(dec, key=lambda n: abs(s[n]) if not math.isnan(s[n]) else math.inf)
     if not math.isnan(s[l2]) and not math.isnan(s[sep]):
-        verdict = ("the coupling and its removal are both visible" if abs(s[l2] - s[sep]) >= 0.5
-                   else "here the two barely differ — the paper's effect is not visible at this setting")
-        lines.append(f"The decoupled form closest to slope 0 is **{OPTIMIZERS[sep].label}**; its slope differs "
-                     f"from {OPTIMIZERS[l2].label}'s by **{abs(s[l2] - s[sep]):.2f}**: {verdict}.")
+        verdict = (
+            "the coupling and its removal are both visible"
+            if abs(s[l2] - s[sep]) >= 0.5
+            else "here the two barely differ — the paper's effect is not visible at this setting"
+        )
+        lines.append(
+            f"The decoupled form closest to slope 0 is **{OPTIMIZERS[sep].label}**; its slope differs "
+            f"from {OPTIMIZERS[l2].label}'s by **{abs(s[l2] - s[sep]):.2f}**: {verdict}."
+        )
     if cfg.pair == "adam" and not math.isnan(s["adamw"]) and not math.isnan(s["adamw-torch"]):
-        lines.append(f"The two AdamW forms are the same runs on sheared grids (λ_paper = α·λ_torch, for any "
-                     f"schedule), so their slopes differ by about 1: measured "
-                     f"{s['adamw'] - s['adamw-torch']:+.2f}. Which one looks decoupled is a question of "
-                     "regime, not of the optimizer.")
-        eta_sum = sum(Schedule(cfg.train.schedule, total_steps=cfg.train.steps, t0=cfg.train.t0,
-                               t_mult=cfg.train.t_mult).multipliers(cfg.train.steps))
+        lines.append(
+            f"The two AdamW forms are the same runs on sheared grids (λ_paper = α·λ_torch, for any "
+            f"schedule), so their slopes differ by about 1: measured "
+            f"{s['adamw'] - s['adamw-torch']:+.2f}. Which one looks decoupled is a question of "
+            "regime, not of the optimizer."
+        )
+        eta_sum = sum(
+            Schedule(
+                cfg.train.schedule, total_steps=cfg.train.steps, t0=cfg.train.t0, t_mult=cfg.train.t_mult
+            ).multipliers(cfg.train.steps)
+        )
         c = couplings["adamw-torch"]
         n_star = [lr * wd * cfg.wd_scale * eta_sum for lr, wd in c.best_wd.items()]
         if n_star:
             med = float(np.median(n_star))
-            regime = ("near equilibrium: the weights settle where m̂/(√v̂+ε) = −λ_torch·θ, which involves "
-                      "λ_torch and not α, so the PyTorch form separates" if med > 3 else
-                      "far from equilibrium: the total shrinkage λ_paper·Ση_t decides, which does not involve "
-                      "α, so the paper form should separate" if med < 0.5 else
-                      "between the two regimes (≈ 1 decay time per run): neither form separates cleanly")
-            lines.append(f"**Regime.** At the best AdamW cells the run lasts N = α·λ_torch·Ση_t = "
-                         f"{min(n_star):.2g} … {max(n_star):.2g} decay times (median {med:.2g}): {regime}.")
+            regime = (
+                "near equilibrium: the weights settle where m̂/(√v̂+ε) = −λ_torch·θ, which involves "
+                "λ_torch and not α, so the PyTorch form separates"
+                if med > 3
+                else "far from equilibrium: the total shrinkage λ_paper·Ση_t decides, which does not involve "
+                "α, so the paper form should separate"
+                if med < 0.5
+                else "between the two regimes (≈ 1 decay time per run): neither form separates cleanly"
+            )
+            lines.append(
+                f"**Regime.** At the best AdamW cells the run lasts N = α·λ_torch·Ση_t = "
+                f"{min(n_star):.2g} … {max(n_star):.2g} decay times (median {med:.2g}): {regime}."
+            )
     st.markdown("\n\n".join(lines))
 
 
 def main() -> None:
+    st.session_state["_url_claimed"] = set()
     st.title("Decoupled Weight Decay Explorer")
-    st.markdown("Why **Adam + L2 regularization is not weight decay**, and what **AdamW** "
-                "(Loshchilov & Hutter, ICLR 2019) changes: the same start, data and hyperparameters; "
-                "only *where λ enters the update* differs.")
+    st.markdown(
+        "Why **Adam + L2 regularization is not weight decay**, and what **AdamW** "
+        "(Loshchilov & Hutter, ICLR 2019) changes: the same start, data and hyperparameters; "
+        "only *where λ enters the update* differs."
+    )
+    notices = st.container()
     v = sidebar()
-    tab_traj, tab_train, tab_sweep = st.tabs(["2-D trajectories", "Live training", "lr × λ sweep"])
+    views = ["2-D trajectories", "Live training", "lr × λ sweep"]
+    st.session_state["_url_claimed"].add("view")
+    if st.query_params.get("view") not in (None, *views):
+        _url_warning(
+            f"URL parameter **view** = {_shown(st.query_params['view'])} is not valid "
+            f"(one of {', '.join(views)}); showing the first."
+        )
+        del st.query_params["view"]
+    tab_traj, tab_train, tab_sweep = st.tabs(views, key="view", bind="query-params")
     with tab_traj:
         trajectory_view(v)
     with tab_train:
         training_view()
     with tab_sweep:
         sweep_view()
+    check_unknown_url_params()
+    warnings = st.session_state.pop("_url_warnings", [])
+    if warnings:
+        notices.warning("\n\n".join(warnings))
 
 
 main()

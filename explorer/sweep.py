@@ -32,7 +32,7 @@ class SweepConfig:
     lrs: tuple[float, ...] = pow2(-12, -6)
     # each optimizer's own λ grid (the L2 coefficient, or the decoupled rate of its form)
     wds: tuple[tuple[str, tuple[float, ...]], ...] = (
-        ("adam-l2", pow2(-16, -4, 7)), ("adamw", pow2(-18, -6, 7)), ("adamw-torch", pow2(-8, 4, 7)))
+        ("adam-l2", pow2(-15, -3, 7)), ("adamw", pow2(-17, -5, 7)), ("adamw-torch", pow2(-7, 5, 7)))
     seeds: int = 2
     normalized: bool = False        # wds are λ_norm; the run uses λ = λ_norm·√(b/(B·T)) (App. B.1)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(train_samples=300, steps=1500))
@@ -137,7 +137,9 @@ def coupling(frame: pd.DataFrame, optimizer: str, metric: str = "test_loss",
 _SMALL = TrainConfig(model="mlp", train_samples=300, batch_size=32, steps=1500, schedule="cosine")
 PRESETS: dict[str, SweepConfig] = {
     "coupling": SweepConfig(),
-    "layernorm": SweepConfig(train=replace(_SMALL, model="mlp-ln")),
+    "layernorm": SweepConfig(train=replace(_SMALL, model="mlp-ln"),
+                             wds=(("adam-l2", pow2(-15, -3, 7)), ("adamw", pow2(-21, -3, 7)),
+                                  ("adamw-torch", pow2(-10, 2, 7)))),
     "sgd": SweepConfig(pair="sgd", lrs=pow2(-8, -2),
-                       wds=(("sgd-l2", pow2(-16, -4, 7)), ("sgdw", pow2(-18, -6, 7)))),
+                       wds=(("sgd-l2", pow2(-15, -3, 7)), ("sgdw", pow2(-17, -5, 7)))),
 }

@@ -123,3 +123,52 @@ def test_sweep_tab_runs_a_small_grid_and_draws_heatmaps():
     # switching to the SGD preset sets its own grid; nothing raises
     at.selectbox(key="s_preset").set_value("sgd").run()
     assert not at.exception
+
+
+def trajectory_data(at):
+    return [json.dumps(s.get("datasets", {}), sort_keys=True) for s in specs(at)[:2]]
+
+
+def test_share_link_restores_every_widget_and_the_numbers():
+    link = {"surface": "rosenbrock", "pair": "sgd", "lr": "0.001", "wd": "0.01", "momentum": "0.5",
+            "steps": "800", "x0": "-1.5", "y0": "2", "schedule": "warm_restarts", "t0": "50", "noise": "0.1",
+            "seed": "3", "t_lr": "0.002", "t_model": "mlp-ln", "s_preset": "layernorm"}
+    at = fresh(link)
+    assert not at.exception and not at.warning
+    assert at.selectbox(key="surface").value == "rosenbrock"
+    assert at.radio(key="pair").value == "sgd"
+    assert at.select_slider(key="lr").value == 0.001
+    assert at.slider(key="momentum").value == 0.5 and at.slider(key="steps").value == 800
+    assert (at.slider(key="x0").value, at.slider(key="y0").value) == (-1.5, 2.0)
+    assert at.number_input(key="t0").value == 50 and at.number_input(key="seed").value == 3
+    assert at.selectbox(key="t_model").value == "mlp-ln" and at.select_slider(key="t_lr").value == 0.002
+    assert at.selectbox(key="s_preset").value == "layernorm"
+    # the same widgets set by hand give identical numbers (seeded noise included)
+    by_hand = fresh()
+    by_hand.selectbox(key="surface").set_value("rosenbrock").run()
+    by_hand.radio(key="pair").set_value("sgd").run()
+    for key, value in (("lr", 0.001), ("wd", 0.01), ("noise", 0.1)):
+        by_hand.select_slider(key=key).set_value(value).run()
+    by_hand.slider(key="momentum").set_value(0.5).run()
+    by_hand.slider(key="steps").set_value(800).run()
+    by_hand.slider(key="x0").set_value(-1.5).run()
+    by_hand.slider(key="y0").set_value(2.0).run()
+    by_hand.selectbox(key="schedule").set_value("warm_restarts").run()
+    by_hand.number_input(key="t0").set_value(50).run()
+    by_hand.number_input(key="seed").set_value(3).run()
+    assert trajectory_data(by_hand) == trajectory_data(at)
+
+
+@pytest.mark.parametrize("garbage", [
+    {"lr": "abc"}, {"surface": "zzz"}, {"steps": "-5"}, {"beta2": "7"}, {"x0": "1e999"}, {"noise": "nan"},
+    {"seed": "xyz"}, {"t_model": "resnet"}, {"s_n_lr": "99"}, {"view": "nope"}, {"foo": "bar"},
+    {"lr": "x" * 5000}, {"t_steps": "1500,3000"}, {"s_normalized": "maybe"},
+])
+def test_garbage_link_warns_by_name_and_uses_defaults(garbage):
+    at = fresh(garbage)
+    assert not at.exception
+    (key, _), = garbage.items()
+    text = " ".join(w.value for w in at.warning)
+    assert key[:40] in text, text
+    assert len(specs(at)) >= 4                      # the page still works
+    assert at.select_slider(key="lr").value == 0.05 and at.selectbox(key="surface").value == "quadratic"
