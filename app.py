@@ -9,22 +9,26 @@ import streamlit as st
 import torch
 
 import collections
+import contextlib
 import dataclasses
+import os
 import inspect
 import time
 
 from explorer import charts, figures
 from explorer.export import FORMATS, MIME, export
 from explorer.optim import OPTIMIZERS, Schedule
-from explorer.params import TRAIN as T, TRAJECTORY as P, fmt, pair_optimizers
+from explorer.params import TRAIN as T, TRAJECTORY as P, fmt, pair_optimizers, sanity_notes
 from explorer.sweep import PRESETS, SweepConfig, pow2, run_sweep
 from explorer.train import TrainConfig, Trainer, default_device
 from explorer.surfaces import SURFACES
 from explorer.trajectory import fixed_point, run_trajectories
 
-# Sessions are threads of one process: small 2-D work runs fastest on one thread and leaves the
-# other cores to other sessions.
+# Sessions are threads of one process. Trajectories and live training are small and run fastest on
+# one thread, which also leaves the other cores to other sessions; only a sweep (one big batched
+# computation) asks for every core while it runs.
 torch.set_num_threads(1)
+SWEEP_THREADS = os.cpu_count() or 1
 torch.set_flush_denormal(True)  # tiny Adam states otherwise make CPU training several times slower
 
 st.set_page_config(page_title="Decoupled Weight Decay Explorer", page_icon="⚖️", layout="wide")
@@ -334,6 +338,8 @@ def trajectory_view(v: dict) -> None:
         int(v["seed"]),
     )
     figs = figures.trajectory_charts(p, frame, diverged, fixed)
+    for note in sanity_notes(names, v["lr"], v["wd"], v["beta1"], v["beta2"], v["eps"]):
+        st.info(note)
     meta = {**p, "optimizers": names}
     cols = st.columns(2, gap="large")
     for col, name in zip(cols, names):
@@ -550,6 +556,8 @@ def training_view() -> None:
         + (f" ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else "")
         + f" · torch {torch.__version__}"
     )
+    for note in sanity_notes(cfg.optimizers, cfg.lr, cfg.wd, cfg.beta1, cfg.beta2, cfg.eps):
+        st.info(note)
     trainer = st.session_state.get("trainer")
     if trainer is not None and trainer.cfg != cfg:
         st.info("The settings above differ from the run shown below; press Restart to train with them.")
@@ -711,6 +719,15 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
     return cfg, metric, top_k
 
 
+@contextlib.contextmanager
+def all_cores():
+    torch.set_num_threads(SWEEP_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(1)
+
+
 def sweep_view() -> None:
     cfg, metric, top_k = sweep_controls()
     store = sweep_store()
@@ -730,7 +747,8 @@ def sweep_view() -> None:
             left = (time.perf_counter() - t0) * (1 - f) / max(f, 1e-9)
             bar.progress(min(f, 1.0), text=f"{f:.0%} · about {left:.0f} s left")
 
-        frame = run_sweep(cfg, progress=progress)
+        with all_cores():
+            frame = run_sweep(cfg, progress=progress)
         store[cfg] = frame
         while len(store) > 24:
             store.popitem(last=False)

@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         return _sweep(parser, args)
     if args.command == "export":
         return _export(parser, args, rest)
+    _notes([args.optimizer], args)
     sched = Schedule(args.schedule, total_steps=args.steps, t0=args.t0, t_mult=args.t_mult)
     res = run_trajectories(args.surface, [args.optimizer], lr=args.lr, wd=args.wd, beta1=args.beta1,
                            beta2=args.beta2, eps=args.eps, momentum=args.momentum, steps=args.steps,
@@ -172,6 +173,7 @@ def _train(parser, args) -> int:
                       momentum=args.momentum, batch_size=args.batch_size, steps=args.steps,
                       train_samples=args.train_samples, schedule=args.schedule, t0=args.t0,
                       t_mult=args.t_mult, seed=args.seed, eval_every=args.eval_every)
+    _notes(cfg.optimizers, args)
     torch.set_flush_denormal(True)
     trainer = Trainer(cfg, args.device)
     rows = trainer.evaluate()
@@ -264,3 +266,9 @@ def _export(parser, args, rest) -> int:
         print(f"{parser.prog}: error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
         return 2
     return 0
+
+
+def _notes(optimizers, args) -> None:
+    from .params import sanity_notes
+    for note in sanity_notes(optimizers, args.lr, args.wd, args.beta1, args.beta2, args.eps):
+        print(f"note: {note}", file=sys.stderr)

@@ -196,3 +196,22 @@ SWEEP: dict[str, Spec] = {s.name: s for s in (
          choices=SCHEDULES),
     Spec("seed", None, "first seed; seeds are seed, seed+1, … (default 0)", kind="int", lo=0, hi=2**31 - 1),
 )}
+
+
+def sanity_notes(optimizers, lr: float, wd: float, beta1: float, beta2: float, eps: float) -> list[str]:
+    """Plain-language notes on hyperparameter combinations that are legal but rarely sensible."""
+    notes = []
+    adam = any(OPTIMIZERS[n].precond.value == "adam" for n in optimizers)
+    if adam and beta2 < beta1:
+        notes.append(f"β2 = {fmt(beta2)} < β1 = {fmt(beta1)}: the second-moment average forgets faster than "
+                     "the first, so |m̂|/√v̂ can exceed 1 and steps can be larger than α.")
+    if adam and eps >= 0.1:
+        notes.append(f"ε = {fmt(eps)} is large: for gradients much smaller than ε Adam acts like SGD with "
+                     f"learning rate α/ε.")
+    for n in optimizers:
+        decay = OPTIMIZERS[n].decay.value
+        rate = wd if decay == "decoupled" else lr * wd if decay == "decoupled_torch" else 0.0
+        if rate >= 1:
+            notes.append(f"{OPTIMIZERS[n].label}: the decay factor 1 − {'λ' if decay == 'decoupled' else 'α·λ'}"
+                         f" = {1 - rate:.3g} ≤ 0, so each step zeroes or flips the weights.")
+    return notes

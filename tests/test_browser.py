@@ -75,3 +75,35 @@ def test_share_link_restores_widgets(server, page):
     assert slider_value(page, "Steps") == "800"
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "AdamW (paper form)" in page.content()
+
+
+def test_garbage_link_shows_a_warning_not_an_exception(server, page):
+    base, _ = server
+    page.goto(base + "/?lr=abc&surface=nowhere&steps=-1&zzz=1")
+    page.wait_for_selector(CHART, timeout=60_000)
+    wait_idle(page)
+    text = page.locator('[data-testid="stAlert"]').first.inner_text()
+    for name in ("lr", "surface", "steps", "zzz"):
+        assert name in text
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator(CHART).count() >= 4
+
+
+@pytest.mark.parametrize("fmt,magic", [("PNG", b"\x89PNG"), ("SVG", b"<svg"), ("CSV", b"optimizer,step"),
+                                       ("JSON", b"{")])
+def test_download_buttons_give_valid_files(server, page, tmp_path, fmt, magic):
+    base, _ = server
+    page.goto(base + "/")
+    page.wait_for_selector(CHART, timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("button", name="⤓ Export").first.click()
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("button", name=fmt, exact=True).first.click()
+    path = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(path)
+    data = path.read_bytes()
+    assert data.lstrip()[:len(magic)] == magic, data[:80]
+    assert path.suffix == "." + fmt.lower()
+    if fmt == "PNG":
+        from PIL import Image
+        assert Image.open(path).size[0] > 300

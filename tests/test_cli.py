@@ -64,3 +64,14 @@ def test_surfaces_lists_formulas_and_help_documents_defaults():
     assert code == 0 and "rosenbrock" in out and "(1-x)^2+100" in out
     code, out, _ = run_cli("trajectory", "--help")
     assert code == 0 and "default 0.05" in out and "--t-mult" in out
+
+
+def test_absurd_combinations_get_a_note_not_an_error():
+    from explorer.params import sanity_notes
+    assert sanity_notes(["adam-l2", "adamw-torch"], 0.01, 0.1, 0.9, 0.999, 1e-8) == []
+    notes = sanity_notes(["adam-l2", "adamw"], 0.01, 2.0, 0.99, 0.9, 0.5)
+    assert any("β2 = 0.9 < β1 = 0.99" in n for n in notes)
+    assert any("ε = 0.5 is large" in n for n in notes)
+    assert any("AdamW (paper form)" in n and "≤ 0" in n for n in notes)
+    code, out, err = run_cli("trajectory", "--beta1", "0.99", "--beta2", "0.9", "--steps", "5")
+    assert code == 0 and "note: β2" in err and out.startswith("step,x,y,loss")
