@@ -106,9 +106,13 @@ def _url_rule(kind: str, a: dict):
     )
 
 
-def W(where, kind: str, label: str, *args, key: str, **kwargs):
-    """A keyed widget bound to the URL query parameter `key`, with its URL value checked first."""
+def W(where, kind: str, label: str, *args, key: str, link_default=None, **kwargs):
+    """A keyed widget bound to the URL query parameter `key`, with its URL value checked first.
+
+    link_default: the default for the share link when the widget's value comes from session state."""
     a = _SIGNATURES[kind].bind_partial(label, *args, **kwargs).arguments
+    if link_default is not None:
+        a = {**a, "value": link_default}
     claimed = st.session_state.setdefault("_url_claimed", set())
     claimed.add(key)
     raw = st.query_params.get_all(key)
@@ -121,7 +125,48 @@ def W(where, kind: str, label: str, *args, key: str, **kwargs):
                 "using the default."
             )
             del st.query_params[key]
-    return getattr(where, kind)(label, *args, key=key, bind="query-params", **kwargs)
+    value = getattr(where, kind)(label, *args, key=key, bind="query-params", **kwargs)
+    _remember_for_link(kind, key, a, value)
+    return value
+
+
+def _as_text(kind: str, a: dict, value) -> str:
+    show = a.get("format_func") or (str if kind != "select_slider" else str)
+    if isinstance(value, (tuple, list)):
+        return ",".join(_as_text(kind, a, v) for v in value)
+    if kind in ("select_slider", "selectbox", "radio"):
+        return str(show(value))
+    if kind == "toggle":
+        return str(bool(value)).lower()
+    return fmt(value)
+
+
+def _remember_for_link(kind: str, key: str, a: dict, value) -> None:
+    """The share link lists every widget that differs from its default, as the URL does."""
+    if "value" in a and kind in ("selectbox", "radio"):
+        default = a["value"]
+    elif kind in ("selectbox", "radio"):
+        default = a["options"][a.get("index", 0) or 0] if a["options"] else None
+    elif kind == "select_slider":
+        default = a.get("value", a["options"][0])
+    elif kind == "toggle":
+        default = a.get("value", False)
+    else:
+        default = a.get("value", a.get("min_value"))
+    link = st.session_state.setdefault("_link", {})
+    text = _as_text(kind, a, value)
+    if text != _as_text(kind, a, default):
+        link[key] = text
+    else:
+        link.pop(key, None)
+
+
+def share_link() -> str:
+    from urllib.parse import urlencode
+
+    base = (st.context.url or "").split("?")[0]
+    query = urlencode(st.session_state.get("_link", {}))
+    return base + ("?" + query if query else "")
 
 
 def _shown(text: str, limit: int = 40) -> str:
@@ -644,19 +689,28 @@ def _log2_range(cfg_values) -> tuple[int, int]:
     return int(round(math.log2(min(cfg_values)))), int(round(math.log2(max(cfg_values))))
 
 
-def apply_preset() -> None:
-    """Set every grid widget to the chosen preset's values."""
-    p = PRESETS[st.session_state["s_preset"]]
-    st.session_state["s_lr_range"] = _log2_range(p.lrs)
-    st.session_state["s_n_lr"] = len(p.lrs)
-    for name, grid in p.wds:
-        st.session_state[f"s_wd_{name}"] = _log2_range(grid)
-    st.session_state["s_n_wd"] = len(p.wds[0][1])
-    st.session_state["s_seeds"] = p.seeds
-    st.session_state["s_steps"] = p.train.steps
-    st.session_state["s_samples"] = p.train.train_samples
-    st.session_state["s_model"] = p.train.model
-    st.session_state["s_normalized"] = p.normalized
+def preset_values(name: str) -> dict:
+    """The grid widgets' values for a preset."""
+    p = PRESETS[name]
+    values = {
+        "s_lr_range": _log2_range(p.lrs),
+        "s_n_lr": len(p.lrs),
+        "s_n_wd": len(p.wds[0][1]),
+        "s_seeds": p.seeds,
+        "s_steps": p.train.steps,
+        "s_samples": p.train.train_samples,
+        "s_model": p.train.model,
+        "s_normalized": p.normalized,
+    }
+    values.update({f"s_wd_{n}": _log2_range(g) for n, g in p.wds})
+    return values
+
+
+def apply_preset(keep_url: bool = False) -> None:
+    """Set every grid widget to the chosen preset's values (on a page load, a link's values win)."""
+    for key, value in preset_values(st.session_state["s_preset"]).items():
+        if not (keep_url and key in st.query_params):
+            st.session_state[key] = value
 
 
 def sweep_controls() -> tuple[SweepConfig, str, int]:
@@ -676,9 +730,9 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
         on_change=apply_preset,
         help="measured starting points; see the README",
     )
-    p = PRESETS[preset_name]
+    p, d = PRESETS[preset_name], preset_values(preset_name)
     if "s_lr_range" not in st.session_state:
-        apply_preset()
+        apply_preset(keep_url=True)
     metric = W(
         c[0],
         "radio",
@@ -689,22 +743,41 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
         horizontal=True,
     )
     top_k = W(c[0], "slider", "Circle the best k cells", 1, 10, 3, key="s_topk")
-    lr_lo, lr_hi = W(c[1], "slider", "learning rates: log₂ range", -16, 0, key="s_lr_range")
-    n_lr = W(c[1], "slider", "rows (learning rates)", 2, 9, key="s_n_lr")
-    n_wd = W(c[1], "slider", "columns (λ values)", 2, 9, key="s_n_wd")
+    lr_lo, lr_hi = W(
+        c[1], "slider", "learning rates: log₂ range", -16, 0, key="s_lr_range", link_default=d["s_lr_range"]
+    )
+    n_lr = W(c[1], "slider", "rows (learning rates)", 2, 9, key="s_n_lr", link_default=d["s_n_lr"])
+    n_wd = W(c[1], "slider", "columns (λ values)", 2, 9, key="s_n_wd", link_default=d["s_n_wd"])
     wds = []
     for name, _ in p.wds:
-        lo, hi = W(c[2], "slider", f"λ of {OPTIMIZERS[name].label}: log₂ range", -24, 10, key=f"s_wd_{name}")
+        key = f"s_wd_{name}"
+        label = f"λ of {OPTIMIZERS[name].label}: log₂ range"
+        lo, hi = W(c[2], "slider", label, -24, 10, key=key, link_default=d[key])
         wds.append((name, pow2(lo, hi, n_wd) if hi > lo else pow2(lo, lo + 1, n_wd)))
-    seeds = W(c[3], "slider", "seeds (averaged)", 1, 4, key="s_seeds")
-    steps = W(c[3], "select_slider", "steps per run", [100, 300, 600, 1000, 1500, 3000, 6000], key="s_steps")
-    samples = W(c[3], "select_slider", "train samples", [100, 300, 600, 1200], key="s_samples")
-    model = W(c[3], "selectbox", "model", list(T["model"].choices), key="s_model")
+    seeds = W(c[3], "slider", "seeds (averaged)", 1, 4, key="s_seeds", link_default=d["s_seeds"])
+    steps = W(
+        c[3],
+        "select_slider",
+        "steps per run",
+        [100, 300, 600, 1000, 1500, 3000, 6000],
+        key="s_steps",
+        link_default=d["s_steps"],
+    )
+    samples = W(
+        c[3],
+        "select_slider",
+        "train samples",
+        [100, 300, 600, 1200],
+        key="s_samples",
+        link_default=d["s_samples"],
+    )
+    model = W(c[3], "selectbox", "model", list(T["model"].choices), key="s_model", link_default=d["s_model"])
     normalized = W(
         c[3],
         "toggle",
         "normalized λ (App. B.1)",
         key="s_normalized",
+        link_default=d["s_normalized"],
         help="the λ axis is λ_norm; each run uses λ = λ_norm·√(b/(B·T))",
     )
     train = dataclasses.replace(p.train, steps=int(steps), train_samples=int(samples), model=model)
@@ -848,12 +921,14 @@ def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> Non
 
 def main() -> None:
     st.session_state["_url_claimed"] = set()
+    st.session_state["_link"] = {}
     st.title("Decoupled Weight Decay Explorer")
     st.markdown(
         "Why **Adam + L2 regularization is not weight decay**, and what **AdamW** "
         "(Loshchilov & Hutter, ICLR 2019) changes: the same start, data and hyperparameters; "
         "only *where λ enters the update* differs."
     )
+    share = st.container()
     notices = st.container()
     v = sidebar()
     views = ["2-D trajectories", "Live training", "lr × λ sweep"]
@@ -865,6 +940,8 @@ def main() -> None:
         )
         del st.query_params["view"]
     tab_traj, tab_train, tab_sweep = st.tabs(views, key="view", bind="query-params")
+    if st.session_state.get("view") not in (None, views[0]):
+        st.session_state["_link"]["view"] = st.session_state["view"]
     with tab_traj:
         trajectory_view(v)
     with tab_train:
@@ -872,6 +949,10 @@ def main() -> None:
     with tab_sweep:
         sweep_view()
     check_unknown_url_params()
+    with share:
+        with st.popover("🔗 Share this view"):
+            st.caption("This link restores every control (the address bar shows the same):")
+            st.code(share_link(), language=None, wrap_lines=True)
     warnings = st.session_state.pop("_url_warnings", [])
     if warnings:
         notices.warning("\n\n".join(warnings))

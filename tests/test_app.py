@@ -172,3 +172,19 @@ def test_garbage_link_warns_by_name_and_uses_defaults(garbage):
     assert key[:40] in text, text
     assert len(specs(at)) >= 4                      # the page still works
     assert at.select_slider(key="lr").value == 0.05 and at.selectbox(key="surface").value == "quadratic"
+
+
+def test_share_link_lists_exactly_the_changed_controls():
+    at = fresh()
+    code = [c.value for c in at.code]
+    assert any(c.endswith("/") or "?" not in c for c in code)          # defaults: no query at all
+    at.select_slider(key="lr").set_value(0.01).run()
+    at.selectbox(key="surface").set_value("himmelblau").run()
+    at.select_slider(key="t_wd").set_value(0.1).run()
+    link = [c.value for c in at.code if "lr=" in c.value][0]
+    query = dict(p.split("=", 1) for p in link.split("?", 1)[1].split("&"))
+    assert query["lr"] == "0.01" and query["surface"] == "himmelblau" and query["t_wd"] == "0.1"
+    # …and that link, opened, restores the same widgets
+    again = fresh(query)
+    assert again.select_slider(key="lr").value == 0.01 and again.selectbox(key="surface").value == "himmelblau"
+    assert again.select_slider(key="t_wd").value == 0.1 and not again.warning
