@@ -904,13 +904,16 @@ def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> Non
         if n_star:
             med = float(np.median(n_star))
             regime = (
-                "near equilibrium: the weights settle where m̂/(√v̂+ε) = −λ_torch·θ, which involves "
-                "λ_torch and not α, so the PyTorch form separates"
+                "near equilibrium: fixed points decide, and neither Adam+L2's (∇f + λθ = 0) nor AdamW's "
+                "(m̂/(√v̂+ε) = −λ_torch·θ) involves α, so Adam+L2 and the PyTorch form both tend to 0 and "
+                "the paper form (λ_paper = α·λ_torch) to +1"
                 if med > 3
-                else "far from equilibrium: the total shrinkage λ_paper·Ση_t decides, which does not involve "
-                "α, so the paper form should separate"
+                else "far from equilibrium: the total decay decides — Adam+L2 removes about α·λ·Ση_t/√v̂ "
+                "and PyTorch's AdamW α·λ_torch·Ση_t, both ∝ α (slope → −1), the paper form λ_paper·Ση_t, "
+                "independent of α (slope → 0): the paper's picture"
                 if med < 0.5
-                else "between the two regimes (≈ 1 decay time per run): neither form separates cleanly"
+                else "between the two regimes (about one decay time per run): slopes lie between the "
+                "equilibrium values (Adam+L2 0, PyTorch form 0, paper form +1) and the far ones (−1, −1, 0)"
             )
             lines.append(
                 f"**Regime.** At the best AdamW cells the run lasts N = α·λ_torch·Ση_t = "

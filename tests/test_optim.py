@@ -222,3 +222,12 @@ def test_registry_and_validation():
         BatchedOptimizer([p], "adamw", lr=[1, 2, 3])
     with pytest.raises(ValueError, match="unknown schedule"):
         Schedule("linear")
+
+
+def test_paper_form_is_the_torch_form_with_lambda_over_alpha_for_any_schedule():
+    """λ_paper = α·λ_torch gives the same run: the two AdamW heat maps are one function on sheared grids."""
+    lr, lam = 0.01, 0.02
+    start, fn = PROBLEMS["tanh-net"]
+    sched = Schedule("warm_restarts", total_steps=STEPS, t0=100, t_mult=2)
+    both = batched_path(["adamw", "adamw-torch"], start, fn, lr=lr, wd=[lam, lam / lr], schedule=sched)
+    assert_roundoff(both[:, 0], both[:, 1], "adamw(λ) vs adamw-torch(λ/α)")
