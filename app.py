@@ -716,7 +716,7 @@ def apply_preset(keep_url: bool = False) -> None:
 def sweep_controls() -> tuple[SweepConfig, str, int]:
     st.subheader("The coupling, measured: lr × λ heat maps")
     st.caption(
-        "Every cell is a full training run on the same 300-digit training set (by default), the same "
+        "Every cell is a full training run on the same training digits, the same "
         "initial weights and the same mini-batches; all cells of all optimizers train together as one "
         "batched computation. The paper's Figures 1–2, computed live."
     )
@@ -904,16 +904,18 @@ def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> Non
         if n_star:
             med = float(np.median(n_star))
             regime = (
-                "near equilibrium: fixed points decide, and neither Adam+L2's (∇f + λθ = 0) nor AdamW's "
-                "(m̂/(√v̂+ε) = −λ_torch·θ) involves α, so Adam+L2 and the PyTorch form both tend to 0 and "
-                "the paper form (λ_paper = α·λ_torch) to +1"
+                "near equilibrium: AdamW's fixed point m̂/(√v̂+ε) = −λ_torch·θ does not involve α, so the "
+                "PyTorch form separates (slope → 0) and the paper form, λ_paper = α·λ_torch, follows α "
+                "(slope → +1). Adam+L2's deterministic fixed point ∇f + λθ = 0 does not involve α either, "
+                "but its per-weight decay α·λ/(√v̂+ε) runs through the noisy v̂: its measured slope is "
+                "what remains of the coupling"
                 if med > 3
                 else "far from equilibrium: the total decay decides — Adam+L2 removes about α·λ·Ση_t/√v̂ "
                 "and PyTorch's AdamW α·λ_torch·Ση_t, both ∝ α (slope → −1), the paper form λ_paper·Ση_t, "
                 "independent of α (slope → 0): the paper's picture"
                 if med < 0.5
                 else "between the two regimes (about one decay time per run): slopes lie between the "
-                "equilibrium values (Adam+L2 0, PyTorch form 0, paper form +1) and the far ones (−1, −1, 0)"
+                "equilibrium values (PyTorch form 0, paper form +1) and the far ones (PyTorch form −1, paper 0)"
             )
             lines.append(
                 f"**Regime.** At the best AdamW cells the run lasts N = α·λ_torch·Ση_t = "

@@ -23,14 +23,15 @@ from explorer.sweep import PRESETS, run_sweep  # noqa: E402
 from explorer.train import Trainer, default_device  # noqa: E402
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--steps", type=int, default=300, help="steps per cell (the full preset uses 1500)")
+ap.add_argument("--steps", type=int, default=300, help="steps per cell")
 ap.add_argument("--device", default=default_device())
 ap.add_argument("--threads", type=int, default=torch.get_num_threads())
 a = ap.parse_args()
 torch.set_num_threads(a.threads)
 torch.set_flush_denormal(True)
 dev = torch.device(a.device)
-cfg = dataclasses.replace(PRESETS["coupling"], seeds=1)
+preset = PRESETS["coupling"]
+cfg = dataclasses.replace(preset, seeds=1)
 cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=a.steps))
 cells = [(n, lr, wd) for n in cfg.optimizers for lr in cfg.lrs for wd in cfg.wd_grid(n)]
 spec = cfg.train.model_spec
@@ -104,4 +105,6 @@ print(f"batched engine:  {tb:7.2f} s   {len(cells) * a.steps / tb:9.0f} cell-ste
 print(f"naive loop:      {tn:7.2f} s   {len(cells) * a.steps / tn:9.0f} cell-steps/s   {work / tn / 1e9:6.1f} GFLOP/s")
 print(f"speed-up:        {tn / tb:7.1f}×")
 print(f"torch.mm peak:   {peak:7.1f} GFLOP/s → the engine reaches {100 * work / tb / 1e9 / peak:.0f} % of it")
-print(f"full default sweep (1500 steps) ≈ {tb * 1500 / a.steps:.0f} s per seed")
+for name in ("coupling", "long-runs"):
+    p = PRESETS[name]
+    print(f"preset {name!r} ({p.train.steps} steps) ≈ {tb * p.train.steps / a.steps:.0f} s per seed on this grid size")

@@ -181,11 +181,11 @@ SWEEP: dict[str, Spec] = {s.name: s for s in (
     Spec("preset", "coupling", "a measured starting point (see README)", kind="choice", choices=tuple(PRESETS)),
     Spec("pair", "adam", "adam: Adam+L2, AdamW (paper form), AdamW (PyTorch form); sgd: SGD+L2, SGDW",
          kind="choice", choices=("adam", "sgd")),
-    Spec("lrs", None, "comma-separated learning rates (default: the preset's, 2^-12 … 2^-6)", kind="floats",
+    Spec("lrs", None, "comma-separated learning rates (default: the preset's, 2^-8 … 2^-2)", kind="floats",
          lo=0.0, lo_open=True),
     Spec("wds", None, "comma-separated λ values used by every optimizer as its own λ (default: the "
          "preset's grid per optimizer)", kind="floats", lo=0.0, lo_open=True),
-    Spec("steps", None, "updates per run (default: the preset's, 1500)", kind="int", lo=1, hi=200_000),
+    Spec("steps", None, "updates per run (default: the preset's, 300)", kind="int", lo=1, hi=200_000),
     Spec("seeds", None, "seeds averaged before the argmin (default: the preset's, 2)", kind="int", lo=1,
          hi=20),
     Spec("model", None, "default: the preset's", kind="choice", choices=tuple(MODELS)),

@@ -29,13 +29,13 @@ def pow2(lo: int, hi: int, n: int | None = None) -> tuple[float, ...]:
 @dataclass(frozen=True)
 class SweepConfig:
     pair: str = "adam"
-    lrs: tuple[float, ...] = pow2(-12, -6)
+    lrs: tuple[float, ...] = pow2(-8, -2)
     # each optimizer's own λ grid (the L2 coefficient, or the decoupled rate of its form)
     wds: tuple[tuple[str, tuple[float, ...]], ...] = (
-        ("adam-l2", pow2(-15, -3, 7)), ("adamw", pow2(-17, -5, 7)), ("adamw-torch", pow2(-7, 5, 7)))
+        ("adam-l2", pow2(-13, -1, 7)), ("adamw", pow2(-13, -1, 7)), ("adamw-torch", pow2(-6, 6, 7)))
     seeds: int = 2
     normalized: bool = False        # wds are λ_norm; the run uses λ = λ_norm·√(b/(B·T)) (App. B.1)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(train_samples=300, steps=1500))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(train_samples=300, steps=300))
 
     @property
     def optimizers(self) -> tuple[str, ...]:
@@ -133,13 +133,22 @@ def coupling(frame: pd.DataFrame, optimizer: str, metric: str = "test_loss",
     return Coupling(float(slope), float(intercept), best, tuple(flat))
 
 
-# Measured starting points (README, "The coupling, measured").
+# Measured starting points (README, "The coupling, measured"); slopes are of the seed-averaged final
+# test loss, 2 seeds.
 _SMALL = TrainConfig(model="mlp", train_samples=300, batch_size=32, steps=1500, schedule="cosine")
 PRESETS: dict[str, SweepConfig] = {
+    # 300 steps: PyTorch-form AdamW's best λ is 1 in every row (slope 0.00/−0.07), Adam+L2's climbs
+    # from 2^-9 to 2^-5 (slope +0.50 … +0.57 over three seed pairs).
     "coupling": SweepConfig(),
-    "layernorm": SweepConfig(train=replace(_SMALL, model="mlp-ln"),
+    # the issue's setting: 1500 steps at lr 2^-12 … 2^-6 (Adam+L2 −0.14, paper +1.21, PyTorch +0.21)
+    "long-runs": SweepConfig(lrs=pow2(-12, -6), train=_SMALL,
+                             wds=(("adam-l2", pow2(-15, -3, 7)), ("adamw", pow2(-17, -5, 7)),
+                                  ("adamw-torch", pow2(-7, 5, 7)))),
+    # scale-invariant hidden layers (Adam+L2 −1.00, paper +2.36, PyTorch +1.43)
+    "layernorm": SweepConfig(lrs=pow2(-12, -6), train=replace(_SMALL, model="mlp-ln"),
                              wds=(("adam-l2", pow2(-15, -3, 7)), ("adamw", pow2(-21, -3, 7)),
                                   ("adamw-torch", pow2(-10, 2, 7)))),
-    "sgd": SweepConfig(pair="sgd", lrs=pow2(-8, -2),
+    # SGD with momentum 0.9 (SGD+L2 +0.21, SGDW +1.29)
+    "sgd": SweepConfig(pair="sgd", lrs=pow2(-8, -2), train=_SMALL,
                        wds=(("sgd-l2", pow2(-15, -3, 7)), ("sgdw", pow2(-17, -5, 7)))),
 }
