@@ -192,7 +192,7 @@ def export_menu(key: str, stem: str, chart, frame, meta: dict) -> None:
     """⤓ PNG / SVG (rendered server-side by vl-convert) and CSV / JSON of the chart's data.
 
     chart and frame are callables: nothing is rendered until a button is pressed."""
-    with st.popover("⤓ Export", width="content"):
+    with st.popover("Export", icon=":material/download:", width="content"):
         for fmt in FORMATS:
             st.download_button(
                 fmt.upper(),
@@ -232,9 +232,9 @@ def fixed_points(surface, names, lr, wd, momentum):
     return {n: fixed_point(surface, n, lr, wd, momentum) for n in names}
 
 
-def log_slider(label, spec, **kw):
+def log_slider(where, label, spec, **kw):
     return W(
-        st,
+        where,
         "select_slider",
         label,
         options=list(spec.options),
@@ -251,113 +251,107 @@ def reset_start():
     st.session_state["x0"], st.session_state["y0"] = sx, sy
 
 
-def sidebar() -> dict:
-    sb = st.sidebar
-    with sb:
-        st.header("2-D trajectory settings")
-        v = {}
-        # choice widgets show the canonical names: the URL (and the CLI) use exactly these
-        v["surface"] = W(
-            st,
-            "selectbox",
-            "Surface",
-            list(SURFACES),
-            key="surface",
-            on_change=reset_start,
-            help="; ".join(f"{s.name}: {s.title}" for s in SURFACES.values()),
-        )
-        v["pair"] = W(
-            st,
-            "radio",
-            "Compare",
-            ["adam", "sgd"],
-            horizontal=True,
-            key="pair",
-            captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"],
-        )
-        v["form"] = W(
-            st,
-            "radio",
-            "AdamW form",
-            ["torch", "paper"],
-            horizontal=True,
-            key="form",
-            disabled=v["pair"] == "sgd",
-            captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"],
-            help=P["form"].help,
-        )
-        v["lr"] = log_slider("Learning rate α", P["lr"])
-        v["wd"] = log_slider("Decay λ", P["wd"])
-        adam = v["pair"] == "adam"
-        v["beta1"] = W(
-            st,
-            "slider",
-            "β1",
-            0.0,
-            0.999,
-            P["beta1"].default,
-            0.001,
-            format="%.3f",
-            key="beta1",
-            disabled=not adam,
-        )
-        v["beta2"] = W(
-            st,
-            "select_slider",
-            "β2",
-            [0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999],
-            P["beta2"].default,
-            key="beta2",
-            disabled=not adam,
-        )
-        v["eps"] = log_slider("ε", P["eps"], disabled=not adam)
-        v["momentum"] = W(
-            st,
-            "slider",
-            "Momentum μ (SGD)",
-            0.0,
-            0.99,
-            P["momentum"].default,
-            0.01,
-            key="momentum",
-            disabled=adam,
-        )
-        v["steps"] = W(st, "slider", "Steps", 10, 5000, P["steps"].default, 10, key="steps")
-        surf = SURFACES[v["surface"]]
-        for key, lim, i in (("x0", surf.xlim, 0), ("y0", surf.ylim, 1)):
-            if key in st.session_state and not lim[0] <= st.session_state[key] <= lim[1]:
-                st.warning(
-                    f"{key} = {st.session_state[key]:g} is outside the plot; using the surface's start"
-                )
-                st.session_state[key] = surf.start[i]
-        c1, c2 = st.columns(2)
-        v["x0"] = W(c1, "slider", "Start x", *surf.xlim, surf.start[0], 0.05, key="x0")
-        v["y0"] = W(c2, "slider", "Start y", *surf.ylim, surf.start[1], 0.05, key="y0")
-        v["schedule"] = W(
-            st,
-            "selectbox",
-            "Schedule η_t",
-            list(P["schedule"].choices),
-            key="schedule",
-            help="constant · cosine annealing · step (×0.1 every third of the "
-            "steps) · warm_restarts: cosine with warm restarts (SGDR)",
-        )
-        restarts = v["schedule"] == "warm_restarts"
-        c1, c2 = st.columns(2)
-        v["t0"] = W(c1, "number_input", "T₀", 1, 100_000, P["t0"].default, key="t0", disabled=not restarts)
-        v["t_mult"] = W(
-            c2, "number_input", "T_mult", 1, 10, P["t_mult"].default, key="t_mult", disabled=not restarts
-        )
-        v["noise"] = W(
-            st,
-            "select_slider",
-            "Gradient noise σ",
-            [0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
-            P["noise"].default,
-            key="noise",
-            help=P["noise"].help,
-        )
-        v["seed"] = W(st, "number_input", "Seed", 0, 2**31 - 1, P["seed"].default, key="seed")
+def trajectory_controls() -> dict:
+    c = st.columns(4)
+    v = {}
+    # choice widgets show the canonical names: the URL (and the CLI) use exactly these
+    v["surface"] = W(
+        c[0],
+        "selectbox",
+        "Surface",
+        list(SURFACES),
+        key="surface",
+        on_change=reset_start,
+        help="; ".join(f"{s.name}: {s.title}" for s in SURFACES.values()),
+    )
+    v["pair"] = W(
+        c[0],
+        "radio",
+        "Compare",
+        ["adam", "sgd"],
+        horizontal=True,
+        key="pair",
+        captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"],
+    )
+    v["form"] = W(
+        c[0],
+        "radio",
+        "AdamW form",
+        ["torch", "paper"],
+        horizontal=True,
+        key="form",
+        disabled=v["pair"] == "sgd",
+        captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"],
+        help=P["form"].help,
+    )
+    v["lr"] = log_slider(c[1], "Learning rate α", P["lr"])
+    v["wd"] = log_slider(c[1], "Decay λ", P["wd"])
+    v["steps"] = W(c[1], "slider", "Steps", 10, 5000, P["steps"].default, 10, key="steps")
+    v["schedule"] = W(
+        c[1],
+        "selectbox",
+        "Schedule η_t",
+        list(P["schedule"].choices),
+        key="schedule",
+        help="constant · cosine annealing · step (×0.1 every third of the steps) · "
+        "warm_restarts: cosine with warm restarts (SGDR)",
+    )
+    restarts = v["schedule"] == "warm_restarts"
+    c1, c2 = c[1].columns(2)
+    v["t0"] = W(c1, "number_input", "T₀", 1, 100_000, P["t0"].default, key="t0", disabled=not restarts)
+    v["t_mult"] = W(
+        c2, "number_input", "T_mult", 1, 10, P["t_mult"].default, key="t_mult", disabled=not restarts
+    )
+    adam = v["pair"] == "adam"
+    v["beta1"] = W(
+        c[2],
+        "slider",
+        "β1",
+        0.0,
+        0.999,
+        P["beta1"].default,
+        0.001,
+        format="%.3f",
+        key="beta1",
+        disabled=not adam,
+    )
+    v["beta2"] = W(
+        c[2],
+        "select_slider",
+        "β2",
+        [0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999],
+        P["beta2"].default,
+        key="beta2",
+        disabled=not adam,
+    )
+    v["eps"] = log_slider(c[2], "ε", P["eps"], disabled=not adam)
+    v["momentum"] = W(
+        c[2],
+        "slider",
+        "Momentum μ (SGD)",
+        0.0,
+        0.99,
+        P["momentum"].default,
+        0.01,
+        key="momentum",
+        disabled=adam,
+    )
+    surf = SURFACES[v["surface"]]
+    for key, lim, i in (("x0", surf.xlim, 0), ("y0", surf.ylim, 1)):
+        if key in st.session_state and not lim[0] <= st.session_state[key] <= lim[1]:
+            st.session_state[key] = surf.start[i]
+    v["x0"] = W(c[3], "slider", "Start x", *surf.xlim, surf.start[0], 0.05, key="x0")
+    v["y0"] = W(c[3], "slider", "Start y", *surf.ylim, surf.start[1], 0.05, key="y0")
+    v["noise"] = W(
+        c[3],
+        "select_slider",
+        "Gradient noise σ",
+        [0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
+        P["noise"].default,
+        key="noise",
+        help=P["noise"].help,
+    )
+    v["seed"] = W(c[3], "number_input", "Seed", 0, 2**31 - 1, P["seed"].default, key="seed")
     return v
 
 
@@ -842,7 +836,7 @@ def show_sweep(cfg: SweepConfig, frame: pd.DataFrame, metric: str, top_k: int) -
     meta = dataclasses.asdict(cfg) | {"metric": metric}
     cols = st.columns(len(cfg.optimizers))
     for col, name in zip(cols, cfg.optimizers):
-        col.altair_chart(heatmaps[name], width="content")
+        col.altair_chart(heatmaps[name], width="stretch", height=430)
         with col:
             export_menu(
                 f"sweep_{name}",
@@ -935,7 +929,16 @@ def main() -> None:
     )
     share = st.container()
     notices = st.container()
-    v = sidebar()
+    with st.sidebar:
+        st.markdown("### About")
+        st.markdown(
+            "Loshchilov & Hutter, *Decoupled Weight Decay Regularization* (ICLR 2019).\n\n"
+            "- **2-D trajectories**: where each update rule ends, and why.\n"
+            "- **Live training**: Adam+L2 vs AdamW on real digits, same weights and batches.\n"
+            "- **lr × λ sweep**: the paper's heat maps, measured live.\n\n"
+            "Every update rule is checked bit for bit against `torch.optim`; every view is a link "
+            "(*Share this view* above) and every chart exports."
+        )
     views = ["2-D trajectories", "Live training", "lr × λ sweep"]
     st.session_state["_url_claimed"].add("view")
     if st.query_params.get("view") not in (None, *views):
@@ -948,14 +951,14 @@ def main() -> None:
     if st.session_state.get("view") not in (None, views[0]):
         st.session_state["_link"]["view"] = st.session_state["view"]
     with tab_traj:
-        trajectory_view(v)
+        trajectory_view(trajectory_controls())
     with tab_train:
         training_view()
     with tab_sweep:
         sweep_view()
     check_unknown_url_params()
     with share:
-        with st.popover("🔗 Share this view"):
+        with st.popover("Share this view", icon=":material/link:"):
             st.caption("This link restores every control (the address bar shows the same):")
             st.code(share_link(), language=None, wrap_lines=True)
     warnings = st.session_state.pop("_url_warnings", [])

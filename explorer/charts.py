@@ -262,7 +262,9 @@ def sweep_heatmap(frame: pd.DataFrame, optimizer: str, metric: str, coupling, do
         x=x, x2="log2_wd_hi:Q", y=y, y2="log2_lr_hi:Q",
         color=alt.condition("isValid(datum.value)",
                             alt.Color("value:Q", title=SWEEP_METRICS[metric],
-                                      scale=alt.Scale(scheme="viridis", domain=list(domain), clamp=True)),
+                                      scale=alt.Scale(scheme="viridis", domain=list(domain), clamp=True),
+                                      legend=alt.Legend(orient="bottom", direction="horizontal",
+                                                        gradientLength=size * 0.8)),
                             alt.value("#d9d9d9")),
         tooltip=tooltip)
     centre = {"x": alt.X("log2_wd:Q"), "y": alt.Y("log2_lr:Q")}

@@ -96,7 +96,7 @@ def test_download_buttons_give_valid_files(server, page, tmp_path, fmt, magic):
     page.goto(base + "/")
     page.wait_for_selector(CHART, timeout=60_000)
     wait_idle(page)
-    page.get_by_role("button", name="⤓ Export").first.click()
+    page.get_by_role("button", name="Export").first.click()
     with page.expect_download(timeout=60_000) as dl:
         page.get_by_role("button", name=fmt, exact=True).first.click()
     path = tmp_path / dl.value.suggested_filename
