@@ -182,10 +182,9 @@ def _layer_norm_spec(names: tuple, width: int, height: int) -> str:
     empty = pd.DataFrame({"step": [], "norm": [], "layer": [], "label": []})
     return _spec(alt.Chart(empty).mark_line(strokeWidth=1.8).encode(
         x=alt.X("step:Q"), y=alt.Y("norm:Q", title=None), color=_color(names),
-        strokeDash=alt.StrokeDash("layer:N", legend=alt.Legend(title=None, orient="top",
-                                                               direction="horizontal")),
+        strokeDash=alt.StrokeDash("layer:N", legend=None),
         tooltip=["label:N", "layer:N", "step:Q", alt.Tooltip("norm:Q", format=".4g")],
-    ).properties(width=width, height=height, title="‖W‖ per layer"))
+    ).properties(width=width, height=height, title="‖W‖ per layer (solid, dashed, dotted = 1, 2, 3)"))
 
 
 def layer_norm_part(rows: pd.DataFrame, names, width: int = 330, height: int = 200) -> LivePart:
