@@ -43,7 +43,7 @@ def run_trajectories(surface: str, optimizers: Sequence[str], *, lr: float, wd: 
     groups: dict = {}
     for i, n in enumerate(names):
         groups.setdefault(OPTIMIZERS[n].precond, []).append(i)
-    with torch.no_grad():
+    with torch.inference_mode():
         for idx in groups.values():
             p = path[0, idx].clone()
             g = torch.empty_like(p)
