@@ -232,7 +232,8 @@ def fixed_points(surface, names, lr, wd, momentum):
     return {n: fixed_point(surface, n, lr, wd, momentum) for n in names}
 
 
-def log_slider(where, label, spec, **kw):
+def log_slider(where, label, spec, key: str | None = None, **kw):
+    """A slider over a spec's log-spaced stops, starting at the spec's default."""
     return W(
         where,
         "select_slider",
@@ -240,7 +241,7 @@ def log_slider(where, label, spec, **kw):
         options=list(spec.options),
         value=spec.default,
         format_func=fmt,
-        key=spec.name,
+        key=key or spec.name,
         help=spec.help,
         **kw,
     )
@@ -468,25 +469,8 @@ def train_controls() -> TrainConfig:
     model = W(c[1], "selectbox", "Model", list(T["model"].choices), key="t_model", help=T["model"].help)
     width = W(c[1], "select_slider", "Width", [16, 32, 64, 128, 256, 512], T["width"].default, key="t_width")
     depth = W(c[1], "slider", "Hidden layers", 1, 4, T["depth"].default, key="t_depth")
-    lr = W(
-        c[2],
-        "select_slider",
-        "Learning rate α",
-        list(T["lr"].options),
-        T["lr"].default,
-        format_func=fmt,
-        key="t_lr",
-    )
-    wd = W(
-        c[2],
-        "select_slider",
-        "Decay λ",
-        list(T["wd"].options),
-        T["wd"].default,
-        format_func=fmt,
-        key="t_wd",
-        help=T["wd"].help,
-    )
+    lr = log_slider(c[2], "Learning rate α", T["lr"], key="t_lr")
+    wd = log_slider(c[2], "Decay λ", T["wd"], key="t_wd")
     adam = pair == "adam"
     beta1 = W(
         c[2],
@@ -509,16 +493,7 @@ def train_controls() -> TrainConfig:
         key="t_beta2",
         disabled=not adam,
     )
-    eps = W(
-        c[2],
-        "select_slider",
-        "ε",
-        list(T["eps"].options),
-        T["eps"].default,
-        format_func=fmt,
-        key="t_eps",
-        disabled=not adam,
-    )
+    eps = log_slider(c[2], "ε", T["eps"], key="t_eps", disabled=not adam)
     momentum = W(
         c[2], "slider", "Momentum μ", 0.0, 0.99, T["momentum"].default, 0.01, key="t_momentum", disabled=adam
     )

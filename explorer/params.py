@@ -83,6 +83,13 @@ class Spec:
         return v
 
 
+def _preconditioner_specs(momentum: float) -> tuple[Spec, ...]:
+    return (Spec("beta1", 0.9, "Adam β1", lo=0.0, hi=1.0, hi_open=True),
+            Spec("beta2", 0.999, "Adam β2", lo=0.0, hi=1.0, hi_open=True),
+            Spec("eps", 1e-8, "Adam ε", lo=0.0, lo_open=True, options=EPS_OPTIONS),
+            Spec("momentum", momentum, "SGD momentum μ", lo=0.0, hi=1.0, hi_open=True))
+
+
 LR_OPTIONS = _decades(-4, 0)
 WD_OPTIONS = (0.0,) + _decades(-4, 1)
 EPS_OPTIONS = tuple(float(f"1e{e}") for e in range(-12, 0))
@@ -100,10 +107,7 @@ TRAJECTORY: dict[str, Spec] = {s.name: s for s in (
     Spec("lr", 0.05, "learning rate α", lo=0.0, lo_open=True, options=LR_OPTIONS),
     Spec("wd", 1.0, "decay λ: the L2 coefficient (…-l2) or the decoupled rate (sgdw, adamw, adamw-torch)",
          lo=0.0, options=WD_OPTIONS),
-    Spec("beta1", 0.9, "Adam β1", lo=0.0, hi=1.0, hi_open=True),
-    Spec("beta2", 0.999, "Adam β2", lo=0.0, hi=1.0, hi_open=True),
-    Spec("eps", 1e-8, "Adam ε", lo=0.0, lo_open=True, options=EPS_OPTIONS),
-    Spec("momentum", 0.0, "SGD momentum μ", lo=0.0, hi=1.0, hi_open=True),
+    *_preconditioner_specs(momentum=0.0),
     Spec("steps", 500, "number of updates", kind="int", lo=1, hi=100_000),
     Spec("start", None, "start point X,Y (default: the surface's own)", kind="point"),
     Spec("schedule", "constant", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
@@ -158,10 +162,7 @@ TRAIN: dict[str, Spec] = {s.name: s for s in (
     Spec("lr", 1e-3, "learning rate α", lo=0.0, lo_open=True, options=TRAIN_LR_OPTIONS),
     Spec("wd", 0.05, "decay λ (the same number for both runs; what it does depends on the form)",
          lo=0.0, options=WD_OPTIONS),
-    Spec("beta1", 0.9, "Adam β1", lo=0.0, hi=1.0, hi_open=True),
-    Spec("beta2", 0.999, "Adam β2", lo=0.0, hi=1.0, hi_open=True),
-    Spec("eps", 1e-8, "Adam ε", lo=0.0, lo_open=True, options=EPS_OPTIONS),
-    Spec("momentum", 0.9, "SGD momentum μ", lo=0.0, hi=1.0, hi_open=True),
+    *_preconditioner_specs(momentum=0.9),
     Spec("batch_size", 32, "mini-batch size", kind="int", lo=1, hi=MAX_TRAIN),
     Spec("steps", 1500, "number of updates", kind="int", lo=1, hi=200_000),
     Spec("train_samples", MAX_TRAIN, "training digits used (test set: a fixed 597)", kind="int", lo=10,
