@@ -11,7 +11,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from scipy.optimize import minimize
 
 Tensor = torch.Tensor
 
@@ -112,6 +111,8 @@ def constrained_minimum(surface: Surface, l2: float = 0.0, box: float | None = N
     ℓ∞-constrained problem). With gradient noise √v̂ grows and the wall moves inwards.
     Global search on an n×n grid, then L-BFGS-B from the best grid point, in float64.
     """
+    from scipy.optimize import minimize  # imported on first use: it costs 0.3 s of app start-up
+
     lo = np.array([surface.xlim[0], surface.ylim[0]])
     hi = np.array([surface.xlim[1], surface.ylim[1]])
     if box is not None:
