@@ -15,7 +15,9 @@ import os
 import inspect
 import time
 
-from explorer import charts, figures
+import numpy as np
+
+from explorer import charts, figures, insights
 from explorer.export import FORMATS, MIME, export
 from explorer.optim import OPTIMIZERS, Schedule
 from explorer.params import TRAIN as T, TRAJECTORY as P, fmt, pair_optimizers, sanity_notes
@@ -893,6 +895,322 @@ def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> Non
     st.markdown("\n\n".join(lines))
 
 
+# ---------------------------------------------------------------- insights
+@st.cache_data(max_entries=64, show_spinner="Computing…")
+def _prop1_surface(surface, lr, lam, steps, momentum, schedule):
+    return insights.prop1_surface(surface, lr, lam, steps, momentum, schedule)
+
+
+@st.cache_data(max_entries=16, show_spinner="Training SGD+L2 and SGDW on digits…")
+def _prop1_model(lr, lam, momentum, steps):
+    cfg = TrainConfig(lr=lr, momentum=momentum, steps=steps, schedule="constant", train_samples=300)
+    return insights.prop1_model(cfg, lam)
+
+
+@st.cache_data(max_entries=64, show_spinner="Searching λ'…")
+def _best_match(surface, target, candidate, lr, wd, steps, noise):
+    return insights.best_match(surface, target, candidate, lr=lr, wd=wd, steps=steps, noise=noise)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _effective_decay(surface, lr, wd, steps, form, noise):
+    return insights.effective_decay_surface(surface, lr, wd, steps, form, noise=noise)
+
+
+@st.cache_data(max_entries=16, show_spinner="Training six runs…")
+def _decay_forms(lam_torch, lr, steps):
+    cfg = TrainConfig(lr=lr, steps=steps, train_samples=300)
+    return insights.decay_forms(cfg, lam_torch, (lr / 4, lr, lr * 4))
+
+
+@st.cache_data(max_entries=16, show_spinner="Training the pair and evaluating the plane…")
+def _landscape(model, wd, steps, kind, n):
+    from explorer.landscape import landscape
+
+    cfg = TrainConfig(model=model, wd=wd, steps=steps)
+    t0 = time.perf_counter()
+    res = landscape(cfg, kind, n)
+    return res, time.perf_counter() - t0
+
+
+def insight_prop1() -> None:
+    st.markdown("#### 1 · SGD: L2 regularization *is* weight decay (Proposition 1)")
+    st.latex(
+        r"\theta_t=\theta_{t-1}-\eta_t\alpha\big(\nabla f+\tfrac{\lambda}{\alpha}\theta_{t-1}\big)"
+        r"\;=\;\theta_{t-1}-\eta_t\alpha\nabla f-\eta_t\lambda\theta_{t-1}"
+    )
+    c = st.columns(5)
+    surface = W(c[0], "selectbox", "Surface", list(SURFACES), index=1, key="i1_surface")
+    lr = W(c[1], "select_slider", "α", list(P["lr"].options), 0.001, format_func=fmt, key="i1_lr")
+    lam = W(c[2], "select_slider", "λ (SGDW)", list(P["wd"].options), 0.01, format_func=fmt, key="i1_lam")
+    momentum = W(c[3], "slider", "momentum μ", 0.0, 0.99, 0.0, 0.01, key="i1_momentum")
+    schedule = W(c[4], "selectbox", "schedule", list(P["schedule"].choices), key="i1_schedule")
+    f = _prop1_surface(surface, lr, lam, 1000, momentum, schedule)
+    cols = st.columns(2)
+    cols[0].altair_chart(
+        charts.trajectory_panel(surface, f, "sgdw", "sgd-l2", title="SGDW and SGD+L2 (λ' = λ/α)", size=360),
+        width="content",
+    )
+    dist = f[f.optimizer == "sgdw"][["step", "distance"]].assign(what="‖θ_SGD+L2 − θ_SGDW‖")
+    cols[1].altair_chart(
+        charts.lines(
+            dist, "step", "distance", "what", "Distance between the two paths", log_y=True, y_title="distance"
+        ),
+        width="content",
+    )
+    worst = float(np.nanmax(f.distance)) if np.isfinite(f.distance).any() else float("nan")
+    st.caption(
+        f"Largest distance over 1,000 steps: **{worst:.2g}**. With μ = 0 it is float32 round-off "
+        "(~1e-6) for any schedule. With momentum the L2 gradient λ'θ is accumulated in the buffer — a "
+        "μ-weighted history of past θ — while SGDW decays the current θ only, so the paths drift apart; "
+        "the match returns only if λ' accounts for the buffer's gain 1/(1−μ)."
+    )
+    if W(
+        st, "toggle", "Also on the digits model (300 steps of SGD+L2 and SGDW in one batch)", key="i1_model"
+    ):
+        d = _prop1_model(min(lr * 50, 0.1), lam, momentum, 300)
+        st.altair_chart(
+            charts.lines(
+                d.assign(what="relative distance"),
+                "step",
+                "relative_distance",
+                "what",
+                "‖θ_SGD+L2 − θ_SGDW‖ / ‖θ_SGDW‖ on the MLP",
+                log_y=True,
+                y_title="relative distance",
+            ),
+            width="content",
+        )
+
+
+def insight_prop2() -> None:
+    st.markdown("#### 2 · Adam: no λ' makes L2 equal decoupled decay (Proposition 2)")
+    st.latex(
+        r"\min_{\lambda'}\;\frac1T\sum_t\big\|\theta^{\text{Adam+L2}(\lambda')}_t-\theta^{\text{AdamW}(\lambda)}_t\big\|"
+        r"\;>\;0"
+    )
+    c = st.columns(5)
+    surface = W(c[0], "selectbox", "Surface", list(SURFACES), key="i2_surface")
+    form = W(c[1], "radio", "AdamW form", ["torch", "paper"], horizontal=True, key="i2_form")
+    lr = W(c[2], "select_slider", "α", list(P["lr"].options), 0.05, format_func=fmt, key="i2_lr")
+    wd = W(c[3], "select_slider", "λ (AdamW)", list(P["wd"].options), 1.0, format_func=fmt, key="i2_wd")
+    noise = W(c[4], "select_slider", "noise σ", [0.0, 0.1, 0.3, 1.0, 3.0], 0.0, key="i2_noise")
+    target = "adamw-torch" if form == "torch" else "adamw"
+    m = _best_match(surface, target, "adam-l2", lr, wd, 500, noise)
+    sgd = _best_match(surface, "sgdw", "sgd-l2", min(lr, 0.01), min(wd, 0.1), 500, 0.0)
+    cols = st.columns(3)
+    cols[0].altair_chart(
+        charts.lines(
+            m.curve.assign(what="Adam+L2(λ') vs AdamW(λ)"),
+            "wd",
+            "distance",
+            "what",
+            "Mean path distance for every λ'",
+            log_x=True,
+            log_y=True,
+            x_title="λ'",
+            width=300,
+        ),
+        width="content",
+    )
+    cols[1].altair_chart(
+        charts.trajectory_panel(
+            surface,
+            m.paths,
+            target,
+            "adam-l2",
+            size=300,
+            title=f"AdamW and the best Adam+L2, λ' = {m.best_wd:.3g}",
+        ),
+        width="content",
+    )
+    p = m.paths.pivot(index="step", columns="optimizer", values=["x", "y"])
+    resid = pd.concat(
+        [
+            pd.DataFrame(
+                {"step": p.index, "coordinate": ax, "gap": (p[ax]["adam-l2"] - p[ax][target]).abs().values}
+            )
+            for ax in ("x", "y")
+        ]
+    )
+    cols[2].altair_chart(
+        charts.lines(
+            resid,
+            "step",
+            "gap",
+            "coordinate",
+            "What still differs, per coordinate",
+            y_title="|θ_Adam+L2 − θ_AdamW|",
+            width=300,
+        ),
+        width="content",
+    )
+    st.caption(
+        f"The best λ' = {m.best_wd:.4g} still leaves a mean distance of **{m.residual:.3g}**: Adam divides "
+        "λ'θ by √v̂, so one λ' cannot give every coordinate AdamW's common rate — the steep one is "
+        f"decayed too little or the flat one too much. The same search for SGD+L2 against SGDW finds "
+        f"λ' = {sgd.best_wd:.4g} = λ/α with distance {sgd.residual:.1g} (Proposition 1)."
+    )
+
+
+def insight_effective_decay() -> None:
+    st.markdown("#### 3 · Effective decay per coordinate: weights with large gradients are regularized less")
+    st.latex(
+        r"\text{Adam+L2: }\frac{\alpha\lambda}{\sqrt{\hat v_{t,i}}+\epsilon}\ \text{per coordinate }i"
+        r"\qquad\text{AdamW: }\alpha\lambda\ (\text{PyTorch})\ \text{or}\ \lambda\ (\text{paper})"
+    )
+    c = st.columns(5)
+    surface = W(c[0], "selectbox", "Surface", list(SURFACES), key="i3_surface")
+    form = W(c[1], "radio", "AdamW form", ["torch", "paper"], horizontal=True, key="i3_form")
+    lr = W(c[2], "select_slider", "α", list(P["lr"].options), 0.05, format_func=fmt, key="i3_lr")
+    wd = W(c[3], "select_slider", "λ", list(P["wd"].options), 1.0, format_func=fmt, key="i3_wd")
+    noise = W(c[4], "select_slider", "noise σ", [0.0, 0.1, 0.3, 1.0, 3.0], 0.0, key="i3_noise")
+    e = _effective_decay(surface, lr, wd, 500, form, noise)
+    e = e.assign(label=e["optimizer"].map(lambda n: OPTIMIZERS[n].label))
+    st.altair_chart(
+        charts.lines(
+            e,
+            "step",
+            "rate",
+            "label",
+            "Share of θ removed per step by the decay term (η_t = 1)",
+            dash="coordinate",
+            log_y=True,
+            y_title="decay rate",
+            width=520,
+        ),
+        width="content",
+    )
+    last = e[e.step == e.step.max()].set_index(["optimizer", "coordinate"])["rate"]
+    st.caption(
+        f"At the last step Adam+L2 decays x at {last[('adam-l2', 'x')]:.3g} and y at "
+        f"{last[('adam-l2', 'y')]:.3g} per step; AdamW decays both at "
+        f"{last.drop('adam-l2').iloc[0]:.3g}. On the quadratic x is 100× steeper: its large √v̂ "
+        "shrinks its L2 decay. The live-training tab shows the same per layer on the network."
+    )
+
+
+def insight_decay_forms() -> None:
+    st.markdown("#### 4 · The two decoupled forms: paper (η_t·λ) and PyTorch (η_t·α·λ)")
+    st.latex(
+        r"\lambda_{\text{torch}}=\lambda_{\text{paper}}/\alpha\qquad"
+        r"\text{shrink per step: }\eta_t\lambda_{\text{paper}}=\eta_t\alpha\lambda_{\text{torch}}\qquad"
+        r"\text{timescale: }1/(\alpha\lambda_{\text{torch}})"
+    )
+    c = st.columns(3)
+    lam = W(c[0], "select_slider", "λ_torch", list(P["wd"].options[1:]), 0.5, format_func=fmt, key="i4_lam")
+    lr = W(c[1], "select_slider", "base α", list(T["lr"].options), 0.001, format_func=fmt, key="i4_lr")
+    steps = W(c[2], "select_slider", "steps", [300, 1000, 3000], 1000, key="i4_steps")
+    d = _decay_forms(lam, lr, steps)
+    d = d.assign(run=d["optimizer"].map(lambda n: OPTIMIZERS[n].label) + " · α=" + d["lr"].map(fmt))
+    cols = st.columns(2)
+    for col, name in zip(cols, ("adamw-torch", "adamw")):
+        sub = d[d.optimizer == name]
+        col.altair_chart(
+            charts.lines(
+                sub,
+                "step",
+                "weight_norm",
+                "run",
+                OPTIMIZERS[name].label + ": ‖θ‖ at α/4, α, 4α",
+                y_title="‖θ‖",
+                width=360,
+            ),
+            width="content",
+        )
+    table = (
+        d.groupby(["optimizer", "lr"])
+        .agg(
+            shrink=("shrink_per_step", "first"),
+            timescale=("timescale", "first"),
+            final_norm=("weight_norm", "last"),
+        )
+        .reset_index()
+    )
+    table["optimizer"] = table["optimizer"].map(lambda n: OPTIMIZERS[n].label)
+    st.dataframe(
+        table.rename(
+            columns={
+                "shrink": "shrink per step (η=1)",
+                "timescale": "timescale (steps)",
+                "final_norm": "final ‖θ‖",
+            }
+        ),
+        hide_index=True,
+    )
+    st.caption(
+        f"Both forms are the same run at the base α (λ_paper = α·λ_torch = {lam * lr:.3g}). Move α and the "
+        "PyTorch form's shrink per step and timescale move with it, the paper form's do not — which is why "
+        "the sweep tab's heat maps are the same function on sheared grids and why which form looks "
+        "'decoupled' depends on how many timescales a run lasts."
+    )
+    c = st.columns(4)
+    lam_norm = W(c[0], "number_input", "λ_norm", 0.0, 10.0, 0.05, 0.01, key="i4_norm", format="%.4f")
+    b = W(c[1], "number_input", "batch size b", 1, 100_000, 128, key="i4_b")
+    big_b = W(c[2], "number_input", "training points B", 1, 10_000_000, 50_000, key="i4_B")
+    epochs = W(c[3], "number_input", "epochs T", 1, 10_000, 100, key="i4_T")
+    st.latex(
+        r"\lambda=\lambda_{\text{norm}}\sqrt{\frac{b}{B\,T}}="
+        + f"{insights.normalized_decay(lam_norm, b, big_b, epochs):.4g}"
+    )
+    c = st.columns(3)
+    t0 = W(c[0], "number_input", "T₀ (steps)", 1, 10_000, 100, key="i4_t0")
+    tmult = W(c[1], "number_input", "T_mult", 1, 4, 2, key="i4_tmult")
+    total = W(c[2], "select_slider", "steps shown", [300, 700, 1500, 3100], 700, key="i4_total")
+    sched = insights.schedule_frame("warm_restarts", total, t0, tmult).assign(what="η_t (SGDR / AdamWR)")
+    st.altair_chart(
+        charts.lines(
+            sched,
+            "step",
+            "eta",
+            "what",
+            "Cosine annealing with warm restarts",
+            y_title="η_t",
+            width=700,
+            height=160,
+        ),
+        width="content",
+    )
+
+
+def insight_landscape() -> None:
+    st.markdown("#### 5 · The loss landscape of a trained Adam+L2 / AdamW pair")
+    st.caption(
+        "A plane through weight space: by default through both end points (first axis) and the main PCA "
+        "direction of both trajectories (second axis); or two filter-normalized random directions "
+        "(Li et al., 2018). The training loss on a grid over the plane is one batched computation."
+    )
+    c = st.columns(5)
+    model = W(c[0], "selectbox", "model", list(T["model"].choices), key="i5_model")
+    wd = W(c[1], "select_slider", "λ", list(T["wd"].options), 0.05, format_func=fmt, key="i5_wd")
+    steps = W(c[2], "select_slider", "steps", [300, 750, 1500], 1500, key="i5_steps")
+    kind = W(c[3], "radio", "plane", ["pca", "random"], horizontal=True, key="i5_kind")
+    n = W(c[4], "select_slider", "grid", [21, 41, 61, 81], 41, key="i5_n")
+    if not W(st, "toggle", "Compute the landscape (trains the pair, then evaluates the grid)", key="i5_go"):
+        return
+    res, seconds = _landscape(model, wd, steps, kind, n)
+    st.altair_chart(
+        charts.landscape_chart(
+            res.grid, res.paths, res.axes, subtitle=f"{model} · λ={fmt(wd)} · {steps} steps · {n}×{n} grid"
+        ),
+        width="content",
+    )
+    st.caption(f"Computed in {seconds:.1f} s on {default_device()} (training included).")
+
+
+def insights_view() -> None:
+    st.subheader("The paper's claims, one at a time")
+    for panel in (
+        insight_prop1,
+        insight_prop2,
+        insight_effective_decay,
+        insight_decay_forms,
+        insight_landscape,
+    ):
+        with st.container(border=True):
+            panel()
+
+
 def main() -> None:
     st.session_state["_url_claimed"] = set()
     st.session_state["_link"] = {}
@@ -914,7 +1232,7 @@ def main() -> None:
             "Every update rule is checked bit for bit against `torch.optim`; every view is a link "
             "(*Share this view* above) and every chart exports."
         )
-    views = ["2-D trajectories", "Live training", "lr × λ sweep"]
+    views = ["2-D trajectories", "Live training", "lr × λ sweep", "Insights"]
     st.session_state["_url_claimed"].add("view")
     if st.query_params.get("view") not in (None, *views):
         _url_warning(
@@ -922,7 +1240,7 @@ def main() -> None:
             f"(one of {', '.join(views)}); showing the first."
         )
         del st.query_params["view"]
-    tab_traj, tab_train, tab_sweep = st.tabs(views, key="view", bind="query-params")
+    tab_traj, tab_train, tab_sweep, tab_insights = st.tabs(views, key="view", bind="query-params")
     if st.session_state.get("view") not in (None, views[0]):
         st.session_state["_link"]["view"] = st.session_state["view"]
     with tab_traj:
@@ -931,6 +1249,8 @@ def main() -> None:
         training_view()
     with tab_sweep:
         sweep_view()
+    with tab_insights:
+        insights_view()
     check_unknown_url_params()
     with share:
         with st.popover("Share this view", icon=":material/link:"):

@@ -291,3 +291,44 @@ def sweep_heatmap(frame: pd.DataFrame, optimizer: str, metric: str, coupling, do
     else:
         title += " · slope n/a"
     return alt.layer(*layers).properties(width=size, height=size, title=_title(title, subtitle))
+
+
+# ---------------------------------------------------------------- insight panels
+def lines(data: pd.DataFrame, x: str, y: str, color: str, title: str, *, dash: str | None = None,
+          log_x: bool = False, log_y: bool = False, x_title: str | None = None, y_title: str | None = None,
+          subtitle: str = "", width: int = 380, height: int = 230, color_title: str | None = None) -> alt.Chart:
+    """A generic multi-line chart (the insight panels' workhorse)."""
+    d = data[np.isfinite(data[y]) & ((data[y] > 0) if log_y else True)]
+    enc = dict(
+        x=alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(type="log" if log_x else "linear", zero=False)),
+        y=alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(type="log" if log_y else "linear", zero=False)),
+        color=alt.Color(f"{color}:N", title=color_title, legend=alt.Legend(orient="bottom")),
+        tooltip=[f"{color}:N", alt.Tooltip(f"{x}:Q", format=".4g"), alt.Tooltip(f"{y}:Q", format=".4g")])
+    if dash:
+        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", legend=alt.Legend(orient="bottom"))
+        enc["tooltip"].append(f"{dash}:N")
+    return alt.Chart(d).mark_line(strokeWidth=2).encode(**enc).properties(
+        width=width, height=height, title=_title(title, subtitle))
+
+
+def landscape_chart(grid: pd.DataFrame, paths: pd.DataFrame, axes: tuple[str, str], subtitle: str = "",
+                    size: int = 460) -> alt.Chart:
+    """Training loss on the plane (log colour) with both trajectories projected on it."""
+    a, b = np.sort(grid["a"].unique()), np.sort(grid["b"].unique())
+    da, db = (a[1] - a[0]) * 1.02, (b[1] - b[0]) * 1.02
+    cells = grid.assign(a2=grid["a"] + da, b2=grid["b"] + db, level=np.log10(grid["loss"].clip(lower=1e-6)))
+    xs = alt.Scale(domain=[float(a[0]), float(a[-1] + da)], nice=False, zero=False)
+    ys = alt.Scale(domain=[float(b[0]), float(b[-1] + db)], nice=False, zero=False)
+    heat = alt.Chart(cells).mark_rect(strokeWidth=0).encode(
+        x=alt.X("a:Q", scale=xs, title=axes[0]), x2="a2", y=alt.Y("b:Q", scale=ys, title=axes[1]), y2="b2",
+        color=alt.Color("level:Q", title="log₁₀ train loss", scale=alt.Scale(scheme="greys", reverse=True),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("loss:Q", format=".4g")])
+    p = paths.assign(label=paths["optimizer"].map(lambda n: OPTIMIZERS[n].label))
+    names = list(dict.fromkeys(p["optimizer"]))
+    centre = p.assign(a=p["a"] + da / 2, b=p["b"] + db / 2)
+    path = alt.Chart(centre).mark_line(strokeWidth=2.5, point=True).encode(
+        x=alt.X("a:Q", scale=xs), y=alt.Y("b:Q", scale=ys), order="step:Q", color=_color(names),
+        tooltip=["label:N", "step:Q", alt.Tooltip("loss:Q", format=".4g")])
+    return alt.layer(heat, path).properties(width=size, height=size,
+                                            title=_title("Loss landscape through both runs", subtitle))

@@ -75,6 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", required=True, choices=("png", "svg", "csv", "json"), dest="fmt",
                     help="png or svg (the figure, rendered by vl-convert), csv or json (its data)")
     ex.add_argument("--out", required=True, help="output file, or - for stdout")
+    la = sub.add_parser("landscape", help="loss on a plane through a trained Adam+L2 / AdamW pair",
+                        description="Train the pair (same init and batches), then evaluate the training loss on "
+                                    "an N×N grid over a plane through weight space as one batched computation. "
+                                    "Writes a,b,loss for the grid to --out and optimizer,step,a,b,loss for the "
+                                    "projected trajectories to the same name with .trajectories before the "
+                                    "extension.")
+    for name, spec in TRAIN.items():
+        if name not in ("optimizers",):
+            _option(la, spec)
+    la.add_argument("--plane", choices=("pca", "random"), default="pca",
+                    help="pca: through both end points and the main PCA direction; random: filter-normalized "
+                         "random directions (Li et al. 2018); default pca")
+    la.add_argument("--grid", type=int, default=41, help="grid points per axis (5 to 201); default 41")
+    la.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
+    la.add_argument("--out", required=True, help="grid CSV file (the trajectories go next to it)")
     sub.add_parser("surfaces", help="list the surfaces with their formulas")
     return p
 
@@ -135,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         return _sweep(parser, args)
     if args.command == "export":
         return _export(parser, args, rest)
+    if args.command == "landscape":
+        return _landscape(parser, args)
     _notes([args.optimizer], args)
     sched = Schedule(args.schedule, total_steps=args.steps, t0=args.t0, t_mult=args.t_mult)
     res = run_trajectories(args.surface, [args.optimizer], lr=args.lr, wd=args.wd, beta1=args.beta1,
@@ -272,3 +289,29 @@ def _notes(optimizers, args) -> None:
     from .params import sanity_notes
     for note in sanity_notes(optimizers, args.lr, args.wd, args.beta1, args.beta2, args.eps):
         print(f"note: {note}", file=sys.stderr)
+
+
+def _landscape(parser, args) -> int:
+    from pathlib import Path
+
+    import torch
+
+    from .landscape import landscape
+    from .params import pair_optimizers
+    from .train import TrainConfig
+
+    _check_device(parser, args.device)
+    if not 5 <= args.grid <= 201:
+        parser.error(f"argument --grid: must be between 5 and 201, got {args.grid}")
+    if args.out == "-":
+        parser.error("argument --out: needs a file name (two files are written)")
+    kw = {k: getattr(args, k) for k in TRAIN if k not in ("optimizers", "pair", "form")}
+    cfg = TrainConfig(optimizers=pair_optimizers(args.pair, args.form), **kw)
+    torch.set_flush_denormal(True)
+    res = landscape(cfg, args.plane, args.grid, device=args.device)
+    out = Path(args.out)
+    paths = out.with_name(out.stem + ".trajectories" + (out.suffix or ".csv"))
+    if not (_write(parser, res.grid, str(out)) and _write(parser, res.paths, str(paths))):
+        return 2
+    print(f"wrote {out} ({len(res.grid)} grid points) and {paths}", file=sys.stderr)
+    return 0

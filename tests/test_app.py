@@ -24,7 +24,8 @@ def specs(at):
 def test_opens_with_both_panels_and_no_exception():
     at = fresh()
     assert not at.exception
-    assert len(specs(at)) == 4  # two trajectory panels, loss, norm
+    # two trajectory panels, loss, norm — then the insight panels' charts
+    assert len(specs(at)) >= 4 + 7
     titles = json.dumps(specs(at)[:2])
     assert "Adam + L2" in titles and "AdamW" in titles
 
@@ -63,7 +64,7 @@ def test_each_surface_and_schedule(surface, schedule):
     at.selectbox(key="surface").set_value(surface).run()
     at.selectbox(key="schedule").set_value(schedule).run()
     assert not at.exception
-    assert len(specs(at)) == 4
+    assert len(specs(at)) >= 4
 
 
 def test_divergence_is_a_message_not_a_traceback():
@@ -188,3 +189,22 @@ def test_share_link_lists_exactly_the_changed_controls():
     again = fresh(query)
     assert again.select_slider(key="lr").value == 0.01 and again.selectbox(key="surface").value == "himmelblau"
     assert again.select_slider(key="t_wd").value == 0.1 and not again.warning
+
+
+def test_insight_panels_open_and_compute():
+    at = fresh()
+    assert not at.exception
+    text = " ".join(c.value for c in at.caption)
+    assert "Largest distance over 1,000 steps" in text and "still leaves a mean distance" in text
+    at.toggle(key="i1_model").set_value(True).run()
+    assert not at.exception
+    at.select_slider(key="i5_steps").set_value(300).run()
+    at.select_slider(key="i5_n").set_value(21).run()
+    at.toggle(key="i5_go").set_value(True).run()
+    assert not at.exception
+    assert any("Loss landscape" in json.dumps(s.get("title", "")) for s in specs(at))
+    at.radio(key="i5_kind").set_value("random").run()
+    at.radio(key="i2_form").set_value("paper").run()
+    at.selectbox(key="i1_surface").set_value("himmelblau").run()
+    at.slider(key="i1_momentum").set_value(0.9).run()
+    assert not at.exception

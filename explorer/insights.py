@@ -1,0 +1,178 @@
+"""The paper's claims as computations: Proposition 1, Proposition 2 (no λ' matches), effective
+per-coordinate decay, and the two decay forms. Pure functions → tidy DataFrames."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .optim import OPTIMIZERS, BatchedOptimizer, Schedule
+from .surfaces import SURFACES
+from .train import TrainConfig, Trainer
+from .trajectory import run_trajectories
+
+
+# ---------------------------------------------------------------- Proposition 1
+def prop1_surface(surface: str, lr: float, lam: float, steps: int, momentum: float = 0.0,
+                  schedule: str = "constant", start=None) -> pd.DataFrame:
+    """SGD+L2 with λ' = λ/α against SGDW with λ on a surface: both paths and their distance per step."""
+    sched = Schedule(schedule, total_steps=steps)
+    f = run_trajectories(surface, ["sgd-l2"], lr=lr, wd=lam / lr, momentum=momentum, steps=steps,
+                         start=start, schedule=sched).frame
+    g = run_trajectories(surface, ["sgdw"], lr=lr, wd=lam, momentum=momentum, steps=steps, start=start,
+                         schedule=sched).frame
+    out = pd.concat([f, g], ignore_index=True)
+    dist = np.hypot(f.x.values - g.x.values, f.y.values - g.y.values)
+    return out.assign(distance=np.tile(dist, 2))
+
+
+def prop1_model(cfg: TrainConfig, lam: float, device=None) -> pd.DataFrame:
+    """The same on the digits model: SGD+L2(λ/α) and SGDW(λ) in one batch; ‖θ₁ − θ₂‖/‖θ₂‖ per step."""
+    cfg = replace(cfg, optimizers=("sgd-l2", "sgdw"))
+    tr = Trainer(cfg, device, wd=[lam / cfg.lr, lam])
+    rows = []
+    for step in range(cfg.steps + 1):
+        if step:
+            tr.step(1)
+        with torch.no_grad():
+            d = sum(((p[0] - p[1]) ** 2).sum() for p in tr.params).sqrt()
+            n = sum((p[1] ** 2).sum() for p in tr.params).sqrt()
+        rows.append({"step": step, "relative_distance": float(d / n)})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- Proposition 2
+@dataclass
+class Match:
+    target: str
+    candidate: str
+    best_wd: float            # the λ' of `candidate` whose path is closest to the target's
+    residual: float           # mean over steps of ‖θ_candidate − θ_target‖ at best_wd
+    curve: pd.DataFrame       # wd, distance (every λ' tried)
+    paths: pd.DataFrame       # optimizer, step, x, y: the target and the best match
+
+
+def best_match(surface: str, target: str, candidate: str, *, lr: float, wd: float, steps: int = 500,
+               beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.0, schedule="constant", start=None,
+               grid: int = 121, span: float = 8.0, noise: float = 0.0, seed: int = 0) -> Match:
+    """Search the λ' of `candidate` (e.g. adam-l2) whose trajectory best matches `target` (e.g. adamw)
+    by mean distance over the steps: a log-spaced grid of `grid` values over 2^±span around the
+    target's own λ (all in one batched run), then golden-section refinement around the best."""
+    kind = OPTIMIZERS[target].precond
+    if OPTIMIZERS[candidate].precond is not kind:
+        raise ValueError("target and candidate need the same preconditioner")
+    centre = wd / lr if (OPTIMIZERS[target].decay.value == "decoupled"
+                         and OPTIMIZERS[candidate].decay.value == "l2") else wd
+    surf = SURFACES[surface]
+    x0, y0 = start if start is not None else surf.start
+    sched = Schedule(schedule, total_steps=steps)
+    gen = torch.Generator().manual_seed(seed)
+    noise_t = noise * torch.randn(steps, 2, generator=gen, dtype=torch.float64) if noise else None
+
+    def paths(wds: list[float], names: list[str]) -> torch.Tensor:
+        """(steps+1, R, 2) float64 paths of R runs with per-run λ."""
+        p = torch.tensor([[x0, y0]] * len(wds), dtype=torch.float64)
+        opt = BatchedOptimizer([p], names, lr=lr, wd=wds, beta1=beta1, beta2=beta2, eps=eps,
+                               momentum=momentum, schedule=sched)
+        out = [p.clone()]
+        with torch.inference_mode():
+            for t in range(steps):
+                gx, gy = surf.grad(p[:, 0], p[:, 1])
+                g = torch.stack([gx, gy], 1)
+                if noise_t is not None:
+                    g = g + noise_t[t]
+                opt.step([g])
+                out.append(p.clone())
+        return torch.stack(out)
+
+    ref = paths([wd], [target])[:, 0]
+
+    def distance(wds) -> np.ndarray:
+        cand = paths(list(wds), [candidate] * len(wds))
+        d = (cand - ref[:, None]).norm(dim=-1).mean(0).numpy()
+        return np.where(np.isfinite(d), d, np.inf)
+
+    wds = centre * 2.0 ** np.linspace(-span, span, grid)
+    dist = distance(wds)
+    k = int(np.argmin(dist))
+    lo, hi = math.log2(wds[max(k - 1, 0)]), math.log2(wds[min(k + 1, grid - 1)])
+    phi = (math.sqrt(5) - 1) / 2
+    for _ in range(30):                                     # golden section on log2 λ'
+        m1, m2 = hi - phi * (hi - lo), lo + phi * (hi - lo)
+        d1, d2 = distance([2.0 ** m1, 2.0 ** m2])
+        if d1 <= d2:
+            hi = m2
+        else:
+            lo = m1
+    best = 2.0 ** ((lo + hi) / 2)
+    best_d = float(distance([best])[0])
+    if dist[k] < best_d:                                   # the grid point was better (flat or edge)
+        best, best_d = float(wds[k]), float(dist[k])
+    both = paths([best], [candidate])[:, 0]
+    frame = pd.concat([pd.DataFrame({"optimizer": name, "step": np.arange(steps + 1), "x": q[:, 0].numpy(),
+                                     "y": q[:, 1].numpy()}) for name, q in ((target, ref), (candidate, both))],
+                      ignore_index=True)
+    return Match(target, candidate, best, best_d, pd.DataFrame({"wd": wds, "distance": dist}), frame)
+
+
+# ---------------------------------------------------------------- effective decay per coordinate
+def effective_decay_surface(surface: str, lr: float, wd: float, steps: int, form: str = "torch",
+                            beta1=0.9, beta2=0.999, eps=1e-8, start=None, noise=0.0, seed=0) -> pd.DataFrame:
+    """Per step and coordinate, the share of θ the decay term removes (at η_t = 1): Adam+L2's
+    α·λ/(√v̂+ε) per coordinate against AdamW's single rate."""
+    names = ["adam-l2", "adamw-torch" if form == "torch" else "adamw"]
+    surf = SURFACES[surface]
+    x0, y0 = start if start is not None else surf.start
+    p = torch.tensor([[x0, y0]] * 2, dtype=torch.float64)
+    opt = BatchedOptimizer([p], names, lr=lr, wd=wd, beta1=beta1, beta2=beta2, eps=eps)
+    gen = torch.Generator().manual_seed(seed)
+    rows = []
+    with torch.no_grad():
+        for t in range(1, steps + 1):
+            gx, gy = surf.grad(p[:, 0], p[:, 1])
+            g = torch.stack([gx, gy], 1)
+            if noise:
+                g = g + noise * torch.randn(1, 2, generator=gen, dtype=torch.float64)
+            opt.step([g])
+            rate = opt.decay_rates(eta=1.0)[0]
+            for r, n in enumerate(names):
+                for c, axis in enumerate("xy"):
+                    rows.append({"optimizer": n, "step": t, "coordinate": axis, "rate": float(rate[r, c])})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- the two decay forms
+def decay_forms(cfg: TrainConfig, lam_torch: float, lrs: tuple[float, ...], device=None) -> pd.DataFrame:
+    """The same λ number in each form, at several α: ‖θ‖ over training. The PyTorch form's per-step
+    shrinkage η·α·λ and its timescale 1/(α·λ) change with α; the paper form's η·λ does not."""
+    lam_paper = lam_torch * cfg.lr                # the same run as the torch form at the base α
+    names = tuple(n for _ in lrs for n in ("adamw-torch", "adamw"))
+    lr_runs = [lr for lr in lrs for _ in range(2)]
+    wd_runs = [w for _ in lrs for w in (lam_torch, lam_paper)]
+    tr = Trainer(replace(cfg, optimizers=names), device, lr=lr_runs, wd=wd_runs)
+    rows = []
+    every = max(1, cfg.steps // 60)
+    while True:
+        with torch.no_grad():
+            norms = torch.stack([(p.detach() ** 2).flatten(1).sum(1) for p in tr.params]).sum(0).sqrt()
+        for r, (n, lr) in enumerate(zip(names, lr_runs)):
+            rows.append({"optimizer": n, "lr": lr, "step": tr.step_count, "weight_norm": float(norms[r]),
+                         "shrink_per_step": (lr * lam_torch if n == "adamw-torch" else lam_paper),
+                         "timescale": 1.0 / (lr * lam_torch if n == "adamw-torch" else lam_paper)})
+        if tr.done:
+            break
+        tr.step(min(every, cfg.steps - tr.step_count))
+    return pd.DataFrame(rows)
+
+
+def normalized_decay(lam_norm: float, batch: int, samples: int, epochs: float) -> float:
+    """Paper App. B.1: λ = λ_norm·√(b/(B·T)) for batch size b, B training points, T epochs."""
+    return lam_norm * math.sqrt(batch / (samples * epochs))
+
+
+def schedule_frame(kind: str, steps: int, t0: int, t_mult: int) -> pd.DataFrame:
+    s = Schedule(kind, total_steps=steps, t0=t0, t_mult=t_mult)
+    return pd.DataFrame({"step": np.arange(1, steps + 1), "eta": s.multipliers(steps)})
