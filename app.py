@@ -917,6 +917,13 @@ def _effective_decay(surface, lr, wd, steps, form, noise):
     return insights.effective_decay_surface(surface, lr, wd, steps, form, noise=noise)
 
 
+@st.cache_data(max_entries=16, show_spinner="Training the pair on digits…")
+def _model_decay(form, wd, steps):
+    tr = Trainer(TrainConfig(optimizers=pair_optimizers("adam", form), wd=wd, steps=steps))
+    tr.step(steps)
+    return tr.effective_decay(), tr.names, tr.step_count
+
+
 @st.cache_data(max_entries=16, show_spinner="Training six runs…")
 def _decay_forms(lam_torch, lr, steps):
     cfg = TrainConfig(lr=lr, steps=steps, train_samples=300)
@@ -1086,8 +1093,16 @@ def insight_effective_decay() -> None:
         f"At the last step Adam+L2 decays x at {last[('adam-l2', 'x')]:.3g} and y at "
         f"{last[('adam-l2', 'y')]:.3g} per step; AdamW decays both at "
         f"{last.drop('adam-l2').iloc[0]:.3g}. On the quadratic x is 100× steeper: its large √v̂ "
-        "shrinks its L2 decay. The live-training tab shows the same per layer on the network."
+        "shrinks its L2 decay."
     )
+    if W(
+        st,
+        "toggle",
+        "Also per layer on the digits network (the live-training default, 500 steps)",
+        key="i3_model",
+    ):
+        dist, names, step = _model_decay(form, 0.05, 500)
+        st.vega_lite_chart(*charts.decay_part(dist, names, step), width="content")
 
 
 def insight_decay_forms() -> None:

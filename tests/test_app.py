@@ -197,6 +197,7 @@ def test_insight_panels_open_and_compute():
     text = " ".join(c.value for c in at.caption)
     assert "Largest distance over 1,000 steps" in text and "still leaves a mean distance" in text
     at.toggle(key="i1_model").set_value(True).run()
+    at.toggle(key="i3_model").set_value(True).run()
     assert not at.exception
     at.select_slider(key="i5_steps").set_value(300).run()
     at.select_slider(key="i5_n").set_value(21).run()

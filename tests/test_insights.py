@@ -6,7 +6,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from explorer import insights
 from explorer.landscape import _coords, _unflat, evaluate_plane, landscape, plane, train_pair_with_snapshots
