@@ -963,7 +963,8 @@ def insight_prop1() -> None:
         charts.lines(
             dist, "step", "distance", "what", "Distance between the two paths", log_y=True, y_title="distance"
         ),
-        width="content",
+        width="stretch",
+        height=300,
     )
     worst = float(np.nanmax(f.distance)) if np.isfinite(f.distance).any() else float("nan")
     st.caption(
@@ -986,7 +987,8 @@ def insight_prop1() -> None:
                 log_y=True,
                 y_title="relative distance",
             ),
-            width="content",
+            width="stretch",
+            height=300,
         )
 
 
@@ -1018,7 +1020,8 @@ def insight_prop2() -> None:
             x_title="λ'",
             width=300,
         ),
-        width="content",
+        width="stretch",
+        height=300,
     )
     cols[1].altair_chart(
         charts.trajectory_panel(
@@ -1050,7 +1053,8 @@ def insight_prop2() -> None:
             y_title="|θ_Adam+L2 − θ_AdamW|",
             width=300,
         ),
-        width="content",
+        width="stretch",
+        height=300,
     )
     st.caption(
         f"The best λ' = {m.best_wd:.4g} still leaves a mean distance of **{m.residual:.3g}**: Adam divides "
@@ -1081,12 +1085,14 @@ def insight_effective_decay() -> None:
             "rate",
             "label",
             "Share of θ removed per step by the decay term (η_t = 1)",
+            optimizers=list(dict.fromkeys(e["optimizer"])),
             dash="coordinate",
             log_y=True,
             y_title="decay rate",
             width=520,
         ),
-        width="content",
+        width="stretch",
+        height=300,
     )
     last = e[e.step == e.step.max()].set_index(["optimizer", "coordinate"])["rate"]
     st.caption(
@@ -1131,7 +1137,8 @@ def insight_decay_forms() -> None:
                 y_title="‖θ‖",
                 width=360,
             ),
-            width="content",
+            width="stretch",
+            height=300,
         )
     table = (
         d.groupby(["optimizer", "lr"])
@@ -1184,7 +1191,8 @@ def insight_decay_forms() -> None:
             width=700,
             height=160,
         ),
-        width="content",
+        width="stretch",
+        height=300,
     )
 
 

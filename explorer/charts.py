@@ -296,13 +296,16 @@ def sweep_heatmap(frame: pd.DataFrame, optimizer: str, metric: str, coupling, do
 # ---------------------------------------------------------------- insight panels
 def lines(data: pd.DataFrame, x: str, y: str, color: str, title: str, *, dash: str | None = None,
           log_x: bool = False, log_y: bool = False, x_title: str | None = None, y_title: str | None = None,
-          subtitle: str = "", width: int = 380, height: int = 230, color_title: str | None = None) -> alt.Chart:
-    """A generic multi-line chart (the insight panels' workhorse)."""
+          subtitle: str = "", width: int = 380, height: int = 230, color_title: str | None = None,
+          optimizers: list[str] | None = None) -> alt.Chart:
+    """A generic multi-line chart (the insight panels' workhorse); `optimizers`: colour the lines (whose
+    `color` values are those optimizers' labels) in the explorer's optimizer colours."""
     d = data[np.isfinite(data[y]) & ((data[y] > 0) if log_y else True)]
     enc = dict(
         x=alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(type="log" if log_x else "linear", zero=False)),
         y=alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(type="log" if log_y else "linear", zero=False)),
-        color=alt.Color(f"{color}:N", title=color_title, legend=alt.Legend(orient="bottom")),
+        color=alt.Color(f"{color}:N", title=color_title, legend=alt.Legend(orient="bottom"),
+                        scale=_color_scale(optimizers) if optimizers else alt.Undefined),
         tooltip=[f"{color}:N", alt.Tooltip(f"{x}:Q", format=".4g"), alt.Tooltip(f"{y}:Q", format=".4g")])
     if dash:
         enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", legend=alt.Legend(orient="bottom"))
