@@ -50,7 +50,7 @@ def test_first_chart_then_slider_changes_chart_and_url(server, page):
     print(f"first chart after {time.time() - t0:.2f} s")
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator(CHART).count() == 4
+    assert page.locator(CHART).count() >= 4
     first = page.locator(CHART).first
     before = first.screenshot()
     thumb = page.locator('[data-testid="stSlider"]', has_text="Learning rate").get_by_role("slider")
