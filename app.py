@@ -234,8 +234,8 @@ def fixed_points(surface, names, lr, wd, momentum):
     return {n: fixed_point(surface, n, lr, wd, momentum) for n in names}
 
 
-def log_slider(where, label, spec, key: str | None = None, **kw):
-    """A slider over a spec's log-spaced stops, starting at the spec's default."""
+def stops_slider(where, label, spec, key: str | None = None, **kw):
+    """A slider over a spec's stops (params.py), starting at the spec's default."""
     return W(
         where,
         "select_slider",
@@ -287,8 +287,8 @@ def trajectory_controls() -> dict:
         captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"],
         help=P["form"].help,
     )
-    v["lr"] = log_slider(c[1], "Learning rate α", P["lr"])
-    v["wd"] = log_slider(c[1], "Decay λ", P["wd"])
+    v["lr"] = stops_slider(c[1], "Learning rate α", P["lr"])
+    v["wd"] = stops_slider(c[1], "Decay λ", P["wd"])
     v["steps"] = W(c[1], "slider", "Steps", 10, 5000, P["steps"].default, 10, key="steps")
     v["schedule"] = W(
         c[1],
@@ -318,16 +318,8 @@ def trajectory_controls() -> dict:
         key="beta1",
         disabled=not adam,
     )
-    v["beta2"] = W(
-        c[2],
-        "select_slider",
-        "β2",
-        [0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999],
-        P["beta2"].default,
-        key="beta2",
-        disabled=not adam,
-    )
-    v["eps"] = log_slider(c[2], "ε", P["eps"], disabled=not adam)
+    v["beta2"] = stops_slider(c[2], "β2", P["beta2"], disabled=not adam)
+    v["eps"] = stops_slider(c[2], "ε", P["eps"], disabled=not adam)
     v["momentum"] = W(
         c[2],
         "slider",
@@ -345,15 +337,7 @@ def trajectory_controls() -> dict:
             st.session_state[key] = surf.start[i]
     v["x0"] = W(c[3], "slider", "Start x", *surf.xlim, surf.start[0], 0.05, key="x0")
     v["y0"] = W(c[3], "slider", "Start y", *surf.ylim, surf.start[1], 0.05, key="y0")
-    v["noise"] = W(
-        c[3],
-        "select_slider",
-        "Gradient noise σ",
-        [0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
-        P["noise"].default,
-        key="noise",
-        help=P["noise"].help,
-    )
+    v["noise"] = stops_slider(c[3], "Gradient noise σ", P["noise"])
     v["seed"] = W(c[3], "number_input", "Seed", 0, 2**31 - 1, P["seed"].default, key="seed")
     return v
 
@@ -469,10 +453,10 @@ def train_controls() -> TrainConfig:
         captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"],
     )
     model = W(c[1], "selectbox", "Model", list(T["model"].choices), key="t_model", help=T["model"].help)
-    width = W(c[1], "select_slider", "Width", [16, 32, 64, 128, 256, 512], T["width"].default, key="t_width")
+    width = stops_slider(c[1], "Width", T["width"], key="t_width")
     depth = W(c[1], "slider", "Hidden layers", 1, 4, T["depth"].default, key="t_depth")
-    lr = log_slider(c[2], "Learning rate α", T["lr"], key="t_lr")
-    wd = log_slider(c[2], "Decay λ", T["wd"], key="t_wd")
+    lr = stops_slider(c[2], "Learning rate α", T["lr"], key="t_lr")
+    wd = stops_slider(c[2], "Decay λ", T["wd"], key="t_wd")
     adam = pair == "adam"
     beta1 = W(
         c[2],
@@ -486,38 +470,14 @@ def train_controls() -> TrainConfig:
         key="t_beta1",
         disabled=not adam,
     )
-    beta2 = W(
-        c[2],
-        "select_slider",
-        "β2",
-        [0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999],
-        T["beta2"].default,
-        key="t_beta2",
-        disabled=not adam,
-    )
-    eps = log_slider(c[2], "ε", T["eps"], key="t_eps", disabled=not adam)
+    beta2 = stops_slider(c[2], "β2", T["beta2"], key="t_beta2", disabled=not adam)
+    eps = stops_slider(c[2], "ε", T["eps"], key="t_eps", disabled=not adam)
     momentum = W(
         c[2], "slider", "Momentum μ", 0.0, 0.99, T["momentum"].default, 0.01, key="t_momentum", disabled=adam
     )
-    batch = W(
-        c[3], "select_slider", "Batch size", [8, 16, 32, 64, 128, 256], T["batch_size"].default, key="t_batch"
-    )
-    steps = W(
-        c[3],
-        "select_slider",
-        "Steps",
-        [100, 250, 500, 1000, 1500, 2000, 3000, 5000, 10000],
-        T["steps"].default,
-        key="t_steps",
-    )
-    samples = W(
-        c[3],
-        "select_slider",
-        "Train samples",
-        [50, 100, 200, 300, 600, 900, 1200],
-        T["train_samples"].default,
-        key="t_samples",
-    )
+    batch = stops_slider(c[3], "Batch size", T["batch_size"], key="t_batch")
+    steps = stops_slider(c[3], "Steps", T["steps"], key="t_steps")
+    samples = stops_slider(c[3], "Train samples", T["train_samples"], key="t_samples")
     schedule = W(c[3], "selectbox", "Schedule η_t", list(T["schedule"].choices), index=1, key="t_schedule")
     seed = W(c[3], "number_input", "Seed", 0, 2**31 - 1, T["seed"].default, key="t_seed")
     names = pair_optimizers(pair, form)

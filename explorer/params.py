@@ -35,7 +35,7 @@ class Spec:
     lo_open: bool = False
     hi_open: bool = False
     choices: tuple[str, ...] = ()
-    options: tuple = ()              # the app's slider stops (log sliders)
+    options: tuple = ()              # the app's slider stops (its URL accepts exactly these)
 
     def parse(self, text: Any) -> Any:
         """Text (CLI, URL) or a value → a checked value; ValueError with a one-line reason."""
@@ -85,7 +85,8 @@ class Spec:
 
 def _preconditioner_specs(momentum: float) -> tuple[Spec, ...]:
     return (Spec("beta1", 0.9, "Adam β1", lo=0.0, hi=1.0, hi_open=True),
-            Spec("beta2", 0.999, "Adam β2", lo=0.0, hi=1.0, hi_open=True),
+            Spec("beta2", 0.999, "Adam β2", lo=0.0, hi=1.0, hi_open=True,
+                 options=(0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999)),
             Spec("eps", 1e-8, "Adam ε", lo=0.0, lo_open=True, options=EPS_OPTIONS),
             Spec("momentum", momentum, "SGD momentum μ", lo=0.0, hi=1.0, hi_open=True))
 
@@ -113,7 +114,8 @@ TRAJECTORY: dict[str, Spec] = {s.name: s for s in (
     Spec("schedule", "constant", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
     Spec("t0", 100, "warm restarts: first period T_0 (steps)", kind="int", lo=1),
     Spec("t_mult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=10),
-    Spec("noise", 0.0, "gradient noise σ (stochastic gradients; the same noise for every run)", lo=0.0),
+    Spec("noise", 0.0, "gradient noise σ (stochastic gradients; the same noise for every run)", lo=0.0,
+         options=(0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)),
     Spec("seed", 0, "random seed (noise)", kind="int", lo=0, hi=2**31 - 1),
 )}
 
@@ -157,16 +159,17 @@ TRAIN: dict[str, Spec] = {s.name: s for s in (
          kind="choice", choices=("torch", "paper")),
     Spec("model", "mlp", "mlp, or mlp-ln (LayerNorm without affine before each ReLU)", kind="choice",
          choices=tuple(MODELS)),
-    Spec("width", 128, "hidden units per layer", kind="int", lo=4, hi=1024),
+    Spec("width", 128, "hidden units per layer", kind="int", lo=4, hi=1024, options=(16, 32, 64, 128, 256, 512)),
     Spec("depth", 2, "hidden layers", kind="int", lo=1, hi=6),
     Spec("lr", 1e-3, "learning rate α", lo=0.0, lo_open=True, options=TRAIN_LR_OPTIONS),
     Spec("wd", 0.05, "decay λ (the same number for both runs; what it does depends on the form)",
          lo=0.0, options=WD_OPTIONS),
     *_preconditioner_specs(momentum=0.9),
-    Spec("batch_size", 32, "mini-batch size", kind="int", lo=1, hi=MAX_TRAIN),
-    Spec("steps", 1500, "number of updates", kind="int", lo=1, hi=200_000),
+    Spec("batch_size", 32, "mini-batch size", kind="int", lo=1, hi=MAX_TRAIN, options=(8, 16, 32, 64, 128, 256)),
+    Spec("steps", 1500, "number of updates", kind="int", lo=1, hi=200_000,
+         options=(100, 250, 500, 1000, 1500, 2000, 3000, 5000, 10000)),
     Spec("train_samples", MAX_TRAIN, "training digits used (test set: a fixed 597)", kind="int", lo=10,
-         hi=MAX_TRAIN),
+         hi=MAX_TRAIN, options=(50, 100, 200, 300, 600, 900, 1200)),
     Spec("schedule", "cosine", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
     Spec("t0", 300, "warm restarts: first period T_0 (steps)", kind="int", lo=1),
     Spec("t_mult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=10),
