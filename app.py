@@ -952,18 +952,25 @@ def insight_prop1() -> None:
         )
 
 
+def adam_surface_controls(prefix: str, wd_label: str):
+    """Surface, AdamW form, α, λ and gradient noise for an Adam-on-a-surface insight panel."""
+    c = st.columns(5)
+    return (
+        W(c[0], "selectbox", "Surface", list(SURFACES), key=f"{prefix}_surface"),
+        W(c[1], "radio", "AdamW form", ["torch", "paper"], horizontal=True, key=f"{prefix}_form"),
+        W(c[2], "select_slider", "α", list(P["lr"].options), 0.05, format_func=fmt, key=f"{prefix}_lr"),
+        W(c[3], "select_slider", wd_label, list(P["wd"].options), 1.0, format_func=fmt, key=f"{prefix}_wd"),
+        W(c[4], "select_slider", "noise σ", [0.0, 0.1, 0.3, 1.0, 3.0], 0.0, key=f"{prefix}_noise"),
+    )
+
+
 def insight_prop2() -> None:
     st.markdown("#### 2 · Adam: no λ' makes L2 equal decoupled decay (Proposition 2)")
     st.latex(
         r"\min_{\lambda'}\;\frac1T\sum_t\big\|\theta^{\text{Adam+L2}(\lambda')}_t-\theta^{\text{AdamW}(\lambda)}_t\big\|"
         r"\;>\;0"
     )
-    c = st.columns(5)
-    surface = W(c[0], "selectbox", "Surface", list(SURFACES), key="i2_surface")
-    form = W(c[1], "radio", "AdamW form", ["torch", "paper"], horizontal=True, key="i2_form")
-    lr = W(c[2], "select_slider", "α", list(P["lr"].options), 0.05, format_func=fmt, key="i2_lr")
-    wd = W(c[3], "select_slider", "λ (AdamW)", list(P["wd"].options), 1.0, format_func=fmt, key="i2_wd")
-    noise = W(c[4], "select_slider", "noise σ", [0.0, 0.1, 0.3, 1.0, 3.0], 0.0, key="i2_noise")
+    surface, form, lr, wd, noise = adam_surface_controls("i2", "λ (AdamW)")
     target = "adamw-torch" if form == "torch" else "adamw"
     m = _best_match(surface, target, "adam-l2", lr, wd, 500, noise)
     sgd = _best_match(surface, "sgdw", "sgd-l2", min(lr, 0.01), min(wd, 0.1), 500, 0.0)
@@ -1030,12 +1037,7 @@ def insight_effective_decay() -> None:
         r"\text{Adam+L2: }\frac{\alpha\lambda}{\sqrt{\hat v_{t,i}}+\epsilon}\ \text{per coordinate }i"
         r"\qquad\text{AdamW: }\alpha\lambda\ (\text{PyTorch})\ \text{or}\ \lambda\ (\text{paper})"
     )
-    c = st.columns(5)
-    surface = W(c[0], "selectbox", "Surface", list(SURFACES), key="i3_surface")
-    form = W(c[1], "radio", "AdamW form", ["torch", "paper"], horizontal=True, key="i3_form")
-    lr = W(c[2], "select_slider", "α", list(P["lr"].options), 0.05, format_func=fmt, key="i3_lr")
-    wd = W(c[3], "select_slider", "λ", list(P["wd"].options), 1.0, format_func=fmt, key="i3_wd")
-    noise = W(c[4], "select_slider", "noise σ", [0.0, 0.1, 0.3, 1.0, 3.0], 0.0, key="i3_noise")
+    surface, form, lr, wd, noise = adam_surface_controls("i3", "λ")
     e = _effective_decay(surface, lr, wd, 500, form, noise)
     e = e.assign(label=e["optimizer"].map(lambda n: OPTIMIZERS[n].label))
     st.altair_chart(
