@@ -1213,7 +1213,8 @@ def main() -> None:
             "Loshchilov & Hutter, *Decoupled Weight Decay Regularization* (ICLR 2019).\n\n"
             "- **2-D trajectories**: where each update rule ends, and why.\n"
             "- **Live training**: Adam+L2 vs AdamW on real digits, same weights and batches.\n"
-            "- **lr × λ sweep**: the paper's heat maps, measured live.\n\n"
+            "- **lr × λ sweep**: the paper's heat maps, measured live.\n"
+            "- **Insights**: Propositions 1 and 2, effective decay, the two decay forms, the loss landscape.\n\n"
             "Every update rule is checked bit for bit against `torch.optim`; every view is a link "
             "(*Share this view* above) and every chart exports."
         )
