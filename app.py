@@ -127,7 +127,8 @@ def W(where, kind: str, label: str, *args, key: str, link_default=None, **kwargs
                 "using the default."
             )
             del st.query_params[key]
-    value = getattr(where, kind)(label, *args, key=key, bind="query-params", **kwargs)
+    # persist_state: a widget on a tab that is not shown keeps its value (only the active tab renders)
+    value = getattr(where, kind)(label, *args, key=key, bind="query-params", persist_state="page", **kwargs)
     _remember_for_link(kind, key, a, value)
     return value
 
@@ -181,11 +182,21 @@ def _url_warning(text: str) -> None:
     st.session_state.setdefault("_url_warnings", []).append(text)
 
 
+# Only the active tab renders, so a link's parameters for the other tabs are checked when their tab
+# opens; here they are recognised by name: the trajectory tab's own names, the other tabs' prefixes.
+TAB_PREFIXES = ("t_", "s_", "i1_", "i2_", "i3_", "i4_", "i5_")
+TRAJECTORY_KEYS = set(P) | {"x0", "y0"}
+
+
+def belongs_to_a_tab(key: str) -> bool:
+    return key in TRAJECTORY_KEYS or key.startswith(TAB_PREFIXES)
+
+
 def check_unknown_url_params() -> None:
-    """After every widget has claimed its key: report (and drop) what the URL has besides."""
+    """After the shown widgets have claimed their keys: report (and drop) what belongs to no tab."""
     claimed = st.session_state.get("_url_claimed", set())
     for key in list(st.query_params.keys()):
-        if key not in claimed:
+        if key not in claimed and not belongs_to_a_tab(key):
             _url_warning(f"Unknown URL parameter {_shown(key)} ignored.")
             del st.query_params[key]
 
@@ -1198,7 +1209,8 @@ def insights_view() -> None:
 
 def main() -> None:
     st.session_state["_url_claimed"] = set()
-    st.session_state["_link"] = {}
+    if "_link" not in st.session_state:  # a session opened from a link shares that link until it changes
+        st.session_state["_link"] = {k: v for k, v in st.query_params.items() if belongs_to_a_tab(k)}
     st.title("Decoupled Weight Decay Explorer")
     st.markdown(
         "Why **Adam + L2 regularization is not weight decay**, and what **AdamW** "
@@ -1226,17 +1238,21 @@ def main() -> None:
             f"(one of {', '.join(views)}); showing the first."
         )
         del st.query_params["view"]
-    tab_traj, tab_train, tab_sweep, tab_insights = st.tabs(views, key="view", bind="query-params")
-    if st.session_state.get("view") not in (None, views[0]):
-        st.session_state["_link"]["view"] = st.session_state["view"]
-    with tab_traj:
-        trajectory_view(trajectory_controls())
-    with tab_train:
-        training_view()
-    with tab_sweep:
-        sweep_view()
-    with tab_insights:
-        insights_view()
+    tabs = st.tabs(views, key="view", bind="query-params", on_change="rerun")
+    active = st.session_state.get("view") or views[0]
+    if active != views[0]:
+        st.session_state["_link"]["view"] = active
+    else:
+        st.session_state["_link"].pop("view", None)
+    # only the active tab renders: a first visit draws one tab's charts, and reruns stay cheap
+    render = {
+        views[0]: lambda: trajectory_view(trajectory_controls()),
+        views[1]: training_view,
+        views[2]: sweep_view,
+        views[3]: insights_view,
+    }
+    with tabs[views.index(active)]:
+        render[active]()
     check_unknown_url_params()
     with share:
         with st.popover("Share this view", icon=":material/link:"):

@@ -9,10 +9,22 @@ TIMEOUT = 60
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-def fresh(query=None):
+VIEWS = {"train": "Live training", "sweep": "lr × λ sweep", "insights": "Insights", "traj": "2-D trajectories"}
+
+
+def fresh(query=None, view=None):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for k, v in (query or {}).items():
         at.query_params[k] = v
+    if view:
+        at.query_params["view"] = VIEWS[view]
+    return at.run()
+
+
+def show(at, view):
+    """Switch tabs the way a click does — the tab and the URL change (only the active tab renders)."""
+    at.session_state["view"] = VIEWS[view]
+    at.query_params["view"] = VIEWS[view]
     return at.run()
 
 
@@ -24,8 +36,7 @@ def specs(at):
 def test_opens_with_both_panels_and_no_exception():
     at = fresh()
     assert not at.exception
-    # two trajectory panels, loss, norm — then the insight panels' charts
-    assert len(specs(at)) >= 4 + 7
+    assert len(specs(at)) == 4  # two trajectory panels, loss, norm: only the active tab renders
     titles = json.dumps(specs(at)[:2])
     assert "Adam + L2" in titles and "AdamW" in titles
 
@@ -77,7 +88,7 @@ def test_divergence_is_a_message_not_a_traceback():
 
 
 def test_live_training_starts_advances_and_stops():
-    at = fresh()
+    at = fresh(view="train")
     assert not at.exception
     at.button(key="t_start").click().run()
     assert not at.exception
@@ -87,7 +98,7 @@ def test_live_training_starts_advances_and_stops():
     at.run()                                     # one more fragment tick
     assert at.session_state["trainer"].step_count > first
     assert any("step" in p.proto.text for p in at.get("progress"))
-    assert len(specs(at)) >= 4 + 6
+    assert len(specs(at)) >= 6
     at.button(key="t_stop").click().run()
     assert not at.exception and not at.session_state["training"]
     stopped = at.session_state["trainer"].step_count
@@ -96,7 +107,7 @@ def test_live_training_starts_advances_and_stops():
 
 
 def test_live_training_sgd_pair_and_diverging_run_show_messages():
-    at = fresh()
+    at = fresh(view="train")
     at.radio(key="t_pair").set_value("sgd").run()
     at.select_slider(key="t_lr").set_value(0.5).run()
     at.select_slider(key="t_steps").set_value(100).run()
@@ -108,7 +119,7 @@ def test_live_training_sgd_pair_and_diverging_run_show_messages():
 
 
 def test_sweep_tab_runs_a_small_grid_and_draws_heatmaps():
-    at = fresh()
+    at = fresh(view="sweep")
     at.slider(key="s_n_lr").set_value(2).run()
     at.slider(key="s_n_wd").set_value(3).run()
     at.slider(key="s_seeds").set_value(1).run()
@@ -142,8 +153,13 @@ def test_share_link_restores_every_widget_and_the_numbers():
     assert at.slider(key="momentum").value == 0.5 and at.slider(key="steps").value == 800
     assert (at.slider(key="x0").value, at.slider(key="y0").value) == (-1.5, 2.0)
     assert at.number_input(key="t0").value == 50 and at.number_input(key="seed").value == 3
+    numbers = trajectory_data(at)
+    show(at, "train")
     assert at.selectbox(key="t_model").value == "mlp-ln" and at.select_slider(key="t_lr").value == 0.002
-    assert at.selectbox(key="s_preset").value == "layernorm"
+    show(at, "sweep")
+    assert at.selectbox(key="s_preset").value == "layernorm" and not at.warning
+    show(at, "traj")
+    assert trajectory_data(at) == numbers and at.select_slider(key="lr").value == 0.001
     # the same widgets set by hand give identical numbers (seeded noise included)
     by_hand = fresh()
     by_hand.selectbox(key="surface").set_value("rosenbrock").run()
@@ -166,11 +182,14 @@ def test_share_link_restores_every_widget_and_the_numbers():
     {"lr": "x" * 5000}, {"t_steps": "1500,3000"}, {"s_normalized": "maybe"},
 ])
 def test_garbage_link_warns_by_name_and_uses_defaults(garbage):
-    at = fresh(garbage)
-    assert not at.exception
     (key, _), = garbage.items()
+    tab = {"t": "train", "s": "sweep"}.get(key[0]) if key[1:2] == "_" else None
+    at = fresh(garbage, view=tab)          # a tab's parameters are checked when that tab opens
+    assert not at.exception
     text = " ".join(w.value for w in at.warning)
     assert key[:40] in text, text
+    if tab:
+        show(at, "traj")
     assert len(specs(at)) >= 4                      # the page still works
     assert at.select_slider(key="lr").value == 0.05 and at.selectbox(key="surface").value == "quadratic"
 
@@ -181,18 +200,22 @@ def test_share_link_lists_exactly_the_changed_controls():
     assert any(c.endswith("/") or "?" not in c for c in code)          # defaults: no query at all
     at.select_slider(key="lr").set_value(0.01).run()
     at.selectbox(key="surface").set_value("himmelblau").run()
+    show(at, "train")
     at.select_slider(key="t_wd").set_value(0.1).run()
+    show(at, "traj")
     link = [c.value for c in at.code if "lr=" in c.value][0]
     query = dict(p.split("=", 1) for p in link.split("?", 1)[1].split("&"))
     assert query["lr"] == "0.01" and query["surface"] == "himmelblau" and query["t_wd"] == "0.1"
     # …and that link, opened, restores the same widgets
+    assert "view" not in query                                          # back on the first tab
     again = fresh(query)
     assert again.select_slider(key="lr").value == 0.01 and again.selectbox(key="surface").value == "himmelblau"
+    show(again, "train")
     assert again.select_slider(key="t_wd").value == 0.1 and not again.warning
 
 
 def test_insight_panels_open_and_compute():
-    at = fresh()
+    at = fresh(view="insights")
     assert not at.exception
     text = " ".join(c.value for c in at.caption)
     assert "Largest distance over 1,000 steps" in text and "still leaves a mean distance" in text

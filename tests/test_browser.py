@@ -96,14 +96,39 @@ def test_download_buttons_give_valid_files(server, page, tmp_path, fmt, magic):
     page.goto(base + "/")
     page.wait_for_selector(CHART, timeout=60_000)
     wait_idle(page)
-    page.get_by_role("button", name="Export").first.click()
-    with page.expect_download(timeout=60_000) as dl:
-        page.get_by_role("button", name=fmt, exact=True).first.click()
-    path = tmp_path / dl.value.suggested_filename
-    dl.value.save_as(path)
+    download = None
+    for attempt in range(3):        # a rerun that lands mid-click closes the popover: open it again
+        page.get_by_role("button", name="Export").first.click()
+        button = page.get_by_role("button", name=fmt, exact=True).first
+        button.wait_for(state="visible", timeout=10_000)
+        try:
+            with page.expect_download(timeout=30_000) as dl:
+                button.click()
+            download = dl.value
+            break
+        except Exception:
+            wait_idle(page)
+    assert download is not None, "no download after three tries"
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
     data = path.read_bytes()
     assert data.lstrip()[:len(magic)] == magic, data[:80]
     assert path.suffix == "." + fmt.lower()
     if fmt == "PNG":
         from PIL import Image
         assert Image.open(path).size[0] > 300
+
+
+def test_tabs_render_on_click_and_keep_their_state(server, page):
+    base, _ = server
+    page.goto(base + "/?lr=0.01")
+    page.wait_for_selector(CHART, timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("tab", name="Live training").click()
+    page.get_by_role("button", name="Start").wait_for(timeout=30_000)
+    assert "view=Live" in page.url
+    page.get_by_role("tab", name="2-D trajectories").click()
+    page.wait_for_selector(CHART, timeout=30_000)
+    wait_idle(page)
+    assert slider_value(page, "Learning rate") == "0.01"          # the hidden tab kept its value
+    assert page.locator('[data-testid="stException"]').count() == 0
