@@ -97,18 +97,20 @@ def test_download_buttons_give_valid_files(server, page, tmp_path, fmt, magic):
     page.wait_for_selector(CHART, timeout=60_000)
     wait_idle(page)
     download = None
-    for attempt in range(3):        # a rerun that lands mid-click closes the popover: open it again
-        page.get_by_role("button", name="Export").first.click()
-        button = page.get_by_role("button", name=fmt, exact=True).first
-        button.wait_for(state="visible", timeout=10_000)
+    for attempt in range(4):        # a rerun that lands mid-click closes the popover: open it again
         try:
+            page.get_by_role("button", name="Export").first.click()
+            button = page.get_by_role("button", name=fmt, exact=True).first
+            button.wait_for(state="visible", timeout=10_000)
             with page.expect_download(timeout=30_000) as dl:
                 button.click()
             download = dl.value
             break
         except Exception:
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(1000)
             wait_idle(page)
-    assert download is not None, "no download after three tries"
+    assert download is not None, "no download after four tries"
     path = tmp_path / download.suggested_filename
     download.save_as(path)
     data = path.read_bytes()
