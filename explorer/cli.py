@@ -193,11 +193,7 @@ def _train(parser, args) -> int:
     _notes(cfg.optimizers, args)
     torch.set_flush_denormal(True)
     trainer = Trainer(cfg, args.device)
-    rows = trainer.evaluate()
-    while not trainer.done:
-        trainer.step(min(cfg.eval_every, cfg.steps - trainer.step_count))
-        rows += trainer.evaluate()
-    if not _write(parser, pd.DataFrame(rows)[TRAIN_COLUMNS], args.out):
+    if not _write(parser, pd.DataFrame(trainer.run())[TRAIN_COLUMNS], args.out):
         return 2
     for name, k in trainer.diverged().items():
         if k is not None:

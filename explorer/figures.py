@@ -83,10 +83,7 @@ def train_parts(rows: pd.DataFrame, names, dist: pd.DataFrame, step: int) -> dic
 
 def train_figure(cfg: TrainConfig, device: str | None = None) -> Figure:
     tr = Trainer(cfg, device)
-    rows = tr.evaluate()
-    while not tr.done:
-        rows += tr.advance(60.0)
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(tr.run())
     parts = train_parts(frame, list(cfg.optimizers), tr.effective_decay(), tr.step_count)
     sub = train_subtitle(cfg)
     c = {k: charts.to_altair(v, sub) for k, v in parts.items()}

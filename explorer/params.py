@@ -127,23 +127,6 @@ def pair_optimizers(pair: str, form: str) -> tuple[str, str]:
     return "adam-l2", "adamw-torch" if form == "torch" else "adamw"
 
 
-def from_mapping(raw: dict[str, Any], specs: dict[str, Spec] = TRAJECTORY) -> tuple[dict, list[str]]:
-    """Values for every spec from a (possibly hostile) mapping such as URL query params.
-
-    Unknown keys and bad values produce a warning each and the default is used; nothing raises.
-    """
-    values, warnings = {k: s.default for k, s in specs.items()}, []
-    for key, text in raw.items():
-        spec = specs.get(key)
-        if spec is None:
-            continue
-        try:
-            values[key] = spec.parse(text)
-        except ValueError as e:
-            warnings.append(f"{e}; using the default {fmt(spec.default)}")
-    return values, warnings
-
-
 # The live-training view. Defaults measured (README): on all 1,200 training digits, λ = 0.05 leaves
 # AdamW (PyTorch form) at 97.2 % test accuracy while Adam+L2 drops to 93.6 %.
 from .data import MAX_TRAIN  # noqa: E402

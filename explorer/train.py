@@ -5,8 +5,8 @@ configuration (in the app: where λ enters the update) differs.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -106,6 +106,11 @@ class Trainer:
             rows += self.evaluate()
         return rows
 
+    def run(self) -> list[dict]:
+        """Train to the end: rows at step 0 (if not trained yet), every eval_every steps and at the end."""
+        rows = [] if self.step_count else self.evaluate()
+        return rows + self.advance(math.inf)
+
     @property
     def done(self) -> bool:
         return self.step_count >= self.cfg.steps
@@ -171,14 +176,5 @@ class Trainer:
         return pd.DataFrame(out)
 
 
-def train_rows(cfg: TrainConfig, device: str | None = None) -> Iterator[list[dict]]:
-    """Evaluate at step 0, then every eval_every steps and at the end; yield each batch of rows."""
-    tr = Trainer(cfg, device)
-    yield tr.evaluate()
-    while not tr.done:
-        tr.step(min(cfg.eval_every, cfg.steps - tr.step_count))
-        yield tr.evaluate()
-
-
 def train_table(cfg: TrainConfig, device: str | None = None) -> pd.DataFrame:
-    return pd.DataFrame([row for rows in train_rows(cfg, device) for row in rows])
+    return pd.DataFrame(Trainer(cfg, device).run())
