@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from explorer.data import digits  # noqa: E402
-from explorer.models import init_params  # noqa: E402
+from explorer.models import forward_one, init_params  # noqa: E402
 from explorer.sweep import PRESETS, run_sweep  # noqa: E402
 from explorer.train import Trainer, default_device  # noqa: E402
 
@@ -69,13 +69,8 @@ def naive() -> float:
             opt = torch.optim.AdamW(ps, lr=lr, weight_decay=wd / lr if name == "adamw" else wd)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=a.steps)
         for idx in batches:
-            h = data.x_train[idx]
-            for i in range(0, len(ps), 2):
-                h = torch.addmm(ps[i + 1], h, ps[i])
-                if i + 2 < len(ps):
-                    h = torch.relu(h)
             opt.zero_grad()
-            F.cross_entropy(h, data.y_train[idx]).backward()
+            F.cross_entropy(forward_one(spec, ps, data.x_train[idx]), data.y_train[idx]).backward()
             opt.step()
             sched.step()
     sync()

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from explorer import charts  # noqa: E402
 from explorer.data import digits  # noqa: E402
-from explorer.models import init_params  # noqa: E402
+from explorer.models import forward_one, init_params  # noqa: E402
 from explorer.train import TrainConfig, Trainer, default_device  # noqa: E402
 
 ap = argparse.ArgumentParser()
@@ -86,13 +86,8 @@ def two_loops():
     for step in range(cfg.steps):
         idx = torch.randint(0, len(data.y_train), (cfg.batch_size,), generator=g).to(dev)
         for (ps, opt), s in zip(runs, sched):
-            h = data.x_train[idx]
-            for i in range(0, len(ps), 2):
-                h = torch.addmm(ps[i + 1], h, ps[i])
-                if i + 2 < len(ps):
-                    h = torch.relu(h)
             opt.zero_grad()
-            F.cross_entropy(h, data.y_train[idx]).backward()
+            F.cross_entropy(forward_one(cfg.model_spec, ps, data.x_train[idx]), data.y_train[idx]).backward()
             opt.step()
             s.step()
     sync()

@@ -66,3 +66,13 @@ def loss_per_run(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of each run: (R,)."""
     r, b, c = logits.shape
     return F.cross_entropy(logits.reshape(r * b, c), y.repeat(r), reduction="none").view(r, b).mean(1)
+
+
+def forward_one(spec: ModelSpec, params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """One model, no run dimension: the plain loop a user writes (the benchmarks' and tests' reference)."""
+    h = x
+    for i in range(0, len(params), 2):
+        h = torch.addmm(params[i + 1], h, params[i])
+        if i + 2 < len(params):
+            h = torch.relu(F.layer_norm(h, h.shape[-1:]) if spec.kind == "mlp-ln" else h)
+    return h

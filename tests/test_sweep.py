@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from explorer.data import digits
+from explorer.models import forward_one
 from explorer.sweep import PRESETS, SweepConfig, coupling, pow2, run_sweep
 from explorer.train import TrainConfig
 from test_train import reference_run  # the plain torch.optim loop, same init and batches
@@ -31,7 +32,7 @@ def test_batched_grid_equals_cells_trained_one_at_a_time():
     for (name, make), lr, wd in itertools.product(makers.items(), lrs, wds):
         one = TrainConfig(**{**train.__dict__, "optimizers": (name,), "lr": lr, "wd": wd})
         params = reference_run(one, make(lr, wd), steps=STEPS)
-        logits = torch.addmm(params[3], torch.relu(torch.addmm(params[1], data.x_test, params[0])), params[2])
+        logits = forward_one(train.model_spec, params, data.x_test)
         want = F.cross_entropy(logits, data.y_test).item()
         got = grid.loc[(name, lr, wd), "test_loss"]
         assert got == pytest.approx(want, rel=1e-5, abs=1e-6), (name, lr, wd)

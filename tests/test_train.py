@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from explorer.data import MAX_TRAIN, TEST_SIZE, digits
-from explorer.models import init_params
+from explorer.models import forward_one, init_params
 from explorer.params import TRAIN
 from explorer.train import TrainConfig, Trainer, train_table
 
@@ -24,12 +24,7 @@ def reference_run(cfg: TrainConfig, make_opt, run_index: int = 0, steps: int = S
     tr = Trainer(cfg, "cpu")              # only used for its batch order
     for _ in range(steps):
         idx = tr._next_batch()
-        h = data.x_train[idx]
-        for i in range(0, len(params), 2):
-            h = torch.addmm(params[i + 1], h, params[i])
-            if i + 2 < len(params):
-                h = torch.relu(F.layer_norm(h, h.shape[-1:]) if spec.kind == "mlp-ln" else h)
-        loss = F.cross_entropy(h, data.y_train[idx])
+        loss = F.cross_entropy(forward_one(spec, params, data.x_train[idx]), data.y_train[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
