@@ -109,7 +109,6 @@ class BatchedOptimizer:
     lr, wd, beta1, beta2, eps, momentum: a float for all runs or one value per run.
     """
 
-    _CHUNK = 256  # per-step coefficients are computed for this many steps at a time
 
     def __init__(self, params: Sequence[torch.Tensor], optimizers: str | Sequence[str], *,
                  lr=1e-3, wd=0.0, beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.0,
@@ -144,78 +143,58 @@ class BatchedOptimizer:
         self._has_l2 = bool(self._l2.any())
         self._has_decoupled = bool((self._wd_paper + self._wd_torch).any())
 
-        def per_param(x: torch.Tensor) -> list[torch.Tensor]:
-            return [_broadcastable(x, p) for p in self.params]
-        h = f
-        self._l2_p = per_param(self._l2)
+        self._decoupled_rate = self._wd_paper + self._wd_torch * f["lr"]     # per step, × η_t
         if self.precond is Precond.ADAM:
             self.state = [(torch.zeros_like(p), torch.zeros_like(p)) for p in self.params]
-            self._one_minus_b1, self._b2 = per_param(1 - h["beta1"]), per_param(h["beta2"])
-            self._one_minus_b2, self._eps = per_param(1 - h["beta2"]), per_param(h["eps"])
         else:
             self.state = [torch.zeros_like(p) for p in self.params]
-            self._mu = per_param(h["momentum"])
-        self.t = 0
-        self._rows: list[list[dict[str, torch.Tensor]]] = []   # [step in chunk][param] -> coefficients
-        self._rows_start = 1
-
-    # ----- per-step scalars (float64, like torch.optim's Python floats), computed in chunks -----
-    def _coefficients(self, t: int) -> list[dict[str, torch.Tensor]]:
-        i = t - self._rows_start
-        if not 0 <= i < len(self._rows):
-            self._rows_start, self._rows, i = t, self._make_coefficients(t, self._CHUNK), 0
-        return self._rows[i]
-
-    def _make_coefficients(self, first: int, count: int) -> list[list[dict[str, torch.Tensor]]]:
-        h = self.hyper
-        steps = torch.arange(first, first + count, dtype=torch.float64)[:, None]   # (C, 1)
-        eta = torch.tensor(self.schedule.multipliers(first + count - 1)[first - 1:],
-                           dtype=torch.float64)[:, None]
-        lr_t = eta * h["lr"]                                                       # (C, R)
-        tables = {"shrink": 1 - (eta * self._wd_paper + lr_t * self._wd_torch)}
+        # per run: its slices of every parameter and state tensor (views, updated in place) and its
+        # constant kernel arguments; the step count is one scalar tensor shared by all runs
+        self._t = torch.zeros((), dtype=torch.float32)
+        self._views = [[p[r] for p in self.params] for r in range(runs)]
         if self.precond is Precond.ADAM:
-            tables["step"] = -(lr_t / (1 - h["beta1"] ** steps))
-            tables["bc2_sqrt"] = (1 - h["beta2"] ** steps).sqrt()
+            self._state_views = [([m[r] for m, _ in self.state], [v[r] for _, v in self.state])
+                                 for r in range(runs)]
+            self._kw = [dict(beta1=float(f["beta1"][r]), beta2=float(f["beta2"][r]),
+                             weight_decay=float(self._l2[r]), eps=float(f["eps"][r]),
+                             amsgrad=False, maximize=False) for r in range(runs)]
         else:
-            tables["step"] = -lr_t
-        rows = [[{} for _ in self.params] for _ in range(count)]
-        for key, table in tables.items():
-            for j, p in enumerate(self.params):
-                cast = table.to(device=p.device, dtype=p.dtype).view((count, -1) + (1,) * (p.dim() - 1))
-                for row, v in zip(rows, cast.unbind(0)):
-                    row[j][key] = v
-        return rows
+            self._state_views = [[b[r] for b in self.state] if f["momentum"][r] else []
+                                 for r in range(runs)]
+            self._kw = [dict(weight_decay=float(self._l2[r]), momentum=float(f["momentum"][r]),
+                             dampening=0.0, nesterov=False, maximize=False) for r in range(runs)]
+        self._lr = f["lr"].tolist()
+        self.t = 0
 
     def step(self, grads: Sequence[torch.Tensor]) -> None:
-        """One update of every run; grads[i] is the loss gradient for params[i] (no decay in it)."""
+        """One update of every run; grads[i] is the loss gradient for params[i] (no decay in it).
+
+        Decoupled decay is one batched multiply θ ← θ·(1 − η_t·λ_paper − η_t·α·λ_torch) (exactly 1
+        for the other runs), as torch.optim.AdamW does before its Adam step. Then each run takes
+        torch's fused Adam / SGD kernel (one pass over its weights, L2 inside as torch.optim does);
+        a kernel takes one scalar lr, so it is called once per run on that run's slices.
+        """
         if torch.is_grad_enabled():
             with torch.no_grad():
                 return self.step(grads)
         self.t += 1
-        coef = self._coefficients(self.t)
-        adam = self.precond is Precond.ADAM
-        for i, (p, g) in enumerate(zip(self.params, grads)):
-            c = coef[i]
-            if self._has_l2:                 # L2: λθ joins the gradient, so the preconditioner scales it
-                g = torch.addcmul(g, self._l2_p[i], p)
-            if self._has_decoupled:          # decoupled: θ shrinks outside the preconditioner
-                p.mul_(c["shrink"])
-            if adam:
-                p.add_(self._adam_step(i, g, c))
-            else:
-                p.addcmul_(self._momentum(i, g), c["step"])   # = torch's θ.add_(b, alpha=−η_t·α)
-
-    def _adam_step(self, i: int, g: torch.Tensor, c: dict) -> torch.Tensor:
-        """−η_t·α·m̂/(√v̂+ε), with torch.optim.Adam's exact order of float operations."""
-        m, v = self.state[i]
-        m.lerp_(g, self._one_minus_b1[i])
-        v.mul_(self._b2[i]).addcmul_(g, g * self._one_minus_b2[i])
-        denom = v.sqrt().div_(c["bc2_sqrt"]).add_(self._eps[i])
-        return (m * c["step"]).div_(denom)               # torch's addcdiv: θ + (value·m)/denom
-
-    def _momentum(self, i: int, g: torch.Tensor) -> torch.Tensor:
-        """b ← μ·b + g (torch convention: the learning rate multiplies b when it is applied)."""
-        return self.state[i].mul_(self._mu[i]).add_(g)
+        eta = self.schedule.multiplier(self.t)
+        if self._has_decoupled:
+            shrink = 1 - eta * self._decoupled_rate
+            for p in self.params:
+                p.mul_(_broadcastable(shrink, p))
+        self._t.fill_(self.t)
+        steps = [self._t] * len(self.params)
+        per_run = zip(*[g.contiguous().unbind(0) for g in grads])
+        if self.precond is Precond.ADAM:
+            for r, g in enumerate(per_run):
+                m, v = self._state_views[r]
+                torch._fused_adam_(self._views[r], list(g), m, v, [], steps, lr=eta * self._lr[r],
+                                   **self._kw[r])
+        else:
+            for r, g in enumerate(per_run):
+                torch._fused_sgd_(self._views[r], list(g), self._state_views[r], lr=eta * self._lr[r],
+                                  is_first_step=self.t == 1, **self._kw[r])
 
     @torch.no_grad()
     def decay_rates(self, eta: float | None = None) -> list[torch.Tensor]:
@@ -239,7 +218,7 @@ class BatchedOptimizer:
                 l2 = _broadcastable(lr_t * self._l2, p)
                 if self.precond is Precond.ADAM:
                     v_hat = self.state[i][1] / _broadcastable(1 - h["beta2"] ** t, p)
-                    l2 = l2 / (v_hat.sqrt() + self._eps[i])
+                    l2 = l2 / (v_hat.sqrt() + _broadcastable(h["eps"], p))
                 rate = rate + l2
             out.append(rate.expand_as(p).clone())
         return out

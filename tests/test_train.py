@@ -34,11 +34,12 @@ def reference_run(cfg: TrainConfig, make_opt, run_index: int = 0, steps: int = S
 @pytest.mark.parametrize("model", ["mlp", "mlp-ln"])
 @pytest.mark.parametrize("pair,makers", [
     (("adam-l2", "adamw-torch"), (lambda c: (lambda p: torch.optim.Adam(p, lr=c.lr, betas=(c.beta1, c.beta2),
-                                                                           eps=c.eps, weight_decay=c.wd)),
+                                                                           eps=c.eps, weight_decay=c.wd, fused=True)),
                                   lambda c: (lambda p: torch.optim.AdamW(p, lr=c.lr, betas=(c.beta1, c.beta2),
-                                                                            eps=c.eps, weight_decay=c.wd)))),
-    (("sgd-l2", "sgd"), (lambda c: (lambda p: torch.optim.SGD(p, lr=c.lr, momentum=c.momentum, weight_decay=c.wd)),
-                         lambda c: (lambda p: torch.optim.SGD(p, lr=c.lr, momentum=c.momentum)))),
+                                                                            eps=c.eps, weight_decay=c.wd, fused=True)))),
+    (("sgd-l2", "sgd"), (lambda c: (lambda p: torch.optim.SGD(p, lr=c.lr, momentum=c.momentum, weight_decay=c.wd,
+                                                                      fused=True)),
+                         lambda c: (lambda p: torch.optim.SGD(p, lr=c.lr, momentum=c.momentum, fused=True)))),
 ])
 def test_batched_training_equals_separate_torch_optim_loops(pair, makers, model):
     lr = 3e-3 if pair[0].startswith("adam") else 0.05
