@@ -4,7 +4,11 @@ Measured in one run on the default Adam grid (3 optimizers × 7 lr × 7 λ = 147
   * batched engine: every cell in one computation (run dimension);
   * naive loop: one model at a time with torch.optim (Adam / AdamW), the same batches;
   * achieved GFLOP/s of the engine (matmul FLOPs of forward + backward) vs torch.mm on large
-    square matrices with the same threads.
+    square matrices with the same threads;
+  * the ceiling for this grid on this machine, measured from its two unavoidable parts: the step's
+    eight batched matmuls alone (batch 32: small per-run matrices) and one fused Adam pass over all
+    weights (7 × 4 bytes per weight: memory-bound). FLOPs / (their sum) is the best any engine can
+    reach here without changing the problem.
     python benchmarks/bench_sweep.py [--steps 300] [--device cuda] [--threads N]
 """
 import argparse
@@ -18,7 +22,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from explorer.data import digits  # noqa: E402
-from explorer.models import forward_one, init_params  # noqa: E402
+from explorer.models import forward, forward_one, init_params, loss_per_run  # noqa: E402
 from explorer.sweep import PRESETS, run_sweep  # noqa: E402
 from explorer.train import Trainer, default_device  # noqa: E402
 
@@ -77,6 +81,52 @@ def naive() -> float:
     return time.perf_counter() - t0
 
 
+def timed(f, reps=20) -> float:
+    f()
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        f()
+    sync()
+    return (time.perf_counter() - t0) / reps
+
+
+def engine_parts() -> tuple[float, float]:
+    """Seconds per step of the engine's forward + backward and of its optimizer update."""
+    tcfg = dataclasses.replace(cfg.train, optimizers=tuple(n for n, _, _ in cells))
+    tr = Trainer(tcfg, a.device, lr=[lr for _, lr, _ in cells], wd=[wd for _, _, wd in cells])
+    idx = tr._next_batch()
+
+    def fwd_bwd():
+        for p in tr.params:
+            p.grad = None
+        loss_per_run(forward(spec, tr.params, tr.data.x_train[idx]), tr.data.y_train[idx]).sum().backward()
+    fwd_bwd()
+    grads = [p.grad for p in tr.params]
+    return timed(fwd_bwd), timed(lambda: tr.opt.step(grads))
+
+
+def ceiling_parts() -> tuple[float, float]:
+    """Seconds per step of (a) the step's matmuls alone, (b) one fused Adam pass over all weights."""
+    r, b = len(cells), cfg.train.batch_size
+    mats = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        h = torch.randn(r, b, n_in, device=dev)
+        w = torch.randn(r, n_in, n_out, device=dev)
+        dz = torch.randn(r, b, n_out, device=dev)
+        mats.append((lambda h=h, w=w: torch.bmm(h, w)))                          # forward
+        mats.append((lambda h=h, dz=dz: torch.bmm(h.transpose(1, 2), dz)))       # dW
+        if i > 0:
+            mats.append((lambda w=w, dz=dz: torch.bmm(dz, w.transpose(1, 2))))   # dX
+    t_mm = timed(lambda: [m() for m in mats])
+    n = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:])) * r
+    p, g, m, v = (torch.rand(n, device=dev) for _ in range(4))
+    step = [torch.tensor(10.0, device=dev)]
+    t_opt = timed(lambda: torch._fused_adam_([p], [g], [m], [v], [], step, lr=1e-3, beta1=0.9, beta2=0.999,
+                                             weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False))
+    return t_mm, t_opt
+
+
 def matmul_peak(n=2048, reps=10) -> float:
     x = torch.randn(n, n, device=dev)
     y = torch.randn(n, n, device=dev)
@@ -100,6 +150,17 @@ print(f"batched engine:  {tb:7.2f} s   {len(cells) * a.steps / tb:9.0f} cell-ste
 print(f"naive loop:      {tn:7.2f} s   {len(cells) * a.steps / tn:9.0f} cell-steps/s   {work / tn / 1e9:6.1f} GFLOP/s")
 print(f"speed-up:        {tn / tb:7.1f}×")
 print(f"torch.mm peak:   {peak:7.1f} GFLOP/s → the engine reaches {100 * work / tb / 1e9 / peak:.0f} % of it")
+f_b, opt = engine_parts()
+t_mm, t_opt = ceiling_parts()
+step_flop = flop_per_cell_step * len(cells)
+n_weights = len(cells) * sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
+print(f"engine step:     {1e3 * (f_b + opt):7.2f} ms = forward+backward {1e3 * f_b:.2f} ms + optimizer {1e3 * opt:.2f} ms")
+print(f"ceiling step:    {1e3 * (t_mm + t_opt):7.2f} ms = the matmuls alone {1e3 * t_mm:.2f} ms "
+      f"({step_flop / t_mm / 1e9:.0f} GFLOP/s) + one fused Adam pass {1e3 * t_opt:.2f} ms "
+      f"({28 * n_weights / t_opt / 1e9:.0f} GB/s at 28 bytes per weight)")
+ceil = step_flop / (t_mm + t_opt) / 1e9
+print(f"ceiling:         {ceil:7.1f} GFLOP/s = {100 * ceil / peak:.0f} % of matmul peak; "
+      f"the engine reaches {100 * work / tb / 1e9 / ceil:.0f} % of this ceiling")
 for name in ("coupling", "long-runs"):
     p = PRESETS[name]
     print(f"preset {name!r} ({p.train.steps} steps) ≈ {tb * p.train.steps / a.steps:.0f} s per seed on this grid size")
