@@ -466,6 +466,7 @@ def train_controls() -> TrainConfig:
     model = W(c[1], "selectbox", "Model", list(T["model"].choices), key="t_model", help=T["model"].help)
     width = stops_slider(c[1], "Width", T["width"], key="t_width")
     depth = W(c[1], "slider", "Hidden layers", 1, 4, T["depth"].default, key="t_depth")
+    init_scale = stops_slider(c[1], "Initial weights × k", T["init_scale"], key="t_init")
     lr = stops_slider(c[2], "Learning rate α", T["lr"], key="t_lr")
     wd = stops_slider(c[2], "Decay λ", T["wd"], key="t_wd")
     adam = pair == "adam"
@@ -497,6 +498,7 @@ def train_controls() -> TrainConfig:
         model=model,
         width=int(width),
         depth=int(depth),
+        init_scale=float(init_scale),
         lr=lr,
         wd=wd,
         beta1=beta1,
@@ -642,6 +644,7 @@ def preset_values(name: str) -> dict:
         "s_steps": p.train.steps,
         "s_samples": p.train.train_samples,
         "s_model": p.train.model,
+        "s_init": p.train.init_scale,
         "s_normalized": p.normalized,
     }
     values.update({f"s_wd_{n}": _log2_range(g) for n, g in p.wds})
@@ -714,6 +717,17 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
         link_default=d["s_samples"],
     )
     model = W(c[3], "selectbox", "model", list(T["model"].choices), key="s_model", link_default=d["s_model"])
+    init_scale = W(
+        c[3],
+        "select_slider",
+        "initial weights × k",
+        list(T["init_scale"].options),
+        format_func=fmt,
+        key="s_init",
+        link_default=d["s_init"],
+        help="1: PyTorch's default init. Large k: the decay's job is to remove a large random start, "
+        "which runs the sweep far from equilibrium",
+    )
     normalized = W(
         c[3],
         "toggle",
@@ -722,7 +736,9 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
         link_default=d["s_normalized"],
         help="the λ axis is λ_norm; each run uses λ = λ_norm·√(b/(B·T))",
     )
-    train = dataclasses.replace(p.train, steps=int(steps), train_samples=int(samples), model=model)
+    train = dataclasses.replace(
+        p.train, steps=int(steps), train_samples=int(samples), model=model, init_scale=float(init_scale)
+    )
     cfg = SweepConfig(
         pair=p.pair,
         lrs=pow2(lr_lo, lr_hi if lr_hi > lr_lo else lr_lo + 1, n_lr),
@@ -851,18 +867,27 @@ def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> Non
                 "(slope → +1). Adam+L2's deterministic fixed point ∇f + λθ = 0 does not involve α either, "
                 "but its per-weight decay α·λ/(√v̂+ε) runs through the noisy v̂: its measured slope is "
                 "what remains of the coupling"
-                if med > 3
-                else "far from equilibrium: the total decay decides — Adam+L2 removes about α·λ·Ση_t/√v̂ "
-                "and PyTorch's AdamW α·λ_torch·Ση_t, both ∝ α (slope → −1), the paper form λ_paper·Ση_t, "
-                "independent of α (slope → 0): the paper's picture"
-                if med < 0.5
-                else "between the two regimes (about one decay time per run): slopes lie between the "
-                "equilibrium values (PyTorch form 0, paper form +1) and the far ones (PyTorch form −1, paper 0)"
+                if med >= 3
+                else "far from equilibrium: the start is not forgotten (e^−N of it remains), so the total "
+                "decay decides — PyTorch's AdamW removes α·λ_torch·Ση_t, ∝ α (slope → −1), the paper form "
+                "λ_paper·Ση_t, independent of α (slope → 0): the paper's axis-aligned valley. Adam+L2 has "
+                "no such law: its decay α·λ/(√v̂+ε) runs through v̂, which moves with α and λ"
+                if med <= 1.5
+                else "between the two regimes: slopes lie between the equilibrium values (PyTorch form 0, "
+                "paper form +1) and the far ones (PyTorch form −1, paper form 0)"
             )
             lines.append(
                 f"**Regime.** At the best AdamW cells the run lasts N = α·λ_torch·Ση_t = "
                 f"{min(n_star):.2g} … {max(n_star):.2g} decay times (median {med:.2g}): {regime}."
             )
+    if cfg.train.init_scale != 1:
+        err = frame.groupby(["optimizer", "lr", "wd"])["test_error"].mean().groupby("lr").min()
+        lines.append(
+            f"**Initial weights × {cfg.train.init_scale:g}.** The decay's first job here is to remove a large "
+            f"random start. The price is a worse start: the best seed-averaged test error per row goes from "
+            f"{err.iloc[0]:.0%} at α = 2^{math.log2(err.index[0]):.3g} to {err.min():.1%} (the slowest rows "
+            "under-fit; compare the default init)."
+        )
     st.markdown("\n\n".join(lines))
 
 

@@ -186,6 +186,7 @@ def _train(parser, args) -> int:
         parser.error("argument --optimizers: one batch needs one preconditioner (all Adam or all SGD)")
     _check_device(parser, args.device)
     cfg = TrainConfig(optimizers=args.optimizers, model=args.model, width=args.width, depth=args.depth,
+                      init_scale=args.init_scale,
                       lr=args.lr, wd=args.wd, beta1=args.beta1, beta2=args.beta2, eps=args.eps,
                       momentum=args.momentum, batch_size=args.batch_size, steps=args.steps,
                       train_samples=args.train_samples, schedule=args.schedule, t0=args.t0,
@@ -239,8 +240,8 @@ def _sweep_config(parser, args):
     if args.pair != base.pair and args.wds is None:
         parser.error(f"argument --pair: preset {args.preset!r} is for {base.pair}; give --wds for {args.pair}")
     train = dataclasses.replace(
-        base.train, **{k: getattr(args, k) for k in ("steps", "model", "train_samples", "schedule",
-                                                     "batch_size", "seed") if getattr(args, k) is not None})
+        base.train, **{k: getattr(args, k) for k in ("steps", "model", "init_scale", "train_samples",
+                                                     "schedule", "batch_size", "seed") if getattr(args, k) is not None})
     wds = base.wds if args.wds is None else tuple((n, args.wds) for n in PAIRS[args.pair])
     return dataclasses.replace(base, pair=args.pair, wds=wds, lrs=args.lrs or base.lrs,
                                seeds=args.seeds or base.seeds, normalized=args.normalized or base.normalized,

@@ -24,6 +24,7 @@ class ModelSpec:
     depth: int = 2          # hidden layers
     inputs: int = 64
     classes: int = 10
+    init_scale: float = 1.0   # initial weight matrices × this (1: nn.Linear's default)
 
     @property
     def sizes(self) -> list[int]:
@@ -35,14 +36,15 @@ class ModelSpec:
 
 
 def init_params(spec: ModelSpec, runs: int, seed: int, device="cpu", dtype=torch.float32) -> list[torch.Tensor]:
-    """[W1, b1, W2, b2, …] with W: (R, in, out), b: (R, out); PyTorch's nn.Linear default init."""
+    """[W1, b1, W2, b2, …] with W: (R, in, out), b: (R, out); PyTorch's nn.Linear default init,
+    weight matrices multiplied by spec.init_scale (biases as they are)."""
     if spec.kind not in MODELS:
         raise ValueError(f"unknown model {spec.kind!r}; choose from {', '.join(MODELS)}")
     g = torch.Generator().manual_seed(seed)
     params = []
     for fan_in, fan_out in zip(spec.sizes[:-1], spec.sizes[1:]):
         bound = 1 / math.sqrt(fan_in)
-        w = (torch.rand(fan_in, fan_out, generator=g, dtype=torch.float64) * 2 - 1) * bound
+        w = (torch.rand(fan_in, fan_out, generator=g, dtype=torch.float64) * 2 - 1) * bound * spec.init_scale
         b = (torch.rand(fan_out, generator=g, dtype=torch.float64) * 2 - 1) * bound
         params += [w, b]
     return [p.to(dtype)[None].repeat(runs, *([1] * p.dim())).to(device).requires_grad_(True) for p in params]

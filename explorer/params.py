@@ -133,6 +133,7 @@ from .data import MAX_TRAIN  # noqa: E402
 from .models import MODELS  # noqa: E402
 
 TRAIN_LR_OPTIONS = _decades(-5, 0)
+INIT_SCALES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 TRAIN: dict[str, Spec] = {s.name: s for s in (
     Spec("optimizers", "adam-l2,adamw-torch", "comma-separated named optimizers, all Adam or all SGD",
          kind="list", choices=tuple(OPTIMIZERS)),
@@ -144,6 +145,8 @@ TRAIN: dict[str, Spec] = {s.name: s for s in (
          choices=tuple(MODELS)),
     Spec("width", 128, "hidden units per layer", kind="int", lo=4, hi=1024, options=(16, 32, 64, 128, 256, 512)),
     Spec("depth", 2, "hidden layers", kind="int", lo=1, hi=6),
+    Spec("init_scale", 1.0, "initial weight matrices × k (1: PyTorch's nn.Linear default)", lo=0.0,
+         lo_open=True, hi=64.0, options=INIT_SCALES),
     Spec("lr", 1e-3, "learning rate α", lo=0.0, lo_open=True, options=TRAIN_LR_OPTIONS),
     Spec("wd", 0.05, "decay λ (the same number for both runs; what it does depends on the form)",
          lo=0.0, options=WD_OPTIONS),
@@ -176,6 +179,8 @@ SWEEP: dict[str, Spec] = {s.name: s for s in (
     Spec("seeds", None, "seeds averaged before the argmin (default: the preset's, 2)", kind="int", lo=1,
          hi=20),
     Spec("model", None, "default: the preset's", kind="choice", choices=tuple(MODELS)),
+    Spec("init_scale", None, "initial weight matrices × k (default: the preset's)", lo=0.0, lo_open=True,
+         hi=64.0, options=INIT_SCALES),
     Spec("train_samples", None, "training digits used (default: the preset's, 300)", kind="int", lo=10,
          hi=MAX_TRAIN),
     Spec("batch_size", None, "mini-batch size (default: the preset's, 32)", kind="int", lo=1, hi=MAX_TRAIN),

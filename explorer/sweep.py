@@ -148,6 +148,13 @@ PRESETS: dict[str, SweepConfig] = {
     "layernorm": SweepConfig(lrs=pow2(-12, -6), train=replace(_SMALL, model="mlp-ln"),
                              wds=(("adam-l2", pow2(-15, -3, 7)), ("adamw", pow2(-21, -3, 7)),
                                   ("adamw-torch", pow2(-10, 2, 7)))),
+    # far from equilibrium: initial weights ×8, so the decay's job is to remove a large random start,
+    # which takes a fixed total shrinkage λ_paper·Ση_t whatever α is (measured: Adam+L2 +0.29,
+    # paper form +0.00, PyTorch form −1.00, with seeds 0–1 and 10–11)
+    "large-init": SweepConfig(lrs=pow2(-12, -6),
+                              train=replace(_SMALL, train_samples=1200, steps=300, init_scale=8.0),
+                              wds=(("adam-l2", pow2(-10, 2, 7)), ("adamw", pow2(-10, -4, 7)),
+                                   ("adamw-torch", pow2(-4, 8, 7)))),
     # SGD with momentum 0.9 (SGD+L2 +0.21, SGDW +1.29)
     "sgd": SweepConfig(pair="sgd", lrs=pow2(-8, -2), train=_SMALL,
                        wds=(("sgd-l2", pow2(-15, -3, 7)), ("sgdw", pow2(-17, -5, 7)))),

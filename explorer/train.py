@@ -28,6 +28,7 @@ class TrainConfig:
     model: str = "mlp"
     width: int = 128
     depth: int = 2
+    init_scale: float = 1.0
     lr: float = 1e-3
     wd: float = 0.05
     beta1: float = 0.9
@@ -45,7 +46,7 @@ class TrainConfig:
 
     @property
     def model_spec(self) -> ModelSpec:
-        return ModelSpec(self.model, self.width, self.depth)
+        return ModelSpec(self.model, self.width, self.depth, init_scale=self.init_scale)
 
 
 METRICS = ["train_loss", "test_loss", "test_acc", "weight_norm"]

@@ -135,6 +135,9 @@ def test_sweep_tab_runs_a_small_grid_and_draws_heatmaps():
     # switching to the SGD preset sets its own grid; nothing raises
     at.selectbox(key="s_preset").set_value("sgd").run()
     assert not at.exception
+    at.selectbox(key="s_preset").set_value("large-init").run()
+    assert not at.exception and at.select_slider(key="s_init").value == 8.0
+    assert at.select_slider(key="s_samples").value == 1200
 
 
 def trajectory_data(at):
@@ -144,7 +147,7 @@ def trajectory_data(at):
 def test_share_link_restores_every_widget_and_the_numbers():
     link = {"surface": "rosenbrock", "pair": "sgd", "lr": "0.001", "wd": "0.01", "momentum": "0.5",
             "steps": "800", "x0": "-1.5", "y0": "2", "schedule": "warm_restarts", "t0": "50", "noise": "0.1",
-            "seed": "3", "t_lr": "0.002", "t_model": "mlp-ln", "s_preset": "layernorm"}
+            "seed": "3", "t_lr": "0.002", "t_model": "mlp-ln", "t_init": "8", "s_preset": "layernorm"}
     at = fresh(link)
     assert not at.exception and not at.warning
     assert at.selectbox(key="surface").value == "rosenbrock"
@@ -156,6 +159,7 @@ def test_share_link_restores_every_widget_and_the_numbers():
     numbers = trajectory_data(at)
     show(at, "train")
     assert at.selectbox(key="t_model").value == "mlp-ln" and at.select_slider(key="t_lr").value == 0.002
+    assert at.select_slider(key="t_init").value == 8.0
     show(at, "sweep")
     assert at.selectbox(key="s_preset").value == "layernorm" and not at.warning
     show(at, "traj")
@@ -179,7 +183,7 @@ def test_share_link_restores_every_widget_and_the_numbers():
 @pytest.mark.parametrize("garbage", [
     {"lr": "abc"}, {"surface": "zzz"}, {"steps": "-5"}, {"beta2": "7"}, {"x0": "1e999"}, {"noise": "nan"},
     {"seed": "xyz"}, {"t_model": "resnet"}, {"s_n_lr": "99"}, {"view": "nope"}, {"foo": "bar"},
-    {"lr": "x" * 5000}, {"t_steps": "1500,3000"}, {"s_normalized": "maybe"},
+    {"lr": "x" * 5000}, {"t_steps": "1500,3000"}, {"s_normalized": "maybe"}, {"t_init": "3"}, {"s_init": "0"},
 ])
 def test_garbage_link_warns_by_name_and_uses_defaults(garbage):
     (key, _), = garbage.items()

@@ -88,6 +88,23 @@ def test_presets_are_valid_sweeps():
         assert len(cfg.lrs) >= 2 and all(len(g) >= 2 for _, g in cfg.wds), name
 
 
+def test_init_scale_multiplies_the_weight_matrices_only():
+    from explorer.models import ModelSpec, init_params
+    base = init_params(ModelSpec(), 1, seed=4)
+    big = init_params(ModelSpec(init_scale=8.0), 1, seed=4)
+    for i, (a, b) in enumerate(zip(base, big)):
+        assert torch.equal(b, a * 8.0 if i % 2 == 0 else a), i
+
+
+def test_large_init_preset_is_far_from_equilibrium():
+    """The README's claim for the large-init preset (seeds 0–1): the paper form's best λ does not move
+    with α, PyTorch's form's moves as 1/α, and λ matters in every row."""
+    frame = run_sweep(PRESETS["large-init"])
+    paper, torch_form = coupling(frame, "adamw"), coupling(frame, "adamw-torch")
+    assert abs(paper.slope) <= 0.25 and torch_form.slope <= -0.75, (paper.slope, torch_form.slope)
+    assert paper.flat_rows == () and torch_form.flat_rows == ()
+
+
 def test_sweep_cli_writes_cells_and_prints_slopes():
     import subprocess
     import sys
