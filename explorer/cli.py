@@ -237,13 +237,14 @@ def _sweep_config(parser, args):
 
     from .sweep import PAIRS, PRESETS
     base = PRESETS[args.preset]
-    if args.pair != base.pair and args.wds is None:
-        parser.error(f"argument --pair: preset {args.preset!r} is for {base.pair}; give --wds for {args.pair}")
+    pair = args.pair or base.pair
+    if pair != base.pair and args.wds is None:
+        parser.error(f"argument --pair: preset {args.preset!r} is for {base.pair}; give --wds for {pair}")
     train = dataclasses.replace(
         base.train, **{k: getattr(args, k) for k in ("steps", "model", "init_scale", "train_samples",
                                                      "schedule", "batch_size", "seed") if getattr(args, k) is not None})
-    wds = base.wds if args.wds is None else tuple((n, args.wds) for n in PAIRS[args.pair])
-    return dataclasses.replace(base, pair=args.pair, wds=wds, lrs=args.lrs or base.lrs,
+    wds = base.wds if args.wds is None else tuple((n, args.wds) for n in PAIRS[pair])
+    return dataclasses.replace(base, pair=pair, wds=wds, lrs=args.lrs or base.lrs,
                                seeds=args.seeds or base.seeds, normalized=args.normalized or base.normalized,
                                train=train)
 

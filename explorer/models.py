@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .optim import pack
+
 MODELS = {
     "mlp": "ReLU MLP",
     "mlp-ln": "ReLU MLP with LayerNorm (no affine) before each ReLU: scale-invariant hidden weights",
@@ -47,7 +49,9 @@ def init_params(spec: ModelSpec, runs: int, seed: int, device="cpu", dtype=torch
         w = (torch.rand(fan_in, fan_out, generator=g, dtype=torch.float64) * 2 - 1) * bound * spec.init_scale
         b = (torch.rand(fan_out, generator=g, dtype=torch.float64) * 2 - 1) * bound
         params += [w, b]
-    return [p.to(dtype)[None].repeat(runs, *([1] * p.dim())).to(device).requires_grad_(True) for p in params]
+    # packed (optim.pack): each run's weights are one contiguous row, which the optimizer updates in one go
+    return [p.requires_grad_(True) for p in pack([p.to(dtype)[None].repeat(runs, *([1] * p.dim())).to(device)
+                                                  for p in params])]
 
 
 def forward(spec: ModelSpec, params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:

@@ -144,23 +144,29 @@ class BatchedOptimizer:
         self._has_decoupled = bool((self._wd_paper + self._wd_torch).any())
 
         self._decoupled_rate = self._wd_paper + self._wd_torch * f["lr"]     # per step, × η_t
+        zeros = lambda: pack([torch.zeros_like(p) for p in self.params])  # noqa: E731
         if self.precond is Precond.ADAM:
-            self.state = [(torch.zeros_like(p), torch.zeros_like(p)) for p in self.params]
+            self.state = list(zip(zeros(), zeros()))
         else:
-            self.state = [torch.zeros_like(p) for p in self.params]
-        # per run: its slices of every parameter and state tensor (views, updated in place) and its
-        # constant kernel arguments; the step count is one scalar tensor shared by all runs
+            self.state = zeros()
+        # per run: its slices of the parameters and the state, updated in place by torch's fused
+        # kernels, and its constant kernel arguments. When the parameters are packed (see pack) a
+        # run is one contiguous row: one tensor per kernel call instead of one per parameter
+        # (2.4× faster for the sweep's MLP); gradients are then copied into a packed buffer first.
+        self._packed = run_rows(self.params) is not None
+        self._grads = zeros() if self._packed else None
+        self._grad_views = _per_run_views(self._grads, True) if self._packed else None
+        self._views = _per_run_views(self.params, self._packed)
         self._t = torch.zeros((), dtype=torch.float32)
-        self._views = [[p[r] for p in self.params] for r in range(runs)]
         if self.precond is Precond.ADAM:
-            self._state_views = [([m[r] for m, _ in self.state], [v[r] for _, v in self.state])
-                                 for r in range(runs)]
+            self._state_views = list(zip(_per_run_views([m for m, _ in self.state], self._packed),
+                                         _per_run_views([v for _, v in self.state], self._packed)))
             self._kw = [dict(beta1=float(f["beta1"][r]), beta2=float(f["beta2"][r]),
                              weight_decay=float(self._l2[r]), eps=float(f["eps"][r]),
                              amsgrad=False, maximize=False) for r in range(runs)]
         else:
-            self._state_views = [[b[r] for b in self.state] if f["momentum"][r] else []
-                                 for r in range(runs)]
+            self._state_views = [b if f["momentum"][r] else []
+                                 for r, b in enumerate(_per_run_views(self.state, self._packed))]
             self._kw = [dict(weight_decay=float(self._l2[r]), momentum=float(f["momentum"][r]),
                              dampening=0.0, nesterov=False, maximize=False) for r in range(runs)]
         self._lr = f["lr"].tolist()
@@ -184,16 +190,23 @@ class BatchedOptimizer:
             for p in self.params:
                 p.mul_(_broadcastable(shrink, p))
         self._t.fill_(self.t)
-        steps = [self._t] * len(self.params)
-        per_run = zip(*[g.contiguous().unbind(0) for g in grads])
+        rows = run_rows(grads) if self._packed else None
+        if rows is not None:
+            per_run = [[row] for row in rows]
+        elif self._packed:
+            torch._foreach_copy_(self._grads, list(grads))
+            per_run = self._grad_views
+        else:
+            per_run = _per_run_views(grads, False)
+        steps = [self._t] * len(per_run[0])
         if self.precond is Precond.ADAM:
             for r, g in enumerate(per_run):
                 m, v = self._state_views[r]
-                torch._fused_adam_(self._views[r], list(g), m, v, [], steps, lr=eta * self._lr[r],
+                torch._fused_adam_(self._views[r], g, m, v, [], steps, lr=eta * self._lr[r],
                                    **self._kw[r])
         else:
             for r, g in enumerate(per_run):
-                torch._fused_sgd_(self._views[r], list(g), self._state_views[r], lr=eta * self._lr[r],
+                torch._fused_sgd_(self._views[r], g, self._state_views[r], lr=eta * self._lr[r],
                                   is_first_step=self.t == 1, **self._kw[r])
 
     @torch.no_grad()
@@ -222,6 +235,39 @@ class BatchedOptimizer:
                 rate = rate + l2
             out.append(rate.expand_as(p).clone())
         return out
+
+
+def pack(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """The same values as views of one run-major buffer (R, N): run r's slices of all the tensors are
+    adjacent, so run r is the contiguous row r. The views keep their shapes and can be autograd leaves."""
+    r = tensors[0].shape[0]
+    sizes = [t[0].numel() for t in tensors]
+    flat = torch.empty(r, sum(sizes), dtype=tensors[0].dtype, device=tensors[0].device)
+    out, offset = [], 0
+    for t, n in zip(tensors, sizes):
+        out.append(flat[:, offset:offset + n].view(t.shape).copy_(t.detach()))
+        offset += n
+    return out
+
+
+def run_rows(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor] | None:
+    """Each run's row of the buffer that `pack` made (views), or None if the tensors are not packed."""
+    first = tensors[0]
+    runs, n = first.shape[0], sum(t[0].numel() for t in tensors)
+    offset = first.storage_offset()
+    for t in tensors:
+        if (t.untyped_storage().data_ptr() != first.untyped_storage().data_ptr() or t.shape[0] != runs
+                or (runs > 1 and t.stride(0) != n) or t.storage_offset() != offset or not t[0].is_contiguous()):
+            return None
+        offset += t[0].numel()
+    return list(torch.as_strided(first.detach(), (runs, n), (n, 1), first.storage_offset()).unbind(0))
+
+
+def _per_run_views(tensors: Sequence[torch.Tensor], packed: bool) -> list[list[torch.Tensor]]:
+    """Per run, the tensors one fused-kernel call updates: its packed row, or its slice of each tensor."""
+    if packed:
+        return [[row] for row in run_rows(tensors)]
+    return [list(s) for s in zip(*[t.contiguous().unbind(0) for t in tensors])]
 
 
 def _broadcastable(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:

@@ -169,7 +169,8 @@ from .sweep import PRESETS  # noqa: E402
 
 SWEEP: dict[str, Spec] = {s.name: s for s in (
     Spec("preset", "coupling", "a measured starting point (see README)", kind="choice", choices=tuple(PRESETS)),
-    Spec("pair", "adam", "adam: Adam+L2, AdamW (paper form), AdamW (PyTorch form); sgd: SGD+L2, SGDW",
+    Spec("pair", None, "adam: Adam+L2, AdamW (paper form), AdamW (PyTorch form); sgd: SGD+L2, SGDW "
+         "(default: the preset's)",
          kind="choice", choices=("adam", "sgd")),
     Spec("lrs", None, "comma-separated learning rates (default: the preset's, 2^-8 … 2^-2)", kind="floats",
          lo=0.0, lo_open=True),

@@ -120,8 +120,14 @@ def test_sweep_cli_writes_cells_and_prints_slopes():
     slopes = [l for l in lines if l.startswith("coupling slope")]
     assert [l.split()[2].rstrip(":") for l in slopes] == ["adam-l2", "adamw", "adamw-torch"]
     assert lines[-3:] == slopes                                # after the CSV
+    # a preset brings its own pair
+    q = subprocess.run([sys.executable, "-m", "explorer", "sweep", "--preset", "sgd", "--steps", "10",
+                        "--seeds", "1", "--lrs", "0.01,0.1", "--train-samples", "100", "--out", "-"],
+                       capture_output=True, text=True, timeout=300)
+    assert q.returncode == 0, q.stderr
+    assert [l.split()[2].rstrip(":") for l in q.stdout.splitlines() if l.startswith("coupling")] == ["sgd-l2", "sgdw"]
     for bad in (["--pair", "lion"], ["--lrs", "0.1,-1"], ["--wds", "x"], ["--seeds", "0"],
-                ["--pair", "sgd"]):
+                ["--pair", "sgd"], ["--preset", "sgd", "--pair", "adam"]):
         q = subprocess.run([sys.executable, "-m", "explorer", "sweep", *bad], capture_output=True,
                            text=True, timeout=120)
         assert q.returncode == 2 and len(q.stderr.strip().splitlines()) == 1, (bad, q.stderr)
