@@ -21,7 +21,7 @@ from explorer import charts, figures, insights
 from explorer.export import FORMATS, MIME, export
 from explorer.optim import OPTIMIZERS, Schedule
 from explorer.params import TRAIN as T, TRAJECTORY as P, fmt, pair_optimizers, sanity_notes
-from explorer.sweep import PRESETS, SweepConfig, pow2, run_sweep
+from explorer.sweep import PRESETS, SweepConfig, pow2, regime_text, run_sweep
 from explorer.train import TrainConfig, Trainer, default_device
 from explorer.surfaces import SURFACES
 from explorer.trajectory import fixed_point, run_trajectories
@@ -823,7 +823,6 @@ def show_sweep(cfg: SweepConfig, frame: pd.DataFrame, metric: str, top_k: int) -
 def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> None:
     """What this measurement says, in numbers computed from it."""
     import math
-    import numpy as np
 
     s = {n: c.slope for n, c in couplings.items()}
     fmt_s = lambda v: "n/a" if math.isnan(v) else f"{v:+.2f}"  # noqa: E731
@@ -860,26 +859,7 @@ def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> Non
         c = couplings["adamw-torch"]
         n_star = [lr * wd * cfg.wd_scale * eta_sum for lr, wd in c.best_wd.items()]
         if n_star:
-            med = float(np.median(n_star))
-            regime = (
-                "near equilibrium: AdamW's fixed point m̂/(√v̂+ε) = −λ_torch·θ does not involve α, so the "
-                "PyTorch form separates (slope → 0) and the paper form, λ_paper = α·λ_torch, follows α "
-                "(slope → +1). Adam+L2's deterministic fixed point ∇f + λθ = 0 does not involve α either, "
-                "but its per-weight decay α·λ/(√v̂+ε) runs through the noisy v̂: its measured slope is "
-                "what remains of the coupling"
-                if med >= 3
-                else "far from equilibrium: the start is not forgotten (e^−N of it remains), so the total "
-                "decay decides — PyTorch's AdamW removes α·λ_torch·Ση_t, ∝ α (slope → −1), the paper form "
-                "λ_paper·Ση_t, independent of α (slope → 0): the paper's axis-aligned valley. Adam+L2 has "
-                "no such law: its decay α·λ/(√v̂+ε) runs through v̂, which moves with α and λ"
-                if med <= 1.5
-                else "between the two regimes: slopes lie between the equilibrium values (PyTorch form 0, "
-                "paper form +1) and the far ones (PyTorch form −1, paper form 0)"
-            )
-            lines.append(
-                f"**Regime.** At the best AdamW cells the run lasts N = α·λ_torch·Ση_t = "
-                f"{min(n_star):.2g} … {max(n_star):.2g} decay times (median {med:.2g}): {regime}."
-            )
+            lines.append(regime_text(s["adamw-torch"], s["adamw"], n_star, cfg.train.model))
     if cfg.train.init_scale != 1:
         err = frame.groupby(["optimizer", "lr", "wd"])["test_error"].mean().groupby("lr").min()
         lines.append(

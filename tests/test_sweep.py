@@ -131,3 +131,15 @@ def test_sweep_cli_writes_cells_and_prints_slopes():
         q = subprocess.run([sys.executable, "-m", "explorer", "sweep", *bad], capture_output=True,
                            text=True, timeout=120)
         assert q.returncode == 2 and len(q.stderr.strip().splitlines()) == 1, (bad, q.stderr)
+
+
+@pytest.mark.parametrize("torch_slope,paper_slope,model,needle", [
+    (-0.07, 0.71, "mlp", "near-equilibrium"),      # the coupling preset
+    (-1.0, 0.0, "mlp", "far-from-equilibrium"),     # the large-init preset
+    (1.57, 2.46, "mlp-ln", "neither"),              # the layernorm preset
+])
+def test_regime_text_names_the_prediction_the_slopes_match(torch_slope, paper_slope, model, needle):
+    from explorer.sweep import regime_text
+    text = regime_text(torch_slope, paper_slope, [0.6, 1.2, 2.4], model)
+    assert needle in text and "median 1.2" in text
+    assert ("LayerNorm" in text) == (model == "mlp-ln")
