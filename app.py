@@ -838,7 +838,7 @@ def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> Non
         verdict = (
             "the coupling and its removal are both visible"
             if abs(s[l2] - s[sep]) >= 0.5
-            else "here the two barely differ — the paper's effect is not visible at this setting"
+            else "less than 0.5: the L2 coupling is weak at this setting"
         )
         lines.append(
             f"The decoupled form closest to slope 0 is **{OPTIMIZERS[sep].label}**; its slope differs "
