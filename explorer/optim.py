@@ -144,6 +144,8 @@ class BatchedOptimizer:
         self._has_decoupled = bool((self._wd_paper + self._wd_torch).any())
 
         self._decoupled_rate = self._wd_paper + self._wd_torch * f["lr"]     # per step, × η_t
+        self._shrink: torch.Tensor | None = None      # (steps, R) factors 1 − η_t·rate, made in chunks
+        self._shrink_from = 1
         zeros = lambda: pack([torch.zeros_like(p) for p in self.params])  # noqa: E731
         if self.precond is Precond.ADAM:
             self.state = list(zip(zeros(), zeros()))
@@ -186,9 +188,9 @@ class BatchedOptimizer:
         self.t += 1
         eta = self.schedule.multiplier(self.t)
         if self._has_decoupled:
-            shrink = 1 - eta * self._decoupled_rate
+            shrink = self._shrink_factors(self.t)
             for p in self.params:
-                p.mul_(_broadcastable(shrink, p))
+                p.mul_(shrink.view((-1,) + (1,) * (p.dim() - 1)))
         self._t.fill_(self.t)
         rows = run_rows(grads) if self._packed else None
         if rows is not None:
@@ -208,6 +210,17 @@ class BatchedOptimizer:
             for r, g in enumerate(per_run):
                 torch._fused_sgd_(self._views[r], g, self._state_views[r], lr=eta * self._lr[r],
                                   is_first_step=self.t == 1, **self._kw[r])
+
+    def _shrink_factors(self, t: int, chunk: int = 256) -> torch.Tensor:
+        """(R,) factors 1 − η_t·(λ_paper + α·λ_torch) in the parameters' dtype and device, computed in
+        float64 for `chunk` steps at a time (one small tensor op per step instead of four)."""
+        i = t - self._shrink_from
+        if self._shrink is None or not 0 <= i < len(self._shrink):
+            eta = torch.tensor([self.schedule.multiplier(s) for s in range(t, t + chunk)], dtype=torch.float64)
+            p = self.params[0]
+            self._shrink = (1 - eta[:, None] * self._decoupled_rate).to(device=p.device, dtype=p.dtype)
+            self._shrink_from, i = t, 0
+        return self._shrink[i]
 
     @torch.no_grad()
     def decay_rates(self, eta: float | None = None) -> list[torch.Tensor]:
@@ -253,6 +266,8 @@ def pack(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
 def run_rows(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor] | None:
     """Each run's row of the buffer that `pack` made (views), or None if the tensors are not packed."""
     first = tensors[0]
+    if len(tensors) == 1 and first.is_contiguous():
+        return list(first.detach().view(first.shape[0], -1).unbind(0))
     runs, n = first.shape[0], sum(t[0].numel() for t in tensors)
     offset = first.storage_offset()
     for t in tensors:
