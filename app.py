@@ -861,7 +861,7 @@ def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> Non
         n_star = [lr * wd * cfg.wd_scale * eta_sum for lr, wd in c.best_wd.items()]
         if n_star:
             lines.append(regime_text(s["adamw-torch"], s["adamw"], n_star, cfg.train.model))
-    if cfg.train.init_scale != 1:
+    if cfg.train.init_scale > 1:
         err = frame.groupby(["optimizer", "lr", "wd"])["test_error"].mean().groupby("lr").min()
         lines.append(
             f"**Initial weights × {cfg.train.init_scale:g}.** The decay's first job here is to remove a large "
