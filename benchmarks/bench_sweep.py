@@ -23,7 +23,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from explorer.data import digits  # noqa: E402
 from explorer.models import forward, forward_one, init_params, loss_per_run  # noqa: E402
-from explorer.sweep import PRESETS, run_sweep  # noqa: E402
+from explorer.sweep import PRESETS, grid_cells, run_sweep, seed_trainer  # noqa: E402
 from explorer.train import Trainer, default_device  # noqa: E402
 
 ap = argparse.ArgumentParser()
@@ -37,12 +37,13 @@ dev = torch.device(a.device)
 preset = PRESETS["coupling"]
 cfg = dataclasses.replace(preset, seeds=1)
 cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=a.steps))
-cells = [(n, lr, wd) for n in cfg.optimizers for lr in cfg.lrs for wd in cfg.wd_grid(n)]
+cells = grid_cells(cfg)
 spec = cfg.train.model_spec
 sizes = spec.sizes
 fwd = 2 * cfg.train.batch_size * sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
 bwd = fwd + 2 * cfg.train.batch_size * sum(i * o for i, o in zip(sizes[1:-1], sizes[2:]))
 flop_per_cell_step = fwd + bwd
+n_weights = len(cells) * sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
 
 
 def sync():
@@ -93,8 +94,7 @@ def timed(f, reps=20) -> float:
 
 def engine_parts() -> tuple[float, float]:
     """Seconds per step of the engine's forward + backward and of its optimizer update."""
-    tcfg = dataclasses.replace(cfg.train, optimizers=tuple(n for n, _, _ in cells))
-    tr = Trainer(tcfg, a.device, lr=[lr for _, lr, _ in cells], wd=[wd for _, _, wd in cells])
+    tr = seed_trainer(cfg, 0, a.device)
     idx = tr._next_batch()
 
     def fwd_bwd():
@@ -119,8 +119,7 @@ def ceiling_parts() -> tuple[float, float]:
         if i > 0:
             mats.append((lambda w=w, dz=dz: torch.bmm(dz, w.transpose(1, 2))))   # dX
     t_mm = timed(lambda: [m() for m in mats])
-    n = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:])) * r
-    p, g, m, v = (torch.rand(n, device=dev) for _ in range(4))
+    p, g, m, v = (torch.rand(n_weights, device=dev) for _ in range(4))
     step = [torch.tensor(10.0, device=dev)]
     t_opt = timed(lambda: torch._fused_adam_([p], [g], [m], [v], [], step, lr=1e-3, beta1=0.9, beta2=0.999,
                                              weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False))
@@ -153,7 +152,6 @@ print(f"torch.mm peak:   {peak:7.1f} GFLOP/s → the engine reaches {100 * work 
 f_b, opt = engine_parts()
 t_mm, t_opt = ceiling_parts()
 step_flop = flop_per_cell_step * len(cells)
-n_weights = len(cells) * sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
 print(f"engine step:     {1e3 * (f_b + opt):7.2f} ms = forward+backward {1e3 * f_b:.2f} ms + optimizer {1e3 * opt:.2f} ms")
 print(f"ceiling step:    {1e3 * (t_mm + t_opt):7.2f} ms = the matmuls alone {1e3 * t_mm:.2f} ms "
       f"({step_flop / t_mm / 1e9:.0f} GFLOP/s) + one fused Adam pass {1e3 * t_opt:.2f} ms "

@@ -11,7 +11,6 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-import torch
 
 from .optim import OPTIMIZERS
 from .train import TrainConfig, Trainer
@@ -54,6 +53,18 @@ class SweepConfig:
         return math.sqrt(b / (big_b * epochs))
 
 
+def grid_cells(cfg: SweepConfig) -> list[tuple[str, float, float]]:
+    """(optimizer, lr, λ grid value) of every cell, in the run order of the batched computation."""
+    return [(n, lr, wd) for n in cfg.optimizers for lr in cfg.lrs for wd in cfg.wd_grid(n)]
+
+
+def seed_trainer(cfg: SweepConfig, s: int, device: str | None = None) -> Trainer:
+    """The batched Trainer of seed number s (seed cfg.train.seed + s): one run per cell."""
+    cells = grid_cells(cfg)
+    return Trainer(replace(cfg.train, optimizers=tuple(n for n, _, _ in cells), seed=cfg.train.seed + s),
+                   device, lr=[lr for _, lr, _ in cells], wd=[wd * cfg.wd_scale for _, _, wd in cells])
+
+
 def run_sweep(cfg: SweepConfig, device: str | None = None,
               progress: Callable[[float], None] | None = None) -> pd.DataFrame:
     """Train every (optimizer, lr, λ) cell for every seed; one row per cell and seed (COLUMNS).
@@ -64,35 +75,22 @@ def run_sweep(cfg: SweepConfig, device: str | None = None,
     kinds = {OPTIMIZERS[n].precond for n in cfg.optimizers}
     if len(kinds) != 1:
         raise ValueError("a sweep needs optimizers of one preconditioner (all Adam or all SGD)")
-    cells = [(n, lr, wd) for n in cfg.optimizers for lr in cfg.lrs for wd in cfg.wd_grid(n)]
-    names = tuple(n for n, _, _ in cells)
-    lrs = [lr for _, lr, _ in cells]
-    wds = [wd * cfg.wd_scale for _, _, wd in cells]
+    cells = grid_cells(cfg)
     out = []
     total = cfg.seeds * cfg.train.steps
     for s in range(cfg.seeds):
-        tcfg = replace(cfg.train, optimizers=names, seed=cfg.train.seed + s)
-        tr = Trainer(tcfg, device, lr=lrs, wd=wds)
+        tr = seed_trainer(cfg, s, device)
         chunk = 25
         while not tr.done:
             tr.step(chunk)
             if progress:
                 progress((s * cfg.train.steps + tr.step_count) / total)
-        rows = tr.evaluate()
-        bad = tr.diverged()
-        for (n, lr, wd), row, k in zip(cells, rows, _per_run(bad, tr)):
+        for (n, lr, wd), row, k in zip(cells, tr.evaluate(), tr.diverged_runs()):
             diverged = k is not None or not math.isfinite(row["test_loss"])
-            out.append({"optimizer": n, "lr": lr, "wd": wd, "seed": tcfg.seed,
+            out.append({"optimizer": n, "lr": lr, "wd": wd, "seed": tr.cfg.seed,
                         "train_loss": row["train_loss"], "test_loss": row["test_loss"],
                         "test_error": 1.0 - row["test_acc"], "diverged": diverged})
     return pd.DataFrame(out, columns=COLUMNS)
-
-
-def _per_run(bad: dict, tr: Trainer):
-    """Trainer.diverged() is keyed by name; a sweep has many runs per name, so ask per run."""
-    first = tr._first_bad.tolist()
-    finite = torch.stack([torch.isfinite(p.detach()).flatten(1).all(1) for p in tr.params]).all(0).tolist()
-    return [f if f >= 0 else (None if ok else tr.step_count) for f, ok in zip(first, finite)]
 
 
 @dataclass(frozen=True)

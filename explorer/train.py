@@ -116,12 +116,15 @@ class Trainer:
     def done(self) -> bool:
         return self.step_count >= self.cfg.steps
 
+    def diverged_runs(self) -> list[int | None]:
+        """Per run: the step whose mini-batch loss was first inf/NaN (None: still finite)."""
+        finite = torch.stack([torch.isfinite(p.detach()).flatten(1).all(1) for p in self.params]).all(0)
+        return [f if f >= 0 else (None if ok else self.step_count)
+                for f, ok in zip(self._first_bad.tolist(), finite.tolist())]
+
     def diverged(self) -> dict[str, int | None]:
         """optimizer → the step whose mini-batch loss was first inf/NaN (None: still finite)."""
-        finite = torch.stack([torch.isfinite(p.detach()).flatten(1).all(1) for p in self.params]).all(0)
-        first, finite = self._first_bad.tolist(), finite.tolist()
-        return {n: first[r] if first[r] >= 0 else None if finite[r] else self.step_count
-                for r, n in enumerate(self.names)}
+        return dict(zip(self.names, self.diverged_runs()))
 
     @torch.no_grad()
     def evaluate(self) -> list[dict]:
