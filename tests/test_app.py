@@ -90,8 +90,10 @@ def test_divergence_is_a_message_not_a_traceback():
 def test_live_training_starts_advances_and_stops():
     at = fresh(view="train")
     assert not at.exception
-    # the most steps: two 0.6 s ticks must not finish the run on a fast machine (CI ran 1,500 in two)
+    # the most steps and the widest model: two 0.6 s ticks must not finish the run on a fast machine
+    # (a CI machine ran all 1,500 default steps in two ticks and the Stop button was already disabled)
     at.select_slider(key="t_steps").set_value(10000).run()
+    at.select_slider(key="t_width").set_value(512).run()
     at.button(key="t_start").click().run()
     assert not at.exception
     assert at.session_state["training"]
