@@ -5,15 +5,23 @@ as one batched computation (the run dimension), on the same data, initial weight
 """
 from __future__ import annotations
 
+import contextlib
+import inspect
 import math
+import statistics
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import numpy as np
 import pandas as pd
+import torch
 
+from .cost import Eta, sweep_threads, sweep_threads_now, torch_threads  # noqa: F401  (the app's API)
+from .data import digits
+from .models import forward, loss_per_run
 from .optim import OPTIMIZERS
-from .train import TrainConfig, Trainer
+from .train import TrainConfig, Trainer, default_device
 
 PAIRS = {"adam": ("adam-l2", "adamw", "adamw-torch"), "sgd": ("sgd-l2", "sgdw")}
 COLUMNS = ["optimizer", "lr", "wd", "seed", "train_loss", "test_loss", "test_error", "diverged"]
@@ -65,32 +73,107 @@ def seed_trainer(cfg: SweepConfig, s: int, device: str | None = None) -> Trainer
                    device, lr=[lr for _, lr, _ in cells], wd=[wd * cfg.wd_scale for _, _, wd in cells])
 
 
+def _caller(progress: Callable | None) -> Callable[[float, float | None], None] | None:
+    """progress as a two-argument callable; one taking a single argument gets the fraction only."""
+    if progress is None:
+        return None
+    try:
+        inspect.signature(progress).bind(0.0, None)
+        return progress
+    except TypeError:
+        return lambda fraction, seconds_left: progress(fraction)
+    except ValueError:                       # no signature (a builtin): assume the new form
+        return progress
+
+
 def run_sweep(cfg: SweepConfig, device: str | None = None,
-              progress: Callable[[float], None] | None = None) -> pd.DataFrame:
+              progress: Callable[[float, float | None], None] | Callable[[float], None] | None = None,
+              prior_seconds: float | None = None) -> pd.DataFrame:
     """Train every (optimizer, lr, λ) cell for every seed; one row per cell and seed (COLUMNS).
 
-    `wd` in the result is the grid value (λ_norm when cfg.normalized). progress(fraction) is called
-    every few dozen steps; an exception raised there (a cancel) stops the sweep.
+    `wd` in the result is the grid value (λ_norm when cfg.normalized). progress(fraction, seconds_left)
+    is called every 25 steps; seconds_left comes from the steady step rate (the trainer's setup and the
+    first chunk are not counted), before that from prior_seconds (e.g. estimate_seconds(cfg)) or None.
+    A progress taking one argument gets the fraction only. An exception raised in progress (a cancel)
+    stops the sweep.
     """
     kinds = {OPTIMIZERS[n].precond for n in cfg.optimizers}
     if len(kinds) != 1:
         raise ValueError("a sweep needs optimizers of one preconditioner (all Adam or all SGD)")
+    report = _caller(progress)
     cells = grid_cells(cfg)
     out = []
     total = cfg.seeds * cfg.train.steps
+    eta = Eta(total, prior_seconds)
     for s in range(cfg.seeds):
         tr = seed_trainer(cfg, s, device)
         chunk = 25
         while not tr.done:
             tr.step(chunk)
-            if progress:
-                progress((s * cfg.train.steps + tr.step_count) / total)
+            if report:
+                done = s * cfg.train.steps + tr.step_count
+                report(done / total, eta.update(done))
         for (n, lr, wd), row, k in zip(cells, tr.evaluate(), tr.diverged_runs()):
             diverged = k is not None or not math.isfinite(row["test_loss"])
             out.append({"optimizer": n, "lr": lr, "wd": wd, "seed": tr.cfg.seed,
                         "train_loss": row["train_loss"], "test_loss": row["test_loss"],
                         "test_error": 1.0 - row["test_acc"], "diverged": diverged})
     return pd.DataFrame(out, columns=COLUMNS)
+
+
+# (pair, model, width, depth, init scale, runs, batch, train samples, device, threads) →
+# (seconds to build a seed's Trainer, seconds per step, seconds to evaluate)
+_CALIBRATION: dict[tuple, tuple[float, float, float]] = {}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def calibrate(cfg: SweepConfig, device: str | None = None) -> tuple[float, float, float]:
+    """(setup, step, evaluation) seconds of one seed's batched Trainer for cfg's sizes, measured on the
+    real Trainer at the current torch thread count: 2 warm-up steps, then the median of 5 steps.
+    Cached per sizes, so the app pays it once per kind of sweep."""
+    t = cfg.train
+    dev = torch.device(device or default_device())
+    key = (cfg.pair, t.model, t.width, t.depth, t.init_scale, len(grid_cells(cfg)), t.batch_size,
+           t.train_samples, str(dev), torch.get_num_threads())
+    if key not in _CALIBRATION:
+        digits(t.train_samples)                  # loaded once per process, and then cached for the sweep
+        probe = replace(cfg, train=replace(t, steps=max(t.steps, 7)))
+        t0 = time.perf_counter()
+        tr = seed_trainer(probe, 0, str(dev))
+        _sync(dev)
+        setup = time.perf_counter() - t0
+        tr.step(2)
+        _sync(dev)
+        steps = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            tr.step(1)
+            _sync(dev)
+            steps.append(time.perf_counter() - t0)
+        # evaluation = two forward passes over all the data; timed on an eighth of the runs and scaled,
+        # since it costs as much as ~10 steps and the calibration must stay cheap
+        k = max(1, len(tr.names) // 8)
+        part = [p.detach()[:k] for p in tr.params]
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            for x, y in ((tr.data.x_train, tr.data.y_train), (tr.data.x_test, tr.data.y_test)):
+                loss_per_run(forward(tr.spec, part, x), y)
+        _sync(dev)
+        evaluation = (time.perf_counter() - t0) * len(tr.names) / k
+        _CALIBRATION[key] = (setup, statistics.median(steps), evaluation)
+    return _CALIBRATION[key]
+
+
+def estimate_seconds(cfg: SweepConfig, device: str | None = None, threads: int | None = None) -> float:
+    """Expected seconds of run_sweep(cfg, device) with torch using `threads` threads (default: the
+    current count): seeds × (setup + steps × seconds per step + evaluation), from calibrate()."""
+    with contextlib.nullcontext() if threads is None else torch_threads(threads):
+        setup, step, evaluation = calibrate(cfg, device)
+    return cfg.seeds * (setup + cfg.train.steps * step + evaluation)
 
 
 @dataclass(frozen=True)
