@@ -12,17 +12,18 @@ import collections
 import contextlib
 import dataclasses
 import os
-import inspect
 import time
 
 import numpy as np
 
 from explorer import charts, figures, insights
 from explorer.export import FORMATS, MIME, export
+from explorer.ui import urlstate
+from explorer.ui.urlstate import url_widget
 from explorer.optim import OPTIMIZERS, Schedule
 from explorer.params import TRAIN as T, TRAJECTORY as P, fmt, pair_optimizers, sanity_notes
 from explorer.sweep import PRESETS, SweepConfig, pow2, regime_text, run_sweep
-from explorer.train import TrainConfig, Trainer, default_device
+from explorer.train import LiveRun, TrainConfig, Trainer, changed_settings, default_device
 from explorer.surfaces import SURFACES
 from explorer.trajectory import fixed_point, run_trajectories
 
@@ -69,136 +70,20 @@ CAPTIONS = {
 }
 
 
-# ---------------------------------------------------------------- widgets ↔ URL
-# Every widget is bound to the URL (the address bar is the share link). Streamlit drops a bound
-# value it cannot use without a word, so each URL value is checked first: a bad one is reported by
-# name, removed, and the widget starts from its default. Parameters no widget claims are reported too.
-_SIGNATURES = {
-    k: inspect.signature(getattr(st, k))
-    for k in ("slider", "select_slider", "selectbox", "radio", "number_input", "toggle")
-}
+ABOUT = (
+    "Loshchilov & Hutter, *Decoupled Weight Decay Regularization* (ICLR 2019).\n\n"
+    "- **2-D trajectories**: where each update rule ends, and why.\n"
+    "- **Live training**: Adam+L2 vs AdamW on real digits, same weights and batches.\n"
+    "- **lr × λ sweep**: the paper's heat maps, measured live.\n"
+    "- **Insights**: Propositions 1 and 2, effective decay, the two decay forms, the loss landscape.\n\n"
+    "Every update is torch's own fused Adam / SGD kernel, checked bit for bit against "
+    "`torch.optim` (`fused=True`) over 1,000 steps; every view is a link (the address bar, or "
+    "*Share this view* above) and every chart exports."
+)
 
-
-def _url_rule(kind: str, a: dict):
-    """(check(values) → bool, what a valid value looks like) for one widget's URL value(s)."""
-    if kind in ("select_slider", "selectbox", "radio"):
-        show = a.get("format_func") or str
-        allowed = [str(show(o)) for o in a["options"]]
-        multi = kind == "select_slider" and isinstance(a.get("value"), (tuple, list))
-        return (
-            (lambda vs: len(vs) == (2 if multi else 1) and all(v in allowed for v in vs)),
-            "one of " + ", ".join(allowed[:12]) + (" …" if len(allowed) > 12 else ""),
-        )
-    if kind == "toggle":
-        return (lambda vs: len(vs) == 1 and vs[0].lower() in ("true", "false")), "true or false"
-    lo, hi = a.get("min_value"), a.get("max_value")
-    as_int = isinstance(lo, int) and isinstance(hi, int)
-    pair = isinstance(a.get("value"), (tuple, list))
-
-    def number_ok(text: str) -> bool:
-        try:
-            v = int(text) if as_int else float(text)
-        except ValueError:
-            return False
-        return math.isfinite(v) and lo <= v <= hi
-
-    return (
-        (lambda vs: len(vs) == (2 if pair else 1) and all(number_ok(v) for v in vs)),
-        f"{'two numbers' if pair else 'an integer' if as_int else 'a number'} from {lo:,} to {hi:,}",
-    )
-
-
-def W(where, kind: str, label: str, *args, key: str, link_default=None, **kwargs):
-    """A keyed widget bound to the URL query parameter `key`, with its URL value checked first.
-
-    link_default: the default for the share link when the widget's value comes from session state."""
-    a = _SIGNATURES[kind].bind_partial(label, *args, **kwargs).arguments
-    if link_default is not None:
-        a = {**a, "value": link_default}
-    claimed = st.session_state.setdefault("_url_claimed", set())
-    claimed.add(key)
-    raw = st.query_params.get_all(key)
-    if raw:
-        values = [x for r in raw for x in (r.split(",") if len(raw) == 1 and "," in r else [r])]
-        ok, expected = _url_rule(kind, a)
-        if not ok(values):
-            _url_warning(
-                f"URL parameter **{key}** = {_shown(','.join(raw))} is not valid ({expected}); "
-                "using the default."
-            )
-            del st.query_params[key]
-    # persist_state: a widget on a tab that is not shown keeps its value (only the active tab renders)
-    value = getattr(where, kind)(label, *args, key=key, bind="query-params", persist_state="page", **kwargs)
-    _remember_for_link(kind, key, a, value)
-    return value
-
-
-def _as_text(kind: str, a: dict, value) -> str:
-    show = a.get("format_func") or (str if kind != "select_slider" else str)
-    if isinstance(value, (tuple, list)):
-        return ",".join(_as_text(kind, a, v) for v in value)
-    if kind in ("select_slider", "selectbox", "radio"):
-        return str(show(value))
-    if kind == "toggle":
-        return str(bool(value)).lower()
-    return fmt(value)
-
-
-def _remember_for_link(kind: str, key: str, a: dict, value) -> None:
-    """The share link lists every widget that differs from its default, as the URL does."""
-    if "value" in a and kind in ("selectbox", "radio"):
-        default = a["value"]
-    elif kind in ("selectbox", "radio"):
-        default = a["options"][a.get("index", 0) or 0] if a["options"] else None
-    elif kind == "select_slider":
-        default = a.get("value", a["options"][0])
-    elif kind == "toggle":
-        default = a.get("value", False)
-    else:
-        default = a.get("value", a.get("min_value"))
-    link = st.session_state.setdefault("_link", {})
-    text = _as_text(kind, a, value)
-    if text != _as_text(kind, a, default):
-        link[key] = text
-    else:
-        link.pop(key, None)
-
-
-def share_link() -> str:
-    from urllib.parse import urlencode
-
-    base = (st.context.url or "").split("?")[0]
-    query = urlencode(st.session_state.get("_link", {}))
-    return base + ("?" + query if query else "")
-
-
-def _shown(text: str, limit: int = 40) -> str:
-    """User text in a warning: a code span (no markdown, no links), shortened."""
-    text = text.replace("`", "'").replace("\n", " ")
-    return f"`{text[:limit]}{'…' if len(text) > limit else ''}`"
-
-
-def _url_warning(text: str) -> None:
-    st.session_state.setdefault("_url_warnings", []).append(text)
-
-
-# Only the active tab renders, so a link's parameters for the other tabs are checked when their tab
-# opens; here they are recognised by name: the trajectory tab's own names, the other tabs' prefixes.
+# A link's parameters for a tab that is not shown are recognised by name and checked when it opens.
 TAB_PREFIXES = ("t_", "s_", "i1_", "i2_", "i3_", "i4_", "i5_")
 TRAJECTORY_KEYS = set(P) | {"x0", "y0"}
-
-
-def belongs_to_a_tab(key: str) -> bool:
-    return key in TRAJECTORY_KEYS or key.startswith(TAB_PREFIXES)
-
-
-def check_unknown_url_params() -> None:
-    """After the shown widgets have claimed their keys: report (and drop) what belongs to no tab."""
-    claimed = st.session_state.get("_url_claimed", set())
-    for key in list(st.query_params.keys()):
-        if key not in claimed and not belongs_to_a_tab(key):
-            _url_warning(f"Unknown URL parameter {_shown(key)} ignored.")
-            del st.query_params[key]
 
 
 def export_menu(key: str, stem: str, chart, frame, meta: dict) -> None:
@@ -247,7 +132,7 @@ def fixed_points(surface, names, lr, wd, momentum):
 
 def stops_slider(where, label, spec, key: str | None = None, **kw):
     """A slider over a spec's stops (params.py), starting at the spec's default."""
-    return W(
+    return url_widget(
         where,
         "select_slider",
         label,
@@ -269,7 +154,7 @@ def trajectory_controls() -> dict:
     c = st.columns(4)
     v = {}
     # choice widgets show the canonical names: the URL (and the CLI) use exactly these
-    v["surface"] = W(
+    v["surface"] = url_widget(
         c[0],
         "selectbox",
         "Surface",
@@ -278,7 +163,7 @@ def trajectory_controls() -> dict:
         on_change=reset_start,
         help="; ".join(f"{s.name}: {s.title}" for s in SURFACES.values()),
     )
-    v["pair"] = W(
+    v["pair"] = url_widget(
         c[0],
         "radio",
         "Compare",
@@ -287,7 +172,7 @@ def trajectory_controls() -> dict:
         key="pair",
         captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"],
     )
-    v["form"] = W(
+    v["form"] = url_widget(
         c[0],
         "radio",
         "AdamW form",
@@ -300,8 +185,8 @@ def trajectory_controls() -> dict:
     )
     v["lr"] = stops_slider(c[1], "Learning rate α", P["lr"])
     v["wd"] = stops_slider(c[1], "Decay λ", P["wd"])
-    v["steps"] = W(c[1], "slider", "Steps", 10, 5000, P["steps"].default, 10, key="steps")
-    v["schedule"] = W(
+    v["steps"] = url_widget(c[1], "slider", "Steps", 10, 5000, P["steps"].default, 10, key="steps")
+    v["schedule"] = url_widget(
         c[1],
         "selectbox",
         "Schedule η_t",
@@ -312,12 +197,12 @@ def trajectory_controls() -> dict:
     )
     restarts = v["schedule"] == "warm_restarts"
     c1, c2 = c[1].columns(2)
-    v["t0"] = W(c1, "number_input", "T₀", 1, 100_000, P["t0"].default, key="t0", disabled=not restarts)
-    v["t_mult"] = W(
+    v["t0"] = url_widget(c1, "number_input", "T₀", 1, 100_000, P["t0"].default, key="t0", disabled=not restarts)
+    v["t_mult"] = url_widget(
         c2, "number_input", "T_mult", 1, 10, P["t_mult"].default, key="t_mult", disabled=not restarts
     )
     adam = v["pair"] == "adam"
-    v["beta1"] = W(
+    v["beta1"] = url_widget(
         c[2],
         "slider",
         "β1",
@@ -331,7 +216,7 @@ def trajectory_controls() -> dict:
     )
     v["beta2"] = stops_slider(c[2], "β2", P["beta2"], disabled=not adam)
     v["eps"] = stops_slider(c[2], "ε", P["eps"], disabled=not adam)
-    v["momentum"] = W(
+    v["momentum"] = url_widget(
         c[2],
         "slider",
         "Momentum μ (SGD)",
@@ -346,10 +231,10 @@ def trajectory_controls() -> dict:
     for key, lim, i in (("x0", surf.xlim, 0), ("y0", surf.ylim, 1)):
         if key in st.session_state and not lim[0] <= st.session_state[key] <= lim[1]:
             st.session_state[key] = surf.start[i]
-    v["x0"] = W(c[3], "slider", "Start x", *surf.xlim, surf.start[0], 0.05, key="x0")
-    v["y0"] = W(c[3], "slider", "Start y", *surf.ylim, surf.start[1], 0.05, key="y0")
+    v["x0"] = url_widget(c[3], "slider", "Start x", *surf.xlim, surf.start[0], 0.05, key="x0")
+    v["y0"] = url_widget(c[3], "slider", "Start y", *surf.ylim, surf.start[1], 0.05, key="y0")
     v["noise"] = stops_slider(c[3], "Gradient noise σ", P["noise"])
-    v["seed"] = W(c[3], "number_input", "Seed", 0, 2**31 - 1, P["seed"].default, key="seed")
+    v["seed"] = url_widget(c[3], "number_input", "Seed", 0, 2**31 - 1, P["seed"].default, key="seed")
     return v
 
 
@@ -444,7 +329,7 @@ def train_controls() -> TrainConfig:
         "where λ enters the update differs."
     )
     c = st.columns(4)
-    pair = W(
+    pair = url_widget(
         c[0],
         "radio",
         "Compare",
@@ -453,7 +338,7 @@ def train_controls() -> TrainConfig:
         horizontal=True,
         captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"],
     )
-    form = W(
+    form = url_widget(
         c[0],
         "radio",
         "AdamW form",
@@ -463,14 +348,14 @@ def train_controls() -> TrainConfig:
         disabled=pair == "sgd",
         captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"],
     )
-    model = W(c[1], "selectbox", "Model", list(T["model"].choices), key="t_model", help=T["model"].help)
+    model = url_widget(c[1], "selectbox", "Model", list(T["model"].choices), key="t_model", help=T["model"].help)
     width = stops_slider(c[1], "Width", T["width"], key="t_width")
-    depth = W(c[1], "slider", "Hidden layers", 1, 4, T["depth"].default, key="t_depth")
+    depth = url_widget(c[1], "slider", "Hidden layers", 1, 4, T["depth"].default, key="t_depth")
     init_scale = stops_slider(c[1], "Initial weights × k", T["init_scale"], key="t_init")
     lr = stops_slider(c[2], "Learning rate α", T["lr"], key="t_lr")
     wd = stops_slider(c[2], "Decay λ", T["wd"], key="t_wd")
     adam = pair == "adam"
-    beta1 = W(
+    beta1 = url_widget(
         c[2],
         "slider",
         "β1",
@@ -484,14 +369,14 @@ def train_controls() -> TrainConfig:
     )
     beta2 = stops_slider(c[2], "β2", T["beta2"], key="t_beta2", disabled=not adam)
     eps = stops_slider(c[2], "ε", T["eps"], key="t_eps", disabled=not adam)
-    momentum = W(
+    momentum = url_widget(
         c[2], "slider", "Momentum μ", 0.0, 0.99, T["momentum"].default, 0.01, key="t_momentum", disabled=adam
     )
     batch = stops_slider(c[3], "Batch size", T["batch_size"], key="t_batch")
     steps = stops_slider(c[3], "Steps", T["steps"], key="t_steps")
     samples = stops_slider(c[3], "Train samples", T["train_samples"], key="t_samples")
-    schedule = W(c[3], "selectbox", "Schedule η_t", list(T["schedule"].choices), index=1, key="t_schedule")
-    seed = W(c[3], "number_input", "Seed", 0, 2**31 - 1, T["seed"].default, key="t_seed")
+    schedule = url_widget(c[3], "selectbox", "Schedule η_t", list(T["schedule"].choices), index=1, key="t_schedule")
+    seed = url_widget(c[3], "number_input", "Seed", 0, 2**31 - 1, T["seed"].default, key="t_seed")
     names = pair_optimizers(pair, form)
     return TrainConfig(
         optimizers=names,
@@ -516,73 +401,89 @@ def train_controls() -> TrainConfig:
     )
 
 
+SETTING_LABELS = {
+    "optimizers": "Compare / AdamW form", "model": "Model", "width": "Width", "depth": "Hidden layers",
+    "init_scale": "Initial weights × k", "lr": "Learning rate α", "wd": "Decay λ", "beta1": "β1",
+    "beta2": "β2", "eps": "ε", "momentum": "Momentum μ", "batch_size": "Batch size", "steps": "Steps",
+    "train_samples": "Train samples", "schedule": "Schedule η_t", "t0": "Steps", "t_mult": "Steps",
+    "seed": "Seed", "eval_every": "Steps",
+}
+
+
 def start_training(cfg: TrainConfig) -> None:
-    trainer = Trainer(cfg)
-    st.session_state["trainer"] = trainer
-    st.session_state["train_rows"] = trainer.evaluate()
-    st.session_state["training"] = True
-    st.session_state["train_clock"] = [0.0, 0]  # compute seconds, steps
-
-
-def stop_training() -> None:
-    st.session_state["training"] = False
+    st.session_state["live"] = LiveRun(cfg)
 
 
 def training_view() -> None:
     cfg = train_controls()
-    running = st.session_state.get("training", False)
-    b1, b2, b3 = st.columns([1, 1, 4])
+    live: LiveRun | None = st.session_state.get("live")
+    changed = [] if live is None else changed_settings(live.cfg, cfg)
+    before = st.session_state.get("_t_controls", cfg)
+    st.session_state["_t_controls"] = cfg
+    moved = changed_settings(before, cfg)
+    if live is not None and live.running and moved:
+        # a control moved while the run trains: the run keeps its own settings and pauses, so what it
+        # shows stays one reproducible run; the page says why and offers both ways on
+        names = ", ".join(dict.fromkeys(SETTING_LABELS[c] for c in moved))
+        live.pause(f"you changed {names}")
+    running = live is not None and live.running
+    b1, b2, b3, b4 = st.columns([1, 1, 1, 3])
     b1.button(
-        "▶ Start" if not running else "↻ Restart",
+        "▶ Start" if live is None else "↻ Restart" if running or not changed else "▶ Start with these settings",
         type="primary",
         on_click=start_training,
         args=(cfg,),
         key="t_start",
     )
-    b2.button("■ Stop", on_click=stop_training, disabled=not running, key="t_stop")
-    b3.caption(
+    b2.button("■ Stop", on_click=live.pause if running else None, disabled=not running, key="t_stop")
+    can_resume = live is not None and not running and not live.trainer.done
+    b3.button(
+        "⏵ Resume", on_click=live.resume if can_resume else None, disabled=not can_resume, key="t_resume",
+        help="continue the run shown below with its own settings",
+    )
+    b4.caption(
         f"Device: **{default_device()}**"
         + (f" ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else "")
         + f" · torch {torch.__version__}"
     )
     for note in sanity_notes(cfg.optimizers, cfg.lr, cfg.wd, cfg.beta1, cfg.beta2, cfg.eps):
         st.info(note)
-    trainer = st.session_state.get("trainer")
-    if trainer is not None and trainer.cfg != cfg:
-        st.info("The settings above differ from the run shown below; press Restart to train with them.")
+    if live is not None and changed and not running:
+        because = live.paused_because
+        st.info(
+            (f"Paused at step {live.trainer.step_count:,}: {because}. " if because else "")
+            + "The run below keeps its own settings. ▶ Start trains with the settings above; "
+            + ("⏵ Resume continues the run below." if can_resume else "")
+        )
     # the fragment re-runs itself on a timer only while training, so an idle page costs nothing
     st.fragment(run_every=TICK_SECONDS if running else None)(live_panel)()
 
 
 def live_panel() -> None:
-    trainer: Trainer | None = st.session_state.get("trainer")
-    if trainer is None:
+    live: LiveRun | None = st.session_state.get("live")
+    if live is None:
         st.info("Press ▶ Start: both models train live, on the same data and initial weights.")
         return
-    if st.session_state.get("training") and not trainer.done:
-        t0, done0 = time.perf_counter(), trainer.step_count
-        st.session_state["train_rows"] += trainer.advance(TICK_SECONDS)
-        clock = st.session_state["train_clock"]
-        clock[0] += time.perf_counter() - t0
-        clock[1] += trainer.step_count - done0
-        if trainer.done:
-            st.session_state["training"] = False
-            st.rerun()  # the whole page: Start/Stop and the timer follow the new state
-    rows = pd.DataFrame(st.session_state["train_rows"])
+    if live.running:
+        live.tick(TICK_SECONDS)  # a no-op while another script thread is stepping this run
+        if not live.running:
+            st.rerun()  # finished: the whole page, so Start/Stop and the timer follow the new state
+    snap = live.snapshot()
+    trainer = live.trainer
+    rows = pd.DataFrame(snap["rows"])
     names = list(trainer.cfg.optimizers)
-    clock = st.session_state["train_clock"]
-    speed = f" · {clock[1] / clock[0]:,.0f} steps/s" if clock[0] > 0 else ""
+    speed = f" · {snap['steps_per_second']:,.0f} steps/s" if snap["steps_per_second"] else ""
+    state = " · running" if snap["running"] else " · done" if snap["step"] >= trainer.cfg.steps else " · paused"
     st.progress(
-        trainer.step_count / trainer.cfg.steps,
-        text=f"step {trainer.step_count:,} / {trainer.cfg.steps:,}{speed}"
-        + (" · running" if st.session_state.get("training") else ""),
+        snap["step"] / trainer.cfg.steps,
+        text=f"step {snap['step']:,} / {trainer.cfg.steps:,}{speed}{state}",
     )
-    for name, k in trainer.diverged().items():
+    for name, k in snap["diverged"].items():
         if k is not None:
             st.error(f"{OPTIMIZERS[name].label} diverged at step {k} (loss inf/NaN); its curves stop there.")
-    meta = dataclasses.asdict(trainer.cfg) | {"device": str(trainer.device), "step": trainer.step_count}
+    meta = dataclasses.asdict(trainer.cfg) | {"device": str(trainer.device), "step": snap["step"]}
     sub = figures.train_subtitle(trainer.cfg)
-    parts = figures.train_parts(rows, names, trainer.effective_decay(), trainer.step_count)
+    parts = figures.train_parts(rows, names, snap["effective_decay"], snap["step"])
     decay = parts.pop("effective_decay")
     slots = st.columns(3) + st.columns(3)
     for slot, (key, part) in zip(slots, parts.items()):
@@ -651,11 +552,10 @@ def preset_values(name: str) -> dict:
     return values
 
 
-def apply_preset(keep_url: bool = False) -> None:
-    """Set every grid widget to the chosen preset's values (on a page load, a link's values win)."""
+def apply_preset() -> None:
+    """Set every grid widget to the chosen preset's values."""
     for key, value in preset_values(st.session_state["s_preset"]).items():
-        if not (keep_url and key in st.query_params):
-            st.session_state[key] = value
+        st.session_state[key] = value
 
 
 def sweep_controls() -> tuple[SweepConfig, str, int]:
@@ -666,7 +566,7 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
         "batched computation. The paper's Figures 1–2, computed live."
     )
     c = st.columns(4)
-    preset_name = W(
+    preset_name = url_widget(
         c[0],
         "selectbox",
         "Preset",
@@ -676,9 +576,7 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
         help="measured starting points; see the README",
     )
     p, d = PRESETS[preset_name], preset_values(preset_name)
-    if "s_lr_range" not in st.session_state:
-        apply_preset(keep_url=True)
-    metric = W(
+    metric = url_widget(
         c[0],
         "radio",
         "Colour = ",
@@ -687,53 +585,53 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
         key="s_metric",
         horizontal=True,
     )
-    top_k = W(c[0], "slider", "Circle the best k cells", 1, 10, 3, key="s_topk")
-    lr_lo, lr_hi = W(
-        c[1], "slider", "learning rates: log₂ range", -16, 0, key="s_lr_range", link_default=d["s_lr_range"]
+    top_k = url_widget(c[0], "slider", "Circle the best k cells", 1, 10, 3, key="s_topk")
+    lr_lo, lr_hi = url_widget(
+        c[1], "slider", "learning rates: log₂ range", -16, 0, key="s_lr_range", default=d["s_lr_range"]
     )
-    n_lr = W(c[1], "slider", "rows (learning rates)", 2, 9, key="s_n_lr", link_default=d["s_n_lr"])
-    n_wd = W(c[1], "slider", "columns (λ values)", 2, 9, key="s_n_wd", link_default=d["s_n_wd"])
+    n_lr = url_widget(c[1], "slider", "rows (learning rates)", 2, 9, key="s_n_lr", default=d["s_n_lr"])
+    n_wd = url_widget(c[1], "slider", "columns (λ values)", 2, 9, key="s_n_wd", default=d["s_n_wd"])
     wds = []
     for name, _ in p.wds:
         key = f"s_wd_{name}"
         label = f"λ of {OPTIMIZERS[name].label}: log₂ range"
-        lo, hi = W(c[2], "slider", label, -24, 10, key=key, link_default=d[key])
+        lo, hi = url_widget(c[2], "slider", label, -24, 10, key=key, default=d[key])
         wds.append((name, pow2(lo, hi, n_wd) if hi > lo else pow2(lo, lo + 1, n_wd)))
-    seeds = W(c[3], "slider", "seeds (averaged)", 1, 4, key="s_seeds", link_default=d["s_seeds"])
-    steps = W(
+    seeds = url_widget(c[3], "slider", "seeds (averaged)", 1, 4, key="s_seeds", default=d["s_seeds"])
+    steps = url_widget(
         c[3],
         "select_slider",
         "steps per run",
         [100, 300, 600, 1000, 1500, 3000, 6000],
         key="s_steps",
-        link_default=d["s_steps"],
+        default=d["s_steps"],
     )
-    samples = W(
+    samples = url_widget(
         c[3],
         "select_slider",
         "train samples",
         [100, 300, 600, 1200],
         key="s_samples",
-        link_default=d["s_samples"],
+        default=d["s_samples"],
     )
-    model = W(c[3], "selectbox", "model", list(T["model"].choices), key="s_model", link_default=d["s_model"])
-    init_scale = W(
+    model = url_widget(c[3], "selectbox", "model", list(T["model"].choices), key="s_model", default=d["s_model"])
+    init_scale = url_widget(
         c[3],
         "select_slider",
         "initial weights × k",
         list(T["init_scale"].options),
         format_func=fmt,
         key="s_init",
-        link_default=d["s_init"],
+        default=d["s_init"],
         help="1: PyTorch's default init. Large k: the decay's job is to remove a large random start, "
         "which runs the sweep far from equilibrium",
     )
-    normalized = W(
+    normalized = url_widget(
         c[3],
         "toggle",
         "normalized λ (App. B.1)",
         key="s_normalized",
-        link_default=d["s_normalized"],
+        default=d["s_normalized"],
         help="the λ axis is λ_norm; each run uses λ = λ_norm·√(b/(B·T))",
     )
     train = dataclasses.replace(
@@ -924,11 +822,11 @@ def insight_prop1() -> None:
         r"\;=\;\theta_{t-1}-\eta_t\alpha\nabla f-\eta_t\lambda\theta_{t-1}"
     )
     c = st.columns(5)
-    surface = W(c[0], "selectbox", "Surface", list(SURFACES), index=1, key="i1_surface")
-    lr = W(c[1], "select_slider", "α", list(P["lr"].options), 0.001, format_func=fmt, key="i1_lr")
-    lam = W(c[2], "select_slider", "λ (SGDW)", list(P["wd"].options), 0.01, format_func=fmt, key="i1_lam")
-    momentum = W(c[3], "slider", "momentum μ", 0.0, 0.99, 0.0, 0.01, key="i1_momentum")
-    schedule = W(c[4], "selectbox", "schedule", list(P["schedule"].choices), key="i1_schedule")
+    surface = url_widget(c[0], "selectbox", "Surface", list(SURFACES), index=1, key="i1_surface")
+    lr = url_widget(c[1], "select_slider", "α", list(P["lr"].options), 0.001, format_func=fmt, key="i1_lr")
+    lam = url_widget(c[2], "select_slider", "λ (SGDW)", list(P["wd"].options), 0.01, format_func=fmt, key="i1_lam")
+    momentum = url_widget(c[3], "slider", "momentum μ", 0.0, 0.99, 0.0, 0.01, key="i1_momentum")
+    schedule = url_widget(c[4], "selectbox", "schedule", list(P["schedule"].choices), key="i1_schedule")
     f = _prop1_surface(surface, lr, lam, 1000, momentum, schedule)
     cols = st.columns(2)
     cols[0].altair_chart(
@@ -950,7 +848,7 @@ def insight_prop1() -> None:
         "μ-weighted history of past θ — while SGDW decays the current θ only, so the paths drift apart; "
         "the match returns only if λ' accounts for the buffer's gain 1/(1−μ)."
     )
-    if W(
+    if url_widget(
         st, "toggle", "Also on the digits model (300 steps of SGD+L2 and SGDW in one batch)", key="i1_model"
     ):
         d = _prop1_model(min(lr * 50, 0.1), lam, momentum, 300)
@@ -973,11 +871,11 @@ def adam_surface_controls(prefix: str, wd_label: str):
     """Surface, AdamW form, α, λ and gradient noise for an Adam-on-a-surface insight panel."""
     c = st.columns(5)
     return (
-        W(c[0], "selectbox", "Surface", list(SURFACES), key=f"{prefix}_surface"),
-        W(c[1], "radio", "AdamW form", ["torch", "paper"], horizontal=True, key=f"{prefix}_form"),
-        W(c[2], "select_slider", "α", list(P["lr"].options), 0.05, format_func=fmt, key=f"{prefix}_lr"),
-        W(c[3], "select_slider", wd_label, list(P["wd"].options), 1.0, format_func=fmt, key=f"{prefix}_wd"),
-        W(c[4], "select_slider", "noise σ", [0.0, 0.1, 0.3, 1.0, 3.0], 0.0, key=f"{prefix}_noise"),
+        url_widget(c[0], "selectbox", "Surface", list(SURFACES), key=f"{prefix}_surface"),
+        url_widget(c[1], "radio", "AdamW form", ["torch", "paper"], horizontal=True, key=f"{prefix}_form"),
+        url_widget(c[2], "select_slider", "α", list(P["lr"].options), 0.05, format_func=fmt, key=f"{prefix}_lr"),
+        url_widget(c[3], "select_slider", wd_label, list(P["wd"].options), 1.0, format_func=fmt, key=f"{prefix}_wd"),
+        url_widget(c[4], "select_slider", "noise σ", [0.0, 0.1, 0.3, 1.0, 3.0], 0.0, key=f"{prefix}_noise"),
     )
 
 
@@ -994,7 +892,7 @@ def insight_prop2() -> None:
     cols = st.columns(3)
     cols[0].altair_chart(
         charts.lines(
-            m.curve.assign(what="Adam+L2(λ') vs AdamW(λ)"),
+            m.curve.assign(what="Adam+L2(λ') vs Adamurl_widget(λ)"),
             "wd",
             "distance",
             "what",
@@ -1080,7 +978,7 @@ def insight_effective_decay() -> None:
         f"{last.drop('adam-l2').iloc[0]:.3g}. On the quadratic x is 100× steeper: its large √v̂ "
         "shrinks its L2 decay."
     )
-    if W(
+    if url_widget(
         st,
         "toggle",
         "Also per layer on the digits network (the live-training default, 500 steps)",
@@ -1098,9 +996,9 @@ def insight_decay_forms() -> None:
         r"\text{timescale: }1/(\alpha\lambda_{\text{torch}})"
     )
     c = st.columns(3)
-    lam = W(c[0], "select_slider", "λ_torch", list(P["wd"].options[1:]), 0.5, format_func=fmt, key="i4_lam")
-    lr = W(c[1], "select_slider", "base α", list(T["lr"].options), 0.001, format_func=fmt, key="i4_lr")
-    steps = W(c[2], "select_slider", "steps", [300, 1000, 3000], 1000, key="i4_steps")
+    lam = url_widget(c[0], "select_slider", "λ_torch", list(P["wd"].options[1:]), 0.5, format_func=fmt, key="i4_lam")
+    lr = url_widget(c[1], "select_slider", "base α", list(T["lr"].options), 0.001, format_func=fmt, key="i4_lr")
+    steps = url_widget(c[2], "select_slider", "steps", [300, 1000, 3000], 1000, key="i4_steps")
     d = _decay_forms(lam, lr, steps)
     d = d.assign(run=d["optimizer"].map(lambda n: OPTIMIZERS[n].label) + " · α=" + d["lr"].map(fmt))
     cols = st.columns(2)
@@ -1146,18 +1044,18 @@ def insight_decay_forms() -> None:
         "'decoupled' depends on how many timescales a run lasts."
     )
     c = st.columns(4)
-    lam_norm = W(c[0], "number_input", "λ_norm", 0.0, 10.0, 0.05, 0.01, key="i4_norm", format="%.4f")
-    b = W(c[1], "number_input", "batch size b", 1, 100_000, 128, key="i4_b")
-    big_b = W(c[2], "number_input", "training points B", 1, 10_000_000, 50_000, key="i4_B")
-    epochs = W(c[3], "number_input", "epochs T", 1, 10_000, 100, key="i4_T")
+    lam_norm = url_widget(c[0], "number_input", "λ_norm", 0.0, 10.0, 0.05, 0.01, key="i4_norm", format="%.4f")
+    b = url_widget(c[1], "number_input", "batch size b", 1, 100_000, 128, key="i4_b")
+    big_b = url_widget(c[2], "number_input", "training points B", 1, 10_000_000, 50_000, key="i4_B")
+    epochs = url_widget(c[3], "number_input", "epochs T", 1, 10_000, 100, key="i4_T")
     st.latex(
         r"\lambda=\lambda_{\text{norm}}\sqrt{\frac{b}{B\,T}}="
         + f"{insights.normalized_decay(lam_norm, b, big_b, epochs):.4g}"
     )
     c = st.columns(3)
-    t0 = W(c[0], "number_input", "T₀ (steps)", 1, 10_000, 100, key="i4_t0")
-    tmult = W(c[1], "number_input", "T_mult", 1, 4, 2, key="i4_tmult")
-    total = W(c[2], "select_slider", "steps shown", [300, 700, 1500, 3100], 700, key="i4_total")
+    t0 = url_widget(c[0], "number_input", "T₀ (steps)", 1, 10_000, 100, key="i4_t0")
+    tmult = url_widget(c[1], "number_input", "T_mult", 1, 4, 2, key="i4_tmult")
+    total = url_widget(c[2], "select_slider", "steps shown", [300, 700, 1500, 3100], 700, key="i4_total")
     sched = insights.schedule_frame("warm_restarts", total, t0, tmult).assign(what="η_t (SGDR / AdamWR)")
     st.altair_chart(
         charts.lines(
@@ -1183,12 +1081,12 @@ def insight_landscape() -> None:
         "(Li et al., 2018). The training loss on a grid over the plane is one batched computation."
     )
     c = st.columns(5)
-    model = W(c[0], "selectbox", "model", list(T["model"].choices), key="i5_model")
-    wd = W(c[1], "select_slider", "λ", list(T["wd"].options), 0.05, format_func=fmt, key="i5_wd")
-    steps = W(c[2], "select_slider", "steps", [300, 750, 1500], 1500, key="i5_steps")
-    kind = W(c[3], "radio", "plane", ["pca", "random"], horizontal=True, key="i5_kind")
-    n = W(c[4], "select_slider", "grid", [21, 41, 61, 81], 41, key="i5_n")
-    if not W(st, "toggle", "Compute the landscape (trains the pair, then evaluates the grid)", key="i5_go"):
+    model = url_widget(c[0], "selectbox", "model", list(T["model"].choices), key="i5_model")
+    wd = url_widget(c[1], "select_slider", "λ", list(T["wd"].options), 0.05, format_func=fmt, key="i5_wd")
+    steps = url_widget(c[2], "select_slider", "steps", [300, 750, 1500], 1500, key="i5_steps")
+    kind = url_widget(c[3], "radio", "plane", ["pca", "random"], horizontal=True, key="i5_kind")
+    n = url_widget(c[4], "select_slider", "grid", [21, 41, 61, 81], 41, key="i5_n")
+    if not url_widget(st, "toggle", "Compute the landscape (trains the pair, then evaluates the grid)", key="i5_go"):
         return
     res, seconds = _landscape(model, wd, steps, kind, n)
     st.altair_chart(
@@ -1213,10 +1111,30 @@ def insights_view() -> None:
             panel()
 
 
+VIEWS = {
+    "2-D trajectories": lambda: trajectory_view(trajectory_controls()),
+    "Live training": training_view,
+    "lr × λ sweep": sweep_view,
+    "Insights": insights_view,
+}
+
+
+def known_url_key(key: str) -> bool:
+    """A parameter some view's control claims: the trajectory tab's names, the other tabs' prefixes."""
+    return key in TRAJECTORY_KEYS or key.startswith(TAB_PREFIXES)
+
+
 def main() -> None:
-    st.session_state["_url_claimed"] = set()
-    if "_link" not in st.session_state:  # a session opened from a link shares that link until it changes
-        st.session_state["_link"] = {k: v for k, v in st.query_params.items() if belongs_to_a_tab(k)}
+    urlstate.start_run(known_url_key)
+    views = list(VIEWS)
+    if "view" not in st.session_state:  # a link opens its tab
+        asked = st.query_params.get("view")
+        if asked is not None and asked not in views:
+            urlstate.warn(
+                f"URL parameter **view** = {urlstate.shown(asked)} is not valid "
+                f"(one of {', '.join(views)}); showing the first."
+            )
+        st.session_state["view"] = asked if asked in views else views[0]
     st.title("Decoupled Weight Decay Explorer")
     st.markdown(
         "Why **Adam + L2 regularization is not weight decay**, and what **AdamW** "
@@ -1227,47 +1145,21 @@ def main() -> None:
     notices = st.container()
     with st.sidebar:
         st.markdown("### About")
-        st.markdown(
-            "Loshchilov & Hutter, *Decoupled Weight Decay Regularization* (ICLR 2019).\n\n"
-            "- **2-D trajectories**: where each update rule ends, and why.\n"
-            "- **Live training**: Adam+L2 vs AdamW on real digits, same weights and batches.\n"
-            "- **lr × λ sweep**: the paper's heat maps, measured live.\n"
-            "- **Insights**: Propositions 1 and 2, effective decay, the two decay forms, the loss landscape.\n\n"
-            "Every update is torch's own fused Adam / SGD kernel, checked bit for bit against "
-            "`torch.optim` (`fused=True`) over 1,000 steps; every view is a link "
-            "(*Share this view* above) and every chart exports."
-        )
-    views = ["2-D trajectories", "Live training", "lr × λ sweep", "Insights"]
-    st.session_state["_url_claimed"].add("view")
-    if st.query_params.get("view") not in (None, *views):
-        _url_warning(
-            f"URL parameter **view** = {_shown(st.query_params['view'])} is not valid "
-            f"(one of {', '.join(views)}); showing the first."
-        )
-        del st.query_params["view"]
-    tabs = st.tabs(views, key="view", bind="query-params", on_change="rerun")
+        st.markdown(ABOUT)
+    tabs = st.tabs(views, key="view", on_change="rerun")
     active = st.session_state.get("view") or views[0]
-    if active != views[0]:
-        st.session_state["_link"]["view"] = active
-    else:
-        st.session_state["_link"].pop("view", None)
     # only the active tab renders: a first visit draws one tab's charts, and reruns stay cheap
-    render = {
-        views[0]: lambda: trajectory_view(trajectory_controls()),
-        views[1]: training_view,
-        views[2]: sweep_view,
-        views[3]: insights_view,
-    }
     with tabs[views.index(active)]:
-        render[active]()
-    check_unknown_url_params()
+        VIEWS[active]()
+    view = active if active != views[0] else None
     with share:
         with st.popover("Share this view", icon=":material/link:"):
-            st.caption("This link restores every control (the address bar shows the same):")
-            st.code(share_link(), language=None, wrap_lines=True)
-    warnings = st.session_state.pop("_url_warnings", [])
+            st.caption("This link restores every control of every tab (the address bar holds the same):")
+            st.code(urlstate.share_link(view), language=None, wrap_lines=True)
+    warnings = urlstate.pop_warnings()
     if warnings:
         notices.warning("\n\n".join(warnings))
+    urlstate.sync_address_bar(view)
 
 
 main()

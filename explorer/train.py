@@ -6,7 +6,9 @@ configuration (in the app: where λ enters the update) differs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -100,7 +102,6 @@ class Trainer:
 
     def advance(self, seconds: float) -> list[dict]:
         """Train for about `seconds` of wall time (whole eval_every chunks); the rows evaluated on the way."""
-        import time
         t0, rows, k = time.perf_counter(), [], self.cfg.eval_every
         while not self.done and (not rows or time.perf_counter() - t0 < seconds):
             self.step(min(k - self.step_count % k, self.cfg.steps - self.step_count))
@@ -178,6 +179,68 @@ class Trainer:
                 out += [{"optimizer": n, "layer": layer, "log10_rate": c, "fraction": h / len(v)}
                         for c, h in zip(centres, hist) if h]
         return pd.DataFrame(out)
+
+
+class LiveRun:
+    """A run the app shows while it trains: stepped by one thread at a time, read consistently by any.
+
+    Streamlit may run a page's script in two threads at once (a timer tick of the live view and a rerun
+    after a control moved); both used to step and read one Trainer. Here every access holds the lock, only
+    `tick` steps, and it steps whole eval_every chunks, so a finished run is the same bits as
+    `Trainer(cfg).run()` however its ticks, pauses and resumes fell.
+    """
+
+    def __init__(self, cfg: TrainConfig, device: str | None = None):
+        self.lock = threading.Lock()
+        self.trainer = Trainer(cfg, device)
+        self.rows: list[dict] = self.trainer.evaluate()
+        self.running = True
+        self.paused_because = ""
+        self.compute_seconds = 0.0
+        self.timed_steps = 0
+
+    @property
+    def cfg(self) -> TrainConfig:
+        return self.trainer.cfg
+
+    def tick(self, seconds: float) -> bool:
+        """Train about `seconds` if running. False (and nothing done) when another thread is stepping."""
+        if not self.lock.acquire(blocking=False):
+            return False
+        try:
+            if self.running and not self.trainer.done:
+                t0, k0 = time.perf_counter(), self.trainer.step_count
+                self.rows = self.rows + self.trainer.advance(seconds)   # a new list: readers keep theirs
+                self.compute_seconds += time.perf_counter() - t0
+                self.timed_steps += self.trainer.step_count - k0
+            if self.trainer.done:
+                self.running = False
+            return True
+        finally:
+            self.lock.release()
+
+    def pause(self, because: str = "") -> None:
+        with self.lock:
+            if self.running and not self.trainer.done:
+                self.running, self.paused_because = False, because
+
+    def resume(self) -> None:
+        with self.lock:
+            self.running, self.paused_because = not self.trainer.done, ""
+
+    def snapshot(self) -> dict:
+        """Everything the view draws, taken together under the lock."""
+        with self.lock:
+            tr = self.trainer
+            return {"rows": self.rows, "step": tr.step_count, "diverged": tr.diverged(),
+                    "effective_decay": tr.effective_decay(), "running": self.running,
+                    "paused_because": self.paused_because,
+                    "steps_per_second": self.timed_steps / self.compute_seconds if self.compute_seconds else None}
+
+
+def changed_settings(old: TrainConfig, new: TrainConfig) -> list[str]:
+    """Names of the settings that differ between two configurations, in field order."""
+    return [f.name for f in fields(TrainConfig) if getattr(old, f.name) != getattr(new, f.name)]
 
 
 def train_table(cfg: TrainConfig, device: str | None = None) -> pd.DataFrame:

@@ -96,18 +96,18 @@ def test_live_training_starts_advances_and_stops():
     at.select_slider(key="t_width").set_value(512).run()
     at.button(key="t_start").click().run()
     assert not at.exception
-    assert at.session_state["training"]
-    first = at.session_state["trainer"].step_count
+    assert at.session_state["live"].running
+    first = at.session_state["live"].trainer.step_count
     assert first > 0                             # the fragment ran once with the page
     at.run()                                     # one more fragment tick
-    assert at.session_state["trainer"].step_count > first
+    assert at.session_state["live"].trainer.step_count > first
     assert any("step" in p.proto.text for p in at.get("progress"))
     assert len(specs(at)) >= 6
     at.button(key="t_stop").click().run()
-    assert not at.exception and not at.session_state["training"]
-    stopped = at.session_state["trainer"].step_count
+    assert not at.exception and not at.session_state["live"].running
+    stopped = at.session_state["live"].trainer.step_count
     at.run()
-    assert at.session_state["trainer"].step_count == stopped
+    assert at.session_state["live"].trainer.step_count == stopped
 
 
 def test_live_training_sgd_pair_and_diverging_run_show_messages():
@@ -119,7 +119,7 @@ def test_live_training_sgd_pair_and_diverging_run_show_messages():
     for _ in range(5):
         at.run()
     assert not at.exception
-    assert at.session_state["trainer"].names == ["sgd-l2", "sgdw"]
+    assert at.session_state["live"].trainer.names == ["sgd-l2", "sgdw"]
 
 
 def test_sweep_tab_runs_a_small_grid_and_draws_heatmaps():

@@ -9,7 +9,9 @@ import torch.nn.functional as F
 from explorer.data import MAX_TRAIN, TEST_SIZE, digits
 from explorer.models import forward_one, init_params
 from explorer.params import TRAIN
-from explorer.train import TrainConfig, Trainer, train_table
+import threading
+
+from explorer.train import LiveRun, TrainConfig, Trainer, changed_settings, train_table
 
 STEPS = 120
 
@@ -127,3 +129,38 @@ def test_train_cli_csv_and_bad_arguments(tmp_path):
         p = subprocess.run([sys.executable, "-m", "explorer", "train", *bad], capture_output=True, text=True,
                            timeout=120)
         assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+
+
+def test_a_live_run_ticked_paused_and_resumed_from_threads_is_the_same_run():
+    """The app's live view: timer ticks and reruns from several threads, a pause, a resume — the finished
+    run is the same bits as one uninterrupted Trainer.run()."""
+    cfg = TrainConfig(steps=240, eval_every=20, train_samples=300, width=32)
+    reference = Trainer(cfg).run()
+    live = LiveRun(cfg)
+    live.tick(0.0)
+    live.pause("you changed Decay λ")
+    assert not live.running and live.paused_because == "you changed Decay λ"
+    k = live.trainer.step_count
+    live.tick(0.0)
+    assert live.trainer.step_count == k                       # a paused run does not step
+    live.resume()
+
+    def hammer():
+        while live.running:
+            live.tick(0.001)
+            live.snapshot()
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert live.trainer.done and not live.running
+    assert live.snapshot()["rows"] == reference
+    assert live.tick(0.1) and live.trainer.step_count == cfg.steps
+
+
+def test_changed_settings_names_the_fields():
+    a = TrainConfig()
+    assert changed_settings(a, a) == []
+    assert changed_settings(a, TrainConfig(wd=0.1, seed=3)) == ["wd", "seed"]

@@ -1,0 +1,97 @@
+"""Paths a user walks between features (AppTest): links with range sliders, the address bar across tabs,
+controls moved while a run trains. The browser tests walk the same paths in Chromium."""
+import pytest
+
+from test_app import fresh, show, specs
+
+SWEEP = "lr × λ sweep"
+
+
+@pytest.mark.parametrize("value", ["-11,-6", ["-11", "-6"]])
+def test_a_sweep_link_with_a_range_slider_opens_and_restores_it(value):
+    at = fresh({"s_preset": "large-init", "s_lr_range": value}, view="sweep")
+    assert not at.exception and not at.warning
+    assert at.slider(key="s_lr_range").value == (-11, -6)
+    assert at.slider(key="s_wd_adamw").value == (-10, -4)          # the preset's, untouched
+    assert at.query_params["s_lr_range"] == "-11,-6" and at.query_params["view"] == SWEEP
+    at.slider(key="s_wd_adamw").set_value((-9, -5)).run()
+    assert not at.exception and at.query_params["s_wd_adamw"] == "-9,-5"
+
+
+@pytest.mark.parametrize("value", ["5", "-6,-11", "a,b", "-20,-3", "-11,-6,-3", ""])
+def test_a_bad_range_value_warns_and_uses_the_preset(value):
+    at = fresh({"s_preset": "large-init", "s_lr_range": value}, view="sweep")
+    assert not at.exception
+    assert "s_lr_range" in " ".join(w.value for w in at.warning)
+    assert at.slider(key="s_lr_range").value == (-12, -6)           # large-init's own range
+    assert "s_lr_range" not in at.query_params
+
+
+def test_the_share_link_of_a_moved_range_reopens_the_same_grid():
+    at = fresh(view="sweep")
+    at.selectbox(key="s_preset").set_value("large-init").run()
+    at.slider(key="s_lr_range").set_value((-11, -6)).run()
+    link = dict(at.query_params)
+    assert link["s_lr_range"] == "-11,-6" and link["s_preset"] == "large-init"
+    again = fresh(link)
+    assert not again.exception and not again.warning
+    assert again.slider(key="s_lr_range").value == (-11, -6)
+    assert again.select_slider(key="s_init").value == 8.0
+
+
+def test_the_address_bar_keeps_every_tabs_changed_controls():
+    at = fresh()
+    at.select_slider(key="lr").set_value(0.01).run()
+    at.selectbox(key="surface").set_value("himmelblau").run()
+    show(at, "train")
+    at.select_slider(key="t_wd").set_value(0.1).run()
+    bar = dict(at.query_params)
+    assert bar == {"view": "Live training", "lr": "0.01", "surface": "himmelblau", "t_wd": "0.1"}
+    # the address bar, opened fresh, is the whole state: this tab and the one before
+    again = fresh(bar)
+    assert not again.warning and again.select_slider(key="t_wd").value == 0.1
+    show(again, "traj")
+    assert again.select_slider(key="lr").value == 0.01 and again.selectbox(key="surface").value == "himmelblau"
+    assert dict(again.query_params) == {k: v for k, v in bar.items() if k != "view"}
+
+
+def test_a_links_values_for_an_unopened_tab_stay_in_the_address_bar():
+    at = fresh({"t_wd": "0.1", "s_preset": "sgd", "lr": "0.01"})
+    assert not at.warning
+    assert dict(at.query_params) == {"t_wd": "0.1", "s_preset": "sgd", "lr": "0.01"}
+    at.select_slider(key="wd").set_value(0.1).run()
+    assert at.query_params["t_wd"] == "0.1" and at.query_params["wd"] == "0.1"
+
+
+def test_unknown_and_hostile_parameters_leave_the_address_bar():
+    at = fresh({"zzz": "1", "lr": "<script>", "t_nothing": "1"})
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    assert "zzz" in text and "lr" in text
+    assert "zzz" not in at.query_params and "lr" not in at.query_params
+
+
+def start_long_run(at):
+    at.select_slider(key="t_steps").set_value(10000).run()
+    at.select_slider(key="t_width").set_value(512).run()
+    at.button(key="t_start").click().run()
+    assert not at.exception and at.session_state["live"].running
+    return at
+
+
+def test_moving_a_control_during_a_run_pauses_it_and_says_why():
+    at = start_long_run(fresh(view="train"))
+    live = at.session_state["live"]
+    at.select_slider(key="t_wd").set_value(0.1).run()
+    assert not at.exception
+    assert not live.running and "Decay λ" in live.paused_because
+    assert any("Paused at step" in i.value and "Decay λ" in i.value for i in at.info)
+    paused_at = live.trainer.step_count
+    at.run()
+    assert live.trainer.step_count == paused_at                    # paused runs do not step
+    assert live.cfg.wd == 0.05                                     # the run keeps its own settings
+    at.button(key="t_resume").click().run()                        # continue it…
+    assert not at.exception and live.trainer.step_count > paused_at
+    at.button(key="t_start").click().run()                         # …or start over with the new λ
+    assert at.session_state["live"] is not live and at.session_state["live"].cfg.wd == 0.1
+    assert len(specs(at)) >= 6
