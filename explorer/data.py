@@ -20,16 +20,28 @@ class Dataset:
     y_test: torch.Tensor
     classes: int = 10
 
-    def to(self, device) -> "Dataset":
+    def to(self, device) -> Dataset:
         return Dataset(*(t.to(device) for t in (self.x_train, self.y_train, self.x_test, self.y_test)),
                        classes=self.classes)
 
 
 @lru_cache(maxsize=1)
 def _digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    return d.data.astype(np.float32), d.target.astype(np.int64)
+    """scikit-learn's digits.csv.gz, read the way load_digits reads it, without importing sklearn
+    (1.6 s of imports, scipy included, for a 10 ms file)."""
+    import gzip
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec and spec.origin else None
+    if path is None or not path.is_file():
+        from sklearn.datasets import load_digits
+        d = load_digits()
+        return d.data.astype(np.float32), d.target.astype(np.int64)
+    with gzip.open(path) as f:
+        data = np.loadtxt(f, delimiter=",")
+    return data[:, :-1].astype(np.float32), data[:, -1].astype(np.int64)
 
 
 @lru_cache(maxsize=32)
@@ -48,5 +60,5 @@ def digits(train_samples: int = MAX_TRAIN) -> Dataset:
     mean = x[train].mean(0)
     std = x[train].std(0)
     std[std < 1e-6] = 1.0
-    norm = lambda a: torch.from_numpy((a - mean) / std)  # noqa: E731
+    norm = lambda a: torch.from_numpy((a - mean) / std)
     return Dataset(norm(x[train]), torch.from_numpy(y[train]), norm(x[test]), torch.from_numpy(y[test]))
