@@ -99,7 +99,15 @@ def export_menu(key: str, stem: str, chart, frame, meta: dict) -> None:
                 mime=MIME[fmt],
                 key=f"dl_{key}_{fmt}",
                 width="stretch",
+                on_click="ignore",  # a download changes nothing: no rerun that could close the menu
             )
+
+
+def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, **size) -> None:
+    """An Altair chart with its export menu underneath (every chart of the app exports)."""
+    where.altair_chart(chart, **({"width": "stretch"} | size))
+    with contextlib.nullcontext() if where is st else where:
+        export_menu(key, stem, lambda: chart, lambda: frame, meta)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -815,6 +823,18 @@ def _landscape(model, wd, steps, kind, n):
     return res, time.perf_counter() - t0
 
 
+def heavy_toggle(label: str, key: str, what: str) -> bool:
+    """A toggle for minutes-scale work: a link may restore it switched on, but only a click in this
+    session starts the computation (a URL alone never does)."""
+    on = url_widget(st, "toggle", label, key=key)
+    if on and urlstate.from_link(key):
+        if not st.button(f"Compute: {what}", key=f"{key}_confirm", type="primary"):
+            st.caption("This link asks for a computation; it starts when you press the button.")
+            return False
+        urlstate.confirm(key)
+    return on
+
+
 def insight_prop1() -> None:
     st.markdown("#### 1 · SGD: L2 regularization *is* weight decay (Proposition 1)")
     st.latex(
@@ -824,22 +844,26 @@ def insight_prop1() -> None:
     c = st.columns(5)
     surface = url_widget(c[0], "selectbox", "Surface", list(SURFACES), index=1, key="i1_surface")
     lr = url_widget(c[1], "select_slider", "α", list(P["lr"].options), 0.001, format_func=fmt, key="i1_lr")
-    lam = url_widget(c[2], "select_slider", "λ (SGDW)", list(P["wd"].options), 0.01, format_func=fmt, key="i1_lam")
+    lam = url_widget(
+        c[2], "select_slider", "λ (SGDW)", list(P["wd"].options), 0.01, format_func=fmt, key="i1_lam"
+    )
     momentum = url_widget(c[3], "slider", "momentum μ", 0.0, 0.99, 0.0, 0.01, key="i1_momentum")
     schedule = url_widget(c[4], "selectbox", "schedule", list(P["schedule"].choices), key="i1_schedule")
+    meta = {"surface": surface, "lr": lr, "lambda": lam, "momentum": momentum, "schedule": schedule}
     f = _prop1_surface(surface, lr, lam, 1000, momentum, schedule)
     cols = st.columns(2)
-    cols[0].altair_chart(
+    show_chart(
+        cols[0],
         charts.trajectory_panel(surface, f, "sgdw", "sgd-l2", title="SGDW and SGD+L2 (λ' = λ/α)", size=360),
-        width="content",
+        key="i1_paths", stem="prop1-paths", frame=f, meta=meta, width="content",
     )
     dist = f[f.optimizer == "sgdw"][["step", "distance"]].assign(what="‖θ_SGD+L2 − θ_SGDW‖")
-    cols[1].altair_chart(
+    show_chart(
+        cols[1],
         charts.lines(
             dist, "step", "distance", "what", "Distance between the two paths", log_y=True, y_title="distance"
         ),
-        width="stretch",
-        height=300,
+        key="i1_distance", stem="prop1-distance", frame=dist, meta=meta, height=300,
     )
     worst = float(np.nanmax(f.distance)) if np.isfinite(f.distance).any() else float("nan")
     st.caption(
@@ -848,22 +872,18 @@ def insight_prop1() -> None:
         "μ-weighted history of past θ — while SGDW decays the current θ only, so the paths drift apart; "
         "the match returns only if λ' accounts for the buffer's gain 1/(1−μ)."
     )
-    if url_widget(
-        st, "toggle", "Also on the digits model (300 steps of SGD+L2 and SGDW in one batch)", key="i1_model"
+    if heavy_toggle(
+        "Also on the digits model (300 steps of SGD+L2 and SGDW in one batch)", "i1_model",
+        "train SGD+L2 and SGDW on digits (300 steps)",
     ):
-        d = _prop1_model(min(lr * 50, 0.1), lam, momentum, 300)
-        st.altair_chart(
+        d = _prop1_model(min(lr * 50, 0.1), lam, momentum, 300).assign(what="relative distance")
+        show_chart(
+            st,
             charts.lines(
-                d.assign(what="relative distance"),
-                "step",
-                "relative_distance",
-                "what",
-                "‖θ_SGD+L2 − θ_SGDW‖ / ‖θ_SGDW‖ on the MLP",
-                log_y=True,
-                y_title="relative distance",
+                d, "step", "relative_distance", "what", "‖θ_SGD+L2 − θ_SGDW‖ / ‖θ_SGDW‖ on the MLP",
+                log_y=True, y_title="relative distance",
             ),
-            width="stretch",
-            height=300,
+            key="i1_model_chart", stem="prop1-model", frame=d, meta=meta, height=300,
         )
 
 
@@ -873,8 +893,12 @@ def adam_surface_controls(prefix: str, wd_label: str):
     return (
         url_widget(c[0], "selectbox", "Surface", list(SURFACES), key=f"{prefix}_surface"),
         url_widget(c[1], "radio", "AdamW form", ["torch", "paper"], horizontal=True, key=f"{prefix}_form"),
-        url_widget(c[2], "select_slider", "α", list(P["lr"].options), 0.05, format_func=fmt, key=f"{prefix}_lr"),
-        url_widget(c[3], "select_slider", wd_label, list(P["wd"].options), 1.0, format_func=fmt, key=f"{prefix}_wd"),
+        url_widget(
+            c[2], "select_slider", "α", list(P["lr"].options), 0.05, format_func=fmt, key=f"{prefix}_lr"
+        ),
+        url_widget(
+            c[3], "select_slider", wd_label, list(P["wd"].options), 1.0, format_func=fmt, key=f"{prefix}_wd"
+        ),
         url_widget(c[4], "select_slider", "noise σ", [0.0, 0.1, 0.3, 1.0, 3.0], 0.0, key=f"{prefix}_noise"),
     )
 
@@ -886,35 +910,26 @@ def insight_prop2() -> None:
         r"\;>\;0"
     )
     surface, form, lr, wd, noise = adam_surface_controls("i2", "λ (AdamW)")
+    meta = {"surface": surface, "form": form, "lr": lr, "wd": wd, "noise": noise}
     target = "adamw-torch" if form == "torch" else "adamw"
     m = _best_match(surface, target, "adam-l2", lr, wd, 500, noise)
     sgd = _best_match(surface, "sgdw", "sgd-l2", min(lr, 0.01), min(wd, 0.1), 500, 0.0)
     cols = st.columns(3)
-    cols[0].altair_chart(
+    curve = m.curve.assign(what="Adam+L2(λ') vs AdamW(λ)")
+    show_chart(
+        cols[0],
         charts.lines(
-            m.curve.assign(what="Adam+L2(λ') vs Adamurl_widget(λ)"),
-            "wd",
-            "distance",
-            "what",
-            "Mean path distance for every λ'",
-            log_x=True,
-            log_y=True,
-            x_title="λ'",
-            width=300,
+            curve, "wd", "distance", "what", "Mean path distance for every λ'",
+            log_x=True, log_y=True, x_title="λ'", width=300,
         ),
-        width="stretch",
-        height=300,
+        key="i2_curve", stem="prop2-distance-by-lambda", frame=curve, meta=meta, height=300,
     )
-    cols[1].altair_chart(
+    show_chart(
+        cols[1],
         charts.trajectory_panel(
-            surface,
-            m.paths,
-            target,
-            "adam-l2",
-            size=300,
-            title=f"AdamW and the best Adam+L2, λ' = {m.best_wd:.3g}",
+            surface, m.paths, target, "adam-l2", size=300, title=f"AdamW and the best Adam+L2, λ' = {m.best_wd:.3g}"
         ),
-        width="content",
+        key="i2_paths", stem="prop2-paths", frame=m.paths, meta=meta | {"best_lambda": m.best_wd}, width="content",
     )
     p = m.paths.pivot(index="step", columns="optimizer", values=["x", "y"])
     resid = pd.concat(
@@ -925,18 +940,13 @@ def insight_prop2() -> None:
             for ax in ("x", "y")
         ]
     )
-    cols[2].altair_chart(
+    show_chart(
+        cols[2],
         charts.lines(
-            resid,
-            "step",
-            "gap",
-            "coordinate",
-            "What still differs, per coordinate",
-            y_title="|θ_Adam+L2 − θ_AdamW|",
-            width=300,
+            resid, "step", "gap", "coordinate", "What still differs, per coordinate",
+            y_title="|θ_Adam+L2 − θ_AdamW|", width=300,
         ),
-        width="stretch",
-        height=300,
+        key="i2_gap", stem="prop2-gap", frame=resid, meta=meta, height=300,
     )
     st.caption(
         f"The best λ' = {m.best_wd:.4g} still leaves a mean distance of **{m.residual:.3g}**: Adam divides "
@@ -953,23 +963,17 @@ def insight_effective_decay() -> None:
         r"\qquad\text{AdamW: }\alpha\lambda\ (\text{PyTorch})\ \text{or}\ \lambda\ (\text{paper})"
     )
     surface, form, lr, wd, noise = adam_surface_controls("i3", "λ")
+    meta = {"surface": surface, "form": form, "lr": lr, "wd": wd, "noise": noise}
     e = _effective_decay(surface, lr, wd, 500, form, noise)
     e = e.assign(label=e["optimizer"].map(lambda n: OPTIMIZERS[n].label))
-    st.altair_chart(
+    show_chart(
+        st,
         charts.lines(
-            e,
-            "step",
-            "rate",
-            "label",
-            "Share of θ removed per step by the decay term (η_t = 1)",
-            optimizers=list(dict.fromkeys(e["optimizer"])),
-            dash="coordinate",
-            log_y=True,
-            y_title="decay rate",
-            width=520,
+            e, "step", "rate", "label", "Share of θ removed per step by the decay term (η_t = 1)",
+            optimizers=list(dict.fromkeys(e["optimizer"])), dash="coordinate", log_y=True,
+            y_title="decay rate", width=520,
         ),
-        width="stretch",
-        height=300,
+        key="i3_rates", stem="effective-decay", frame=e, meta=meta, height=300,
     )
     last = e[e.step == e.step.max()].set_index(["optimizer", "coordinate"])["rate"]
     st.caption(
@@ -978,14 +982,15 @@ def insight_effective_decay() -> None:
         f"{last.drop('adam-l2').iloc[0]:.3g}. On the quadratic x is 100× steeper: its large √v̂ "
         "shrinks its L2 decay."
     )
-    if url_widget(
-        st,
-        "toggle",
-        "Also per layer on the digits network (the live-training default, 500 steps)",
-        key="i3_model",
+    if heavy_toggle(
+        "Also per layer on the digits network (the live-training default, 500 steps)", "i3_model",
+        "train the Adam+L2 / AdamW pair on digits (500 steps)",
     ):
         dist, names, step = _model_decay(form, 0.05, 500)
-        st.vega_lite_chart(*charts.decay_part(dist, names, step), width="content")
+        part = charts.decay_part(dist, names, step)
+        st.vega_lite_chart(*part, width="content")
+        export_menu("i3_model_chart", "effective-decay-layers", lambda: charts.to_altair(part), lambda: dist,
+                    meta | {"model_lambda": 0.05, "model_steps": 500})
 
 
 def insight_decay_forms() -> None:
@@ -996,26 +1001,24 @@ def insight_decay_forms() -> None:
         r"\text{timescale: }1/(\alpha\lambda_{\text{torch}})"
     )
     c = st.columns(3)
-    lam = url_widget(c[0], "select_slider", "λ_torch", list(P["wd"].options[1:]), 0.5, format_func=fmt, key="i4_lam")
+    lam = url_widget(
+        c[0], "select_slider", "λ_torch", list(P["wd"].options[1:]), 0.5, format_func=fmt, key="i4_lam"
+    )
     lr = url_widget(c[1], "select_slider", "base α", list(T["lr"].options), 0.001, format_func=fmt, key="i4_lr")
     steps = url_widget(c[2], "select_slider", "steps", [300, 1000, 3000], 1000, key="i4_steps")
+    meta = {"lambda_torch": lam, "lr": lr, "steps": steps}
     d = _decay_forms(lam, lr, steps)
     d = d.assign(run=d["optimizer"].map(lambda n: OPTIMIZERS[n].label) + " · α=" + d["lr"].map(fmt))
     cols = st.columns(2)
     for col, name in zip(cols, ("adamw-torch", "adamw")):
         sub = d[d.optimizer == name]
-        col.altair_chart(
+        show_chart(
+            col,
             charts.lines(
-                sub,
-                "step",
-                "weight_norm",
-                "run",
-                OPTIMIZERS[name].label + ": ‖θ‖ at α/4, α, 4α",
-                y_title="‖θ‖",
-                width=360,
+                sub, "step", "weight_norm", "run", OPTIMIZERS[name].label + ": ‖θ‖ at α/4, α, 4α",
+                y_title="‖θ‖", width=360,
             ),
-            width="stretch",
-            height=300,
+            key=f"i4_{name}", stem=f"decay-forms-{name}", frame=sub, meta=meta, height=300,
         )
     table = (
         d.groupby(["optimizer", "lr"])
@@ -1057,19 +1060,14 @@ def insight_decay_forms() -> None:
     tmult = url_widget(c[1], "number_input", "T_mult", 1, 4, 2, key="i4_tmult")
     total = url_widget(c[2], "select_slider", "steps shown", [300, 700, 1500, 3100], 700, key="i4_total")
     sched = insights.schedule_frame("warm_restarts", total, t0, tmult).assign(what="η_t (SGDR / AdamWR)")
-    st.altair_chart(
+    show_chart(
+        st,
         charts.lines(
-            sched,
-            "step",
-            "eta",
-            "what",
-            "Cosine annealing with warm restarts",
-            y_title="η_t",
-            width=700,
-            height=160,
+            sched, "step", "eta", "what", "Cosine annealing with warm restarts", y_title="η_t",
+            width=700, height=160,
         ),
-        width="stretch",
-        height=300,
+        key="i4_schedule", stem="sgdr-schedule", frame=sched,
+        meta={"t0": t0, "t_mult": tmult, "steps": total}, height=300,
     )
 
 
@@ -1086,14 +1084,19 @@ def insight_landscape() -> None:
     steps = url_widget(c[2], "select_slider", "steps", [300, 750, 1500], 1500, key="i5_steps")
     kind = url_widget(c[3], "radio", "plane", ["pca", "random"], horizontal=True, key="i5_kind")
     n = url_widget(c[4], "select_slider", "grid", [21, 41, 61, 81], 41, key="i5_n")
-    if not url_widget(st, "toggle", "Compute the landscape (trains the pair, then evaluates the grid)", key="i5_go"):
+    if not heavy_toggle(
+        "Compute the landscape (trains the pair, then evaluates the grid)", "i5_go",
+        f"train the pair for {steps:,} steps and evaluate a {n}×{n} grid",
+    ):
         return
     res, seconds = _landscape(model, wd, steps, kind, n)
-    st.altair_chart(
+    meta = {"model": model, "wd": wd, "steps": steps, "plane": kind, "grid": n}
+    show_chart(
+        st,
         charts.landscape_chart(
             res.grid, res.paths, res.axes, subtitle=f"{model} · λ={fmt(wd)} · {steps} steps · {n}×{n} grid"
         ),
-        width="content",
+        key="i5_landscape", stem="landscape", frame=res.grid, meta=meta, width="content",
     )
     st.caption(f"Computed in {seconds:.1f} s on {default_device()} (training included).")
 
@@ -1108,7 +1111,8 @@ def insights_view() -> None:
         insight_landscape,
     ):
         with st.container(border=True):
-            panel()
+            # each panel reruns alone when one of its controls moves
+            urlstate.fragment(panel)()
 
 
 VIEWS = {
@@ -1148,18 +1152,18 @@ def main() -> None:
         st.markdown(ABOUT)
     tabs = st.tabs(views, key="view", on_change="rerun")
     active = st.session_state.get("view") or views[0]
+    urlstate.set_view(active if active != views[0] else None)
     # only the active tab renders: a first visit draws one tab's charts, and reruns stay cheap
     with tabs[views.index(active)]:
         VIEWS[active]()
-    view = active if active != views[0] else None
     with share:
         with st.popover("Share this view", icon=":material/link:"):
             st.caption("This link restores every control of every tab (the address bar holds the same):")
-            st.code(urlstate.share_link(view), language=None, wrap_lines=True)
+            st.code(urlstate.share_link(), language=None, wrap_lines=True)
     warnings = urlstate.pop_warnings()
     if warnings:
         notices.warning("\n\n".join(warnings))
-    urlstate.sync_address_bar(view)
+    urlstate.sync_address_bar()
 
 
 main()

@@ -1,5 +1,7 @@
 """Paths a user walks between features (AppTest): links with range sliders, the address bar across tabs,
 controls moved while a run trains. The browser tests walk the same paths in Chromium."""
+import json
+
 import pytest
 
 from test_app import fresh, show, specs
@@ -95,3 +97,31 @@ def test_moving_a_control_during_a_run_pauses_it_and_says_why():
     at.button(key="t_start").click().run()                         # …or start over with the new λ
     assert at.session_state["live"] is not live and at.session_state["live"].cfg.wd == 0.1
     assert len(specs(at)) >= 6
+
+
+def export_menus(at):
+    """One per chart: the PNG button of each export menu."""
+    return [b for b in at.get("download_button") if b.proto.label == "PNG"]
+
+
+def test_every_insight_chart_has_an_export_menu():
+    at = fresh(view="insights")
+    assert not at.exception
+    n_charts = len(specs(at))
+    assert n_charts >= 9 and len(export_menus(at)) == n_charts
+
+
+def test_a_link_alone_starts_no_heavy_insight_computation():
+    link = {"i1_model": "true", "i3_model": "true", "i5_go": "true", "i5_n": "81", "i5_kind": "random"}
+    at = fresh(link, view="insights")
+    assert not at.exception and not at.warning
+    titles = json.dumps([s.get("title", "") for s in specs(at)])
+    assert "Loss landscape" not in titles and "on the MLP" not in titles
+    assert at.toggle(key="i5_go").value and at.query_params["i5_n"] == "81"   # the link is kept
+    confirm = [b for b in at.button if b.key == "i5_go_confirm"]
+    assert confirm and "81×81" in confirm[0].label
+    at.select_slider(key="i5_n").set_value(21).run()                 # a cheaper grid, then the click
+    at.select_slider(key="i5_steps").set_value(300).run()
+    at.button(key="i5_go_confirm").click().run()
+    assert not at.exception
+    assert "Loss landscape" in json.dumps([s.get("title", "") for s in specs(at)])

@@ -26,7 +26,7 @@ _SIGNATURES = {k: inspect.signature(getattr(st, k)) for k in KINDS}
 MAX_URL_VALUE = 100  # characters; longer values are refused without being echoed in full
 
 # session-state keys of this module
-_LINK, _PENDING, _SEEN, _WARNINGS = "_url_link", "_url_pending", "_url_seen", "_url_warnings"
+_LINK, _PENDING, _SEEDED, _VIEW, _WARNINGS = "_url_link", "_url_pending", "_url_seeded", "_url_view", "_url_warnings"
 
 
 class BadValue(ValueError):
@@ -135,7 +135,7 @@ def start_run(known: Callable[[str], bool]) -> None:
     link values; those no view claims are reported and dropped."""
     if _PENDING in st.session_state:
         return
-    pending, seen = {}, set()
+    pending = {}
     for key in st.query_params.keys():
         values = st.query_params.get_all(key)
         if key == "view":
@@ -145,7 +145,7 @@ def start_run(known: Callable[[str], bool]) -> None:
             continue
         pending[key] = values
     st.session_state[_PENDING] = pending
-    st.session_state[_SEEN] = seen
+    st.session_state[_SEEDED] = {}
     st.session_state[_LINK] = {}
 
 
@@ -165,7 +165,7 @@ def url_widget(where, kind: str, label: str, *args, key: str, default: Any = Non
         try:
             if any(len(r) > MAX_URL_VALUE for r in raw):
                 raise BadValue
-            st.session_state[key] = parse(values)
+            st.session_state[key] = st.session_state.setdefault(_SEEDED, {})[key] = parse(values)
         except BadValue:
             warn(f"URL parameter **{key}** = {shown(','.join(raw))} is not valid ({expected}); "
                  "using the default.")
@@ -184,24 +184,53 @@ def url_widget(where, kind: str, label: str, *args, key: str, default: Any = Non
     return value
 
 
-def link_params(view: str | None) -> dict[str, str | list[str]]:
+def from_link(key: str) -> bool:
+    """Whether the widget still holds the value a link gave it (no click of this session changed it)."""
+    seeded = st.session_state.get(_SEEDED, {})
+    return key in seeded and st.session_state.get(key) == seeded[key]
+
+
+def confirm(key: str) -> None:
+    """The user acted on a link's value: from now on it is theirs."""
+    st.session_state.get(_SEEDED, {}).pop(key, None)
+
+
+def set_view(view: str | None) -> None:
+    """The shown tab (None: the first), part of the link."""
+    st.session_state[_VIEW] = view
+
+
+def link_params() -> dict[str, str | list[str]]:
     """Every control that differs from its default (all tabs), a link's values for tabs not opened yet,
     and the shown tab when it is not the first."""
+    view = st.session_state.get(_VIEW)
     params: dict[str, Any] = {"view": view} if view else {}
     params.update({k: v if len(v) > 1 else v[0] for k, v in st.session_state.get(_PENDING, {}).items()})
     params.update(st.session_state.get(_LINK, {}))
     return params
 
 
-def share_link(view: str | None) -> str:
+def share_link() -> str:
     base = (st.context.url or "").split("?")[0]
-    query = urlencode(link_params(view), doseq=True)
+    query = urlencode(link_params(), doseq=True)
     return base + ("?" + query if query else "")
 
 
-def sync_address_bar(view: str | None) -> None:
+def sync_address_bar() -> None:
     """Rewrite the address bar to the share link (only when it differs: each write is a message)."""
-    want = link_params(view)
+    want = link_params()
     have = {k: (vs if len(vs := st.query_params.get_all(k)) > 1 else vs[0]) for k in st.query_params.keys()}
     if have != want:
         st.query_params.from_dict(want)
+
+
+def fragment(render: Callable[[], None]) -> Callable[[], None]:
+    """`render` as a fragment (it reruns alone when its own controls move) that keeps the address bar
+    in step, as a full run does."""
+
+    def run() -> None:
+        render()
+        sync_address_bar()
+
+    run.__name__ = run.__qualname__ = f"fragment_{render.__name__}"
+    return st.fragment(run)
