@@ -9,66 +9,62 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from . import chartkit as kit
 from .optim import OPTIMIZERS
-from .surfaces import SURFACES, grid
+from .surfaces import SURFACES
 
 COLORS = {"adam-l2": "#d95f02", "sgd-l2": "#d95f02", "adam": "#7f7f7f", "sgd": "#7f7f7f",
           "adamw": "#1f78b4", "adamw-torch": "#1f78b4", "sgdw": "#1f78b4"}
-MAX_POINTS = 1500   # trajectory points drawn per run (the data keeps every step)
+
+
+def spec(chart: alt.TopLevelMixin) -> dict:
+    """The chart's Vega-Lite spec with its data inline, for `st.vega_lite_chart(spec(chart))`: the same
+    dict as `chart.to_dict()` without the JSON-schema validation, which costs tens of ms per chart."""
+    return chart.to_dict(validate=False)
 
 
 def _color_scale(names):
     return alt.Scale(domain=[OPTIMIZERS[n].label for n in names], range=[COLORS[n] for n in names])
 
 
-def _thin(frame: pd.DataFrame) -> pd.DataFrame:
-    steps = frame["step"].max()
-    if steps <= MAX_POINTS:
-        return frame
-    keep = np.unique(np.r_[np.linspace(0, steps, MAX_POINTS).round().astype(int), steps])
-    return frame[frame["step"].isin(keep)]
-
-
-@lru_cache(maxsize=16)
-def surface_frame(surface: str, n: int = 70) -> pd.DataFrame:
-    """The contour grid as a table of cells, with log-scaled height above the minimum (read-only)."""
-    xs, ys, f = grid(SURFACES[surface], n)
-    xx, yy = np.meshgrid(xs, ys)
-    level = np.log10(f - f.min() + 1e-3 * (np.ptp(f) or 1.0))
-    dx, dy = (xs[1] - xs[0]) * 1.5, (ys[1] - ys[0]) * 1.5   # cells overlap: no seams
-    return pd.DataFrame({"x": xx.ravel() - dx / 2, "x2": xx.ravel() + dx / 2,
-                         "y": yy.ravel() - dy / 2, "y2": yy.ravel() + dy / 2,
-                         "f": f.ravel(), "level": level.ravel()})
-
-
-def _title(text: str, subtitle: str = ""):
-    return alt.TitleParams(text, subtitle=subtitle, anchor="start") if subtitle else text
-
-
 def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str | None,
                      fixed=None, diverged_at: int | None = None, title: str = "",
                      size: int = 430, subtitle: str = "") -> alt.Chart:
-    """Heat map of f with `focus`'s path drawn over it (and `other`'s, faint, for comparison)."""
+    """Heat map of f with `focus`'s path drawn over it (and `other`'s, faint, for comparison).
+
+    The heat map is one greyscale image and a coarse transparent grid for the tooltip; the paths are
+    thinned to what the pixels show — the spec stays ~100 KB instead of 1.3 MB."""
     surf = SURFACES[surface]
     xs = alt.Scale(domain=list(surf.xlim), nice=False, zero=False)
     ys = alt.Scale(domain=list(surf.ylim), nice=False, zero=False)
     names = [focus] + ([other] if other else [])
-    data = _thin(frame[frame["optimizer"].isin(names)]).assign(
-        label=lambda d: d["optimizer"].map(lambda n: OPTIMIZERS[n].label))
-    inside = data[(data.x.between(*surf.xlim)) & (data.y.between(*surf.ylim))]
-    heat = alt.Chart(surface_frame(surface)).mark_rect(strokeWidth=0).encode(
-        x=alt.X("x:Q", scale=xs, title="x"), x2="x2", y=alt.Y("y:Q", scale=ys, title="y"), y2="y2",
-        color=alt.Color("level:Q", scale=alt.Scale(scheme="greys", reverse=True), legend=None),
-        tooltip=[alt.Tooltip("f:Q", format=".4g")])
-    color = alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom"))
-    path = alt.Chart(inside).mark_line(strokeWidth=2.2, clip=True).encode(
+    rows = frame[frame["optimizer"].isin(names)]
+    inside = rows[rows.x.between(*surf.xlim) & rows.y.between(*surf.ylim)]
+    tol = (np.ptp(surf.xlim) / size / 2, np.ptp(surf.ylim) / size / 2)
+    drawn = [kit.thin_path(inside[inside["optimizer"] == n], tol) for n in names]
+    path_data = pd.DataFrame({
+        "x": np.concatenate([kit.sig(d["x"]) for d in drawn]), "y": np.concatenate([kit.sig(d["y"]) for d in drawn]),
+        "step": np.concatenate([d["step"] for d in drawn]).astype(int),
+        "label": np.repeat([OPTIMIZERS[n].label for n in names], [len(d) for d in drawn])})
+    corners = pd.DataFrame({"x": [surf.xlim[0]], "x2": [surf.xlim[1]], "y": [surf.ylim[0]], "y2": [surf.ylim[1]]})
+    image = alt.Chart(corners).mark_image(url=kit.surface_image(surface), aspect=False).encode(
+        x=alt.X("x:Q", scale=xs, title="x"), x2="x2:Q", y=alt.Y("y:Q", scale=ys, title="y"), y2="y2:Q")
+    tips = kit.surface_tips(surface)
+    dx, dy = (float(np.ptp(lim)) / math.isqrt(len(tips)) for lim in (surf.xlim, surf.ylim))
+    hover = alt.Chart(tips).transform_calculate(x2=f"datum.x + {dx!r}", y2=f"datum.y + {dy!r}").mark_rect(
+        opacity=0).encode(x=alt.X("x:Q", scale=xs), x2="x2:Q", y=alt.Y("y:Q", scale=ys), y2="y2:Q",
+                          tooltip=[alt.Tooltip("f:Q", format=".4g")])
+    color = alt.Color("label:N", scale=_color_scale(names),
+                      legend=kit.legend([OPTIMIZERS[n].label for n in names], size))
+    path = alt.Chart(path_data).mark_line(strokeWidth=2.2, clip=True).encode(
         x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), order="step:Q", color=color,
-        opacity=alt.condition(alt.datum.optimizer == focus, alt.value(1.0), alt.value(0.35)),
-        detail="optimizer:N")
-    layers = [heat, path]
+        opacity=alt.condition(alt.datum.label == OPTIMIZERS[focus].label, alt.value(1.0), alt.value(0.35)),
+        detail="label:N")
+    layers = [image, hover, path]
     ends = inside[inside["optimizer"] == focus]
     if len(ends):
         marks = pd.concat([ends.iloc[[0]].assign(what="start"), ends.iloc[[-1]].assign(what="end")])
+        marks = marks[["x", "y", "step", "loss", "what"]]
         layers.append(alt.Chart(marks).mark_point(filled=True, size=110, stroke="white", strokeWidth=1.2).encode(
             x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys),
             shape=alt.Shape("what:N", scale=alt.Scale(domain=["start", "end"], range=["circle", "square"]),
@@ -96,21 +92,26 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
                             "text": [f"diverged at step {diverged_at}"]})
         layers.append(alt.Chart(msg).mark_text(fontSize=18, fontWeight="bold", color="#b2182b").encode(
             x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text="text:N"))
-    return alt.layer(*layers).properties(width=size, height=size, title=_title(title, subtitle))
+    return alt.layer(*layers).properties(width=size, height=size, title=kit.title(title, subtitle, size))
 
 
 def metric_chart(frame: pd.DataFrame, field: str, title: str, names, log: bool = False,
                  width: int = 380, height: int = 220, subtitle: str = "") -> alt.Chart:
-    """One metric against step for every optimizer on shared axes."""
-    data = _thin(frame[frame["optimizer"].isin(names)]).assign(
-        label=lambda d: d["optimizer"].map(lambda n: OPTIMIZERS[n].label))
-    data = data[np.isfinite(data[field]) & ((data[field] > 0) if log else True)]
+    """One metric against step for every optimizer on shared axes (≤ MAX_POINTS drawn per run)."""
+    rows = frame[frame["optimizer"].isin(names)]
+    rows = rows[np.isfinite(rows[field]) & ((rows[field] > 0) if log else True)]
+    runs = [kit.every(rows[rows["optimizer"] == n]) for n in names]
+    data = pd.DataFrame({"step": np.concatenate([r["step"] for r in runs]).astype(int),
+                         field: kit.sig(np.concatenate([r[field] for r in runs])),
+                         "label": np.repeat([OPTIMIZERS[n].label for n in names], [len(r) for r in runs])})
+    y_axis = kit.log_axis(data[field]) if log else alt.Axis()
     return alt.Chart(data).mark_line(strokeWidth=2).encode(
-        x=alt.X("step:Q", title="step"),
-        y=alt.Y(f"{field}:Q", title=None, scale=alt.Scale(type="log" if log else "linear")),
-        color=alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom")),
+        x=alt.X("step:Q", axis=kit.step_axis(width)),
+        y=alt.Y(f"{field}:Q", title=None, scale=alt.Scale(type="log" if log else "linear"), axis=y_axis),
+        color=alt.Color("label:N", scale=_color_scale(names),
+                        legend=kit.legend([OPTIMIZERS[n].label for n in names], width)),
         tooltip=["label:N", "step:Q", alt.Tooltip(f"{field}:Q", format=".5g")],
-    ).properties(width=width, height=height, title=_title(title, subtitle))
+    ).properties(width=width, height=height, title=kit.title(title, subtitle, width))
 
 
 TRAIN_TITLES = {"train_loss": "train loss", "test_loss": "test loss", "test_acc": "test accuracy",
@@ -135,8 +136,9 @@ def to_altair(part: LivePart, subtitle: str = "") -> alt.Chart:
     spec = {**spec, "data": {"values": json.loads(data.to_json(orient="records"))}}
     if subtitle:
         title = spec.get("title", "")
-        spec["title"] = {"text": title if isinstance(title, str) else title.get("text", ""),
-                         "subtitle": subtitle, "anchor": "start"}
+        width = spec.get("width") or spec.get("spec", {}).get("width", 330) * 3   # facets: ~3 panels
+        spec["title"] = kit.title(title if isinstance(title, (str, list)) else title.get("text", ""), subtitle,
+                               width).to_dict()
     return (alt.FacetChart if "facet" in spec else alt.Chart).from_dict(spec)
 
 
@@ -146,8 +148,9 @@ def _labelled(rows: pd.DataFrame, names) -> pd.DataFrame:
     return data
 
 
-def _color(names):
-    return alt.Color("label:N", scale=_color_scale(names), legend=alt.Legend(title=None, orient="bottom"))
+def _color(names, width: int = 330):
+    return alt.Color("label:N", scale=_color_scale(names),
+                     legend=kit.legend([OPTIMIZERS[n].label for n in names], width))
 
 
 @lru_cache(maxsize=64)
@@ -155,9 +158,9 @@ def _metric_spec(metric: str, names: tuple, width: int, height: int) -> str:
     log = metric.endswith("loss")
     empty = pd.DataFrame({"step": [], metric: [], "label": []})
     return _spec(alt.Chart(empty).mark_line(strokeWidth=2).encode(
-        x=alt.X("step:Q", title="step"),
+        x=alt.X("step:Q", axis=kit.step_axis(width)),
         y=alt.Y(f"{metric}:Q", title=None, scale=alt.Scale(type="log") if log else alt.Scale(zero=False)),
-        color=_color(names),
+        color=_color(names, width),
         tooltip=["label:N", "step:Q", alt.Tooltip(f"{metric}:Q", format=".4g")],
     ).properties(width=width, height=height, title=TRAIN_TITLES.get(metric, metric)))
 
@@ -169,6 +172,8 @@ def training_part(rows: pd.DataFrame, metric: str, names, width: int = 330, heig
     if metric.endswith("loss"):
         data = data[data[metric] > 0]
     spec = json.loads(_metric_spec(metric, tuple(names), width, height))
+    if metric.endswith("loss"):
+        spec["encoding"]["y"]["axis"] = kit.log_axis(data[metric]).to_dict()
     if metric == "test_acc" and len(data):
         # frame the part where the runs differ, not the climb from chance level
         late = data[data["step"] >= 0.1 * data["step"].max()][metric]
@@ -181,10 +186,10 @@ def training_part(rows: pd.DataFrame, metric: str, names, width: int = 330, heig
 def _layer_norm_spec(names: tuple, width: int, height: int) -> str:
     empty = pd.DataFrame({"step": [], "norm": [], "layer": [], "label": []})
     return _spec(alt.Chart(empty).mark_line(strokeWidth=1.8).encode(
-        x=alt.X("step:Q"), y=alt.Y("norm:Q", title=None), color=_color(names),
-        strokeDash=alt.StrokeDash("layer:N", legend=None),
+        x=alt.X("step:Q", axis=kit.step_axis(width)), y=alt.Y("norm:Q", title=None), color=_color(names, width),
+        strokeDash=alt.StrokeDash("layer:N", legend=alt.Legend(title="layer", orient="bottom", direction="horizontal")),
         tooltip=["label:N", "layer:N", "step:Q", alt.Tooltip("norm:Q", format=".4g")],
-    ).properties(width=width, height=height, title="‖W‖ per layer (solid, dashed, dotted = 1, 2, 3)"))
+    ).properties(width=width, height=height, title="‖W‖ per layer"))
 
 
 def layer_norm_part(rows: pd.DataFrame, names, width: int = 330, height: int = 200) -> LivePart:
@@ -246,15 +251,27 @@ def sweep_cells(frame: pd.DataFrame, optimizer: str, metric: str, top_k: int = 3
     return g
 
 
+def _grid_axis(log2_values, title: str, size: int, across: bool) -> alt.Axis:
+    """Ticks at the cell centres — the grid's own log₂ values, every k-th when they would crowd (the k
+    that keeps the most whole powers) — labelled 2^v with up to two decimals."""
+    v = np.unique(np.round(np.asarray(log2_values, dtype=float), 6))
+    longest = max((len(f"{x:.2f}".rstrip("0").rstrip(".")) for x in v), default=2) + 2
+    room = size / (longest * 7 + 12) if across else size / 18      # labels side by side or stacked
+    least = max(1, math.ceil(len(v) / max(room, 1)))
+    stride = max(range(least, 2 * least + 1), key=lambda k: (np.sum(v[::k] == np.round(v[::k])), -k))
+    return alt.Axis(title=title, values=[float(x) for x in v[::stride]],
+                    labelExpr="'2^' + format(datum.value, '.2~f')")
+
+
 def sweep_heatmap(frame: pd.DataFrame, optimizer: str, metric: str, coupling, domain: tuple[float, float],
                   top_k: int = 3, wd_label: str = "λ", size: int = 300, subtitle: str = "") -> alt.Chart:
     """One optimizer's lr × λ grid on a shared color domain, best/top-k cells circled, diverged cells
     crossed, rows where λ hardly matters marked, and the fitted coupling line."""
     cells = sweep_cells(frame, optimizer, metric, top_k)
-    log_ticks = lambda axis_title: alt.Axis(title=axis_title, labelExpr="'2^' + format(datum.value, '.0f')",  # noqa: E731
-                                            tickMinStep=1)
-    x = alt.X("log2_wd_lo:Q", axis=log_ticks(f"{wd_label} (log₂)"), scale=alt.Scale(zero=False, nice=False))
-    y = alt.Y("log2_lr_lo:Q", axis=log_ticks("learning rate α (log₂)"), scale=alt.Scale(zero=False, nice=False))
+    x = alt.X("log2_wd_lo:Q", axis=_grid_axis(cells["log2_wd"], f"{wd_label} (log₂)", size, across=True),
+              scale=alt.Scale(zero=False, nice=False))
+    y = alt.Y("log2_lr_lo:Q", axis=_grid_axis(cells["log2_lr"], "learning rate α (log₂)", size, across=False),
+              scale=alt.Scale(zero=False, nice=False))
     tooltip = [alt.Tooltip("lr:Q", format=".3g"), alt.Tooltip("wd:Q", title=wd_label, format=".3g"),
                alt.Tooltip("value:Q", title=SWEEP_METRICS[metric], format=".4f"), "diverged:N", "seeds:Q"]
     heat = alt.Chart(cells).mark_rect(stroke="white", strokeWidth=0.5).encode(
@@ -290,7 +307,7 @@ def sweep_heatmap(frame: pd.DataFrame, optimizer: str, metric: str, coupling, do
         title += f" · slope {coupling.slope:+.2f}"
     else:
         title += " · slope n/a"
-    return alt.layer(*layers).properties(width=size, height=size, title=_title(title, subtitle))
+    return alt.layer(*layers).properties(width=size, height=size, title=kit.title(title, subtitle, size))
 
 
 # ---------------------------------------------------------------- insight panels
@@ -299,19 +316,23 @@ def lines(data: pd.DataFrame, x: str, y: str, color: str, title: str, *, dash: s
           subtitle: str = "", width: int = 380, height: int = 230, color_title: str | None = None,
           optimizers: list[str] | None = None) -> alt.Chart:
     """A generic multi-line chart (the insight panels' workhorse); `optimizers`: colour the lines (whose
-    `color` values are those optimizers' labels) in the explorer's optimizer colours."""
+    `color` values are those optimizers' labels) in the explorer's optimizer colours. Titles wrap and
+    legends break into columns at `width`; log axes are labelled at powers of ten."""
     d = data[np.isfinite(data[y]) & ((data[y] > 0) if log_y else True)]
-    enc = dict(
-        x=alt.X(f"{x}:Q", title=x_title or x, scale=alt.Scale(type="log" if log_x else "linear", zero=False)),
-        y=alt.Y(f"{y}:Q", title=y_title or y, scale=alt.Scale(type="log" if log_y else "linear", zero=False)),
-        color=alt.Color(f"{color}:N", title=color_title, legend=alt.Legend(orient="bottom"),
-                        scale=_color_scale(optimizers) if optimizers else alt.Undefined),
-        tooltip=[f"{color}:N", alt.Tooltip(f"{x}:Q", format=".4g"), alt.Tooltip(f"{y}:Q", format=".4g")])
+    d = d[[c for c in dict.fromkeys((x, y, color, dash)) if c]]
+    x_axis = (kit.log_axis(d[x], title=x_title or x) if log_x else
+              kit.step_axis(width, x_title or x) if x == "step" else alt.Axis(title=x_title or x))
+    y_axis = kit.log_axis(d[y], title=y_title or y) if log_y else alt.Axis(title=y_title or y)
+    enc = {"x": alt.X(f"{x}:Q", axis=x_axis, scale=alt.Scale(type="log" if log_x else "linear", zero=False)),
+           "y": alt.Y(f"{y}:Q", axis=y_axis, scale=alt.Scale(type="log" if log_y else "linear", zero=False)),
+           "color": alt.Color(f"{color}:N", legend=kit.legend(d[color].unique(), width, color_title),
+                              scale=_color_scale(optimizers) if optimizers else alt.Undefined),
+           "tooltip": [f"{color}:N", alt.Tooltip(f"{x}:Q", format=".4g"), alt.Tooltip(f"{y}:Q", format=".4g")]}
     if dash:
-        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", legend=alt.Legend(orient="bottom"))
+        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", legend=kit.legend(d[dash].unique(), width))
         enc["tooltip"].append(f"{dash}:N")
     return alt.Chart(d).mark_line(strokeWidth=2).encode(**enc).properties(
-        width=width, height=height, title=_title(title, subtitle))
+        width=width, height=height, title=kit.title(title, subtitle, width))
 
 
 def landscape_chart(grid: pd.DataFrame, paths: pd.DataFrame, axes: tuple[str, str], subtitle: str = "",
@@ -322,16 +343,23 @@ def landscape_chart(grid: pd.DataFrame, paths: pd.DataFrame, axes: tuple[str, st
     cells = grid.assign(a2=grid["a"] + da, b2=grid["b"] + db, level=np.log10(grid["loss"].clip(lower=1e-6)))
     xs = alt.Scale(domain=[float(a[0]), float(a[-1] + da)], nice=False, zero=False)
     ys = alt.Scale(domain=[float(b[0]), float(b[-1] + db)], nice=False, zero=False)
+    # A vertical colour bar at the right: side by side with the run legend at the bottom it ran
+    # past the edge of a narrow column.
+    level = alt.Color("level:Q", title=["log₁₀", "train loss"], scale=alt.Scale(scheme="greys", reverse=True),
+                      legend=alt.Legend(orient="right", direction="vertical", gradientLength=int(size * 0.5),
+                                        titleLimit=size, labelLimit=size))
+    ticks = max(3, size // 80)
     heat = alt.Chart(cells).mark_rect(strokeWidth=0).encode(
-        x=alt.X("a:Q", scale=xs, title=axes[0]), x2="a2", y=alt.Y("b:Q", scale=ys, title=axes[1]), y2="b2",
-        color=alt.Color("level:Q", title="log₁₀ train loss", scale=alt.Scale(scheme="greys", reverse=True),
-                        legend=alt.Legend(orient="bottom")),
-        tooltip=[alt.Tooltip("loss:Q", format=".4g")])
+        x=alt.X("a:Q", scale=xs, axis=alt.Axis(title=axes[0], grid=False, tickCount=ticks)), x2="a2",
+        y=alt.Y("b:Q", scale=ys, axis=alt.Axis(title=axes[1], grid=False, tickCount=ticks)), y2="b2",
+        color=level, tooltip=[alt.Tooltip("loss:Q", format=".4g")])
     p = paths.assign(label=paths["optimizer"].map(lambda n: OPTIMIZERS[n].label))
     names = list(dict.fromkeys(p["optimizer"]))
     centre = p.assign(a=p["a"] + da / 2, b=p["b"] + db / 2)
     path = alt.Chart(centre).mark_line(strokeWidth=2.5, point=True).encode(
-        x=alt.X("a:Q", scale=xs), y=alt.Y("b:Q", scale=ys), order="step:Q", color=_color(names),
+        x=alt.X("a:Q", scale=xs), y=alt.Y("b:Q", scale=ys), order="step:Q",
+        color=alt.Color("label:N", scale=_color_scale(names),
+                        legend=kit.legend([OPTIMIZERS[n].label for n in names], size)),
         tooltip=["label:N", "step:Q", alt.Tooltip("loss:Q", format=".4g")])
     return alt.layer(heat, path).properties(width=size, height=size,
-                                            title=_title("Loss landscape through both runs", subtitle))
+                                            title=kit.title("Loss landscape through both runs", subtitle, size))

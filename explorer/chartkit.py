@@ -1,0 +1,142 @@
+"""Chart plumbing shared by the explorer's charts: thinning, rounding, wrapped titles, legends
+that break into columns, powers-of-ten log axes, and a surface drawn as one image."""
+from __future__ import annotations
+
+import base64
+import io
+import math
+import textwrap
+from functools import lru_cache
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+
+from .surfaces import SURFACES
+
+MAX_POINTS = 600    # line points drawn per run (the data keeps every step: CSV/JSON export)
+# Vega's "greys" scheme reversed (#1e1e1e → #e2e2e2), as Vega renders it at t = 0, 1/8, …, 1: the
+# surface image keeps the look of the former rect heat map (minimum of f dark).
+GREYS = np.array([30, 56.5, 88, 112, 136, 161, 185, 206.5, 226])
+# Rough glyph widths (px) in Streamlit's chart theme: 16 px bold titles, 14 px legend labels.
+# Lines stay short even on wide charts: the app stretches charts to their column, often narrower.
+TITLE_PX, SUBTITLE_PX, LEGEND_PX = 9.0, 6.0, 7.5
+TITLE_CHARS, SUBTITLE_CHARS = 40, 64
+
+
+def every(frame: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """At most `max_points` evenly spaced rows, always the first and the last."""
+    if len(frame) <= max_points:
+        return frame
+    return frame.iloc[np.unique(np.linspace(0, len(frame) - 1, max_points).round().astype(int))]
+
+
+def thin_path(run: pd.DataFrame, tol: tuple[float, float]) -> pd.DataFrame:
+    """One run's path with consecutive points in the same `tol`-sized cell (about half a pixel) merged —
+    a converged run repeats the same pixel for thousands of steps — then at most MAX_POINTS."""
+    cell = np.floor(run[["x", "y"]].to_numpy() / np.asarray(tol))
+    keep = np.r_[True, np.any(cell[1:] != cell[:-1], axis=1)] if len(run) else np.zeros(0, bool)
+    if len(keep):
+        keep[-1] = True
+    return every(run[keep])
+
+
+def sig(values, digits: int = 6) -> np.ndarray:
+    """Round to `digits` significant digits: shorter JSON, no visible change."""
+    a = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = np.floor(np.log10(np.abs(a)))
+    e = np.where(np.isfinite(e), e, 0).astype(int) - (digits - 1)
+    up = 10.0 ** np.clip(-e, 0, 300)            # exact powers of ten: the division rounds correctly
+    down = 10.0 ** np.clip(e, 0, 300)
+    return np.where(e < 0, np.round(a * up) / up, np.round(a / down) * down)
+
+
+def _pack(text: str, chars: int) -> list[str]:
+    lines: list[str] = []
+    for part in text.split(" · "):
+        if lines and len(lines[-1]) + 3 + len(part) <= chars:
+            lines[-1] += " · " + part
+        else:
+            lines.extend(textwrap.wrap(part, chars) or [""])
+    return lines
+
+
+def wrap(text: str, chars: int):
+    """`text` as lines of ≤ `chars` characters, broken at " · " first, then at spaces, as even as the
+    same number of lines allows (no one-word last line); a str when it fits on one."""
+    if len(text) <= chars:
+        return text
+    lines = _pack(text, chars)
+    while chars > 8 and len(shorter := _pack(text, chars - 1)) == len(lines):
+        lines, chars = shorter, chars - 1
+    return lines if len(lines) > 1 else lines[0]
+
+
+def title(text: str, subtitle: str = "", width: int = 380):
+    """Title (and subtitle) wrapped to the chart's width, so that neither is cut."""
+    head = wrap(text, max(16, min(TITLE_CHARS, int(width / TITLE_PX))))
+    if not subtitle:
+        return alt.TitleParams(head, anchor="start")
+    sub = wrap(subtitle, max(24, min(SUBTITLE_CHARS, int(width / SUBTITLE_PX))))
+    return alt.TitleParams(head, subtitle=sub, anchor="start")
+
+
+def legend(labels, width: int, title=None) -> alt.Legend:
+    """A bottom legend that wraps into columns instead of running past the chart's edge."""
+    longest = max((len(str(s)) for s in labels), default=8)
+    entry = longest * LEGEND_PX + 34                     # symbol, padding and the label
+    return alt.Legend(title=title, orient="bottom", direction="horizontal", labelLimit=width,
+                      columns=max(1, min(len(labels), int(width // entry))))
+
+
+# 0.001 … 1000 in full, 1e-7 or 1e+6 beyond
+POWER_LABEL = "datum.value >= 1e-3 && datum.value < 1e4 ? format(datum.value, '~g') : format(datum.value, '.0e')"
+
+
+def log_axis(values, **axis) -> alt.Axis:
+    """A log axis labelled at powers of ten only (Vega's own log ticks read "30, 2, 0.1")."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not len(v):
+        return alt.Axis(labelExpr=POWER_LABEL, **axis)
+    lo, hi = math.floor(math.log10(v.min())), math.ceil(math.log10(v.max()))
+    powers = list(range(lo, max(hi, lo + 1) + 1))
+    stride = math.ceil(len(powers) / 7)
+    return alt.Axis(values=[10.0 ** k for k in powers[::stride]], labelExpr=POWER_LABEL, **axis)
+
+
+def step_axis(width: int, title: str = "step") -> alt.Axis:
+    """A step axis with room between its labels (at 11 ticks "4,500" and "5,000" collide)."""
+    return alt.Axis(title=title, tickCount=max(3, width // 75))
+
+
+@lru_cache(maxsize=16)
+def surface_image(surface: str, n: int = 160) -> str:
+    """The surface's log-height map (dark = low) as a greyscale PNG data URL, row 0 at the top.
+
+    level = log10(f − min f + 10⁻³·range f) at the centres of an n×n pixel grid over the window."""
+    surf = SURFACES[surface]
+    (x0, x1), (y0, y1) = surf.xlim, surf.ylim
+    xs = x0 + (np.arange(n) + 0.5) * (x1 - x0) / n
+    ys = y1 - (np.arange(n) + 0.5) * (y1 - y0) / n          # image rows run downwards, y upwards
+    yy, xx = np.meshgrid(ys, xs, indexing="ij")
+    f = surf.value(torch.from_numpy(xx), torch.from_numpy(yy)).numpy()
+    level = np.log10(f - f.min() + 1e-3 * (np.ptp(f) or 1.0))
+    t = (level - level.min()) / (np.ptp(level) or 1.0)
+    grey = np.interp(t, np.linspace(0, 1, len(GREYS)), GREYS).round().astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(grey).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+@lru_cache(maxsize=16)
+def surface_tips(surface: str, n: int = 20) -> pd.DataFrame:
+    """A coarse n×n table of cells (lower-left corner, f at the centre) for the heat map's tooltip."""
+    surf = SURFACES[surface]
+    dx, dy = np.ptp(surf.xlim) / n, np.ptp(surf.ylim) / n
+    yy, xx = np.meshgrid(surf.ylim[0] + dy * np.arange(n), surf.xlim[0] + dx * np.arange(n), indexing="ij")
+    f = surf.value(torch.from_numpy(xx + dx / 2), torch.from_numpy(yy + dy / 2)).numpy()
+    return pd.DataFrame({"x": sig(xx.ravel(), 5), "y": sig(yy.ravel(), 5), "f": sig(f.ravel(), 4)})

@@ -1,0 +1,161 @@
+"""Charts: sweep ticks on cell centres, small trajectory specs (surface as one image), the fast spec
+hand-off, titles and legends that wrap instead of being cut, log axes labelled at powers of ten."""
+import base64
+import io
+import itertools
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from explorer import chartkit, charts, figures
+from explorer.export import chart_bytes
+from explorer.params import TRAJECTORY
+from explorer.surfaces import SURFACES
+from explorer.sweep import coupling, pow2
+
+
+def sweep_frame(lrs, wds):
+    rows = [{"optimizer": "adamw", "lr": lr, "wd": wd, "seed": 0, "diverged": False,
+             "test_loss": 0.2 + 0.01 * (math.log2(wd) + 8) ** 2 + 0.001 * math.log2(lr) ** 2}
+            for lr, wd in itertools.product(lrs, wds)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("wds", [pow2(-13, -1, 7), pow2(-12, -6, 9)])
+def test_sweep_ticks_sit_on_the_cell_centres(wds):
+    lrs = pow2(-10, -4, 7)
+    frame = sweep_frame(lrs, wds)
+    chart = charts.sweep_heatmap(frame, "adamw", "test_loss", coupling(frame, "adamw"), (0.2, 1.0))
+    enc = chart.to_dict()["layer"][0]["encoding"]
+    for axis, grid in ((enc["x"]["axis"], wds), (enc["y"]["axis"], lrs)):
+        centres = np.round(np.log2(grid), 6)
+        assert len(axis["values"]) >= 2 and set(axis["values"]) <= set(centres)   # never a cell edge
+        assert axis["values"][0] == centres[0]
+        assert "'2^'" in axis["labelExpr"]
+    assert enc["y"]["axis"]["values"] == list(np.log2(lrs))       # 7 rows fit: every one labelled
+
+
+def test_sweep_tick_labels_render_at_grid_values():
+    wds, lrs = pow2(-13, -1, 7), pow2(-10, -4, 7)                                  # cell edges at −14, −12, …
+    frame = sweep_frame(lrs, wds)
+    svg = chart_bytes(charts.sweep_heatmap(frame, "adamw", "test_loss", coupling(frame, "adamw"), (0.2, 1.0)),
+                      "svg").decode()
+    assert "2^−13<" in svg and "2^−1<" in svg and "2^−10<" in svg and "2^−4<" in svg
+    assert not any(f"2^−{k}<" in svg for k in (14, 12, 2, 0))                     # no edge labels
+
+
+@pytest.fixture(scope="module")
+def default_trajectory():
+    p = {k: s.default for k, s in TRAJECTORY.items()}
+    return {**p, "start": p["start"] or SURFACES[p["surface"]].start}
+
+
+@pytest.mark.parametrize("steps", [500, 5000])
+def test_trajectory_specs_stay_small(default_trajectory, steps):
+    p = {**default_trajectory, "steps": steps}
+    frame, div, fixed = figures.trajectory_data(p)
+    assert len(frame) == 2 * (steps + 1)                                          # export keeps every step
+    for name, chart in figures.trajectory_charts(p, frame, div, fixed).items():
+        spec = charts.spec(chart)
+        assert len(json.dumps(spec)) < 100_000, name
+        for rows in spec["datasets"].values():
+            for label in {r.get("label") for r in rows} - {None}:
+                assert sum(r.get("label") == label for r in rows) <= chartkit.MAX_POINTS
+
+
+def test_the_surface_is_one_image_with_y_up():
+    url = chartkit.surface_image("rosenbrock")
+    img = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))), dtype=float)
+    n = img.shape[0]
+    s = SURFACES["rosenbrock"]
+    r, c = np.unravel_index(np.argmin(img), img.shape)
+    x = s.xlim[0] + (c + 0.5) * np.ptp(s.xlim) / n
+    y = s.ylim[1] - (r + 0.5) * np.ptp(s.ylim) / n                               # row 0 is the top
+    assert abs(y - x * x) < 0.1                                                    # darkest: in the valley
+    assert img[0, n // 2] > img[-1, n // 2]               # f(0, 3) = 901 above f(0, −1) = 101: lighter
+
+
+def test_the_surface_image_appears_in_the_png_export():
+    frame = pd.DataFrame({"optimizer": ["adamw"] * 2, "step": [0, 1], "x": [-1.5, -1.0], "y": [2.5, 2.0],
+                          "loss": [1.0, 1.0], "norm": [1.0, 1.0]})
+    chart = charts.trajectory_panel("himmelblau", frame, "adamw", None, size=200)
+    img = np.asarray(Image.open(io.BytesIO(chart_bytes(chart, "png", scale=1))).convert("L"), dtype=float)
+    rows, cols = np.where(img < 250)
+    plot = img[np.median(rows).astype(int) - 60:np.median(rows).astype(int) + 60,
+               np.median(cols).astype(int) - 60:np.median(cols).astype(int) + 60]
+    assert plot.std() > 10 and plot.mean() < 230                                   # greys, not a blank view
+
+
+def test_spec_is_to_dict_without_validation(default_trajectory):
+    p = {**default_trajectory, "steps": 40}
+    frame, div, fixed = figures.trajectory_data(p)
+    chart = figures.trajectory_charts(p, frame, div, fixed)[p["optimizer"]]
+    assert charts.spec(chart) == chart.to_dict()
+
+
+def title_lines(title):
+    text = title["text"] if isinstance(title, dict) else title
+    return [text] if isinstance(text, str) else text
+
+
+@pytest.mark.parametrize("title,width", [("‖θ_SGD+L2 − θ_SGDW‖ / ‖θ_SGDW‖ on the MLP", 380),
+                                         ("What still differs, per coordinate", 300),
+                                         ("AdamW (PyTorch form): ‖θ‖ at α/4, α, 4α", 240)])
+def test_long_titles_wrap_to_the_width(title, width):
+    d = pd.DataFrame({"step": [0, 1, 0, 1], "v": [1.0, 2.0, 3.0, 4.0],
+                      "run": ["AdamW (PyTorch form) · α=0.00025"] * 2 + ["AdamW (PyTorch form) · α=0.001"] * 2})
+    spec = charts.lines(d, "step", "v", "run", title, width=width).to_dict()
+    lines = title_lines(spec["title"])
+    assert " ".join(lines).replace(" ", "") == title.replace(" ", "")
+    assert all(len(s) <= min(40, width / chartkit.TITLE_PX) for s in lines)
+    legend = spec["encoding"]["color"]["legend"]
+    assert legend["labelLimit"] >= width and 1 <= legend["columns"] <= 2          # long labels: stacked
+
+
+def test_sweep_subtitle_wraps_at_300px():
+    sub = "mlp-ln · 1200 digits · batch 32 · 1500 steps · cosine · 3 seed(s) · normalized λ"
+    frame = sweep_frame(pow2(-10, -9), pow2(-8, -6, 3))
+    spec = charts.sweep_heatmap(frame, "adamw", "test_loss", coupling(frame, "adamw"), (0.2, 1.0),
+                                size=300, subtitle=sub).to_dict()
+    lines = spec["title"]["subtitle"]
+    assert isinstance(lines, list) and all(len(s) <= 300 / chartkit.SUBTITLE_PX for s in lines)
+    assert " · ".join(lines) == sub
+
+
+def test_layer_norm_title_is_short_and_the_dashes_have_a_legend():
+    rows = pd.DataFrame({"optimizer": ["adamw-torch"] * 2, "step": [0, 1], "norm_1": [1.0, 0.9],
+                         "norm_2": [2.0, 1.8]})
+    _, spec = charts.layer_norm_part(rows, ["adamw-torch"])
+    assert spec["title"] == "‖W‖ per layer"
+    assert spec["encoding"]["strokeDash"]["legend"]["title"] == "layer"
+
+
+def test_landscape_colour_bar_is_beside_the_plot():
+    a, b = np.meshgrid(np.linspace(0, 1, 5), np.linspace(0, 1, 5))
+    grid = pd.DataFrame({"a": a.ravel(), "b": b.ravel(), "loss": 1 + a.ravel()})
+    paths = pd.DataFrame({"optimizer": ["adam-l2", "adamw-torch"], "a": [0.2, 0.4], "b": [0.1, 0.3],
+                          "step": [0, 0], "loss": [1.0, 1.0]})
+    spec = charts.landscape_chart(grid, paths, ("u", "v")).to_dict()
+    legend = spec["layer"][0]["encoding"]["color"]["legend"]
+    assert legend["orient"] == "right" and legend["titleLimit"] >= 400
+
+
+def powers_of_ten(values):
+    return all(abs(math.log10(v) - round(math.log10(v))) < 1e-9 for v in values)
+
+
+def test_log_axes_are_labelled_at_powers_of_ten():
+    d = pd.DataFrame({"step": np.arange(100), "distance": np.logspace(-7, -1.5, 100), "what": "d"})
+    y = charts.lines(d, "step", "distance", "what", "t", log_y=True).to_dict()["encoding"]["y"]["axis"]
+    assert powers_of_ten(y["values"]) and y["values"][0] <= 1e-7 and y["values"][-1] >= 10 ** -1.5
+    assert "labelExpr" in y
+    frame = pd.DataFrame({"optimizer": ["adam-l2"] * 3, "step": [0, 1, 2], "loss": [30.0, 2.0, 0.1]})
+    spec = charts.metric_chart(frame, "loss", "f", ["adam-l2"], log=True).to_dict()
+    assert spec["encoding"]["y"]["axis"]["values"] == [0.1, 1.0, 10.0, 100.0]
+    _, live = charts.training_part(frame.rename(columns={"loss": "test_loss"}), "test_loss", ["adam-l2"])
+    assert live["encoding"]["y"]["axis"]["values"] == [0.1, 1.0, 10.0, 100.0]
+    assert live["encoding"]["y"]["scale"]["type"] == "log"
