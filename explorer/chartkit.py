@@ -97,7 +97,8 @@ POWER_LABEL = "datum.value >= 1e-3 && datum.value < 1e4 ? format(datum.value, '~
 
 
 def log_axis(values, **axis) -> alt.Axis:
-    """A log axis labelled at powers of ten only (Vega's own log ticks read "30, 2, 0.1")."""
+    """A log axis labelled at powers of ten (Vega's own log ticks read "30, 2, 0.1"), and at 2× and 5×
+    when the data lie within one decade."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
     if not len(v):
@@ -105,7 +106,11 @@ def log_axis(values, **axis) -> alt.Axis:
     lo, hi = math.floor(math.log10(v.min())), math.ceil(math.log10(v.max()))
     powers = list(range(lo, max(hi, lo + 1) + 1))
     stride = math.ceil(len(powers) / 7)
-    return alt.Axis(values=[10.0 ** k for k in powers[::stride]], labelExpr=POWER_LABEL, **axis)
+    values = [10.0 ** k for k in powers[::stride]]
+    if len(powers) <= 2:                   # data within one decade: 2× and 5× as well, evenly in log
+        values = sorted(values + [float(f"{m}e{k}") for k in powers[:-1] for m in (2, 5)
+                                  if v.min() <= m * 10.0 ** k <= v.max()])
+    return alt.Axis(values=values, labelExpr=POWER_LABEL, **axis)
 
 
 def step_axis(width: int, title: str = "step") -> alt.Axis:

@@ -159,3 +159,6 @@ def test_log_axes_are_labelled_at_powers_of_ten():
     _, live = charts.training_part(frame.rename(columns={"loss": "test_loss"}), "test_loss", ["adam-l2"])
     assert live["encoding"]["y"]["axis"]["values"] == [0.1, 1.0, 10.0, 100.0]
     assert live["encoding"]["y"]["scale"]["type"] == "log"
+    within = pd.DataFrame({"optimizer": ["adam-l2"] * 3, "step": [0, 1, 2], "loss": [2.3, 1.4, 1.05]})
+    spec = charts.metric_chart(within, "loss", "f", ["adam-l2"], log=True).to_dict()
+    assert spec["encoding"]["y"]["axis"]["values"] == [1.0, 2.0, 10.0]          # one decade: 2× (and 5×) too
