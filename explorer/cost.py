@@ -78,8 +78,10 @@ class Eta:
 
     The first update only marks the start of the measurement: what came before it (building the
     model, the first steps' one-time costs) is not counted, because it does not recur and made the
-    naive elapsed·(1−f)/f estimate say 253 s for a 141 s sweep. Until a rate is measured, the
-    estimate comes from `prior` (the expected total seconds, e.g. sweep.estimate_seconds), if any.
+    naive elapsed·(1−f)/f estimate say 253 s for a 141 s sweep. The rate is that of the latter half
+    of the work measured so far, so it follows a machine that gets busier or quieter. Until a rate
+    is measured, the estimate comes from `prior` (the expected total seconds, e.g.
+    sweep.estimate_seconds), if any.
     """
 
     def __init__(self, total: float, prior: float | None = None,
@@ -87,15 +89,15 @@ class Eta:
         self.total = float(total)
         self.prior = prior
         self.clock = clock
-        self._mark: tuple[float, float] | None = None     # (work done, time) when measuring began
+        self._seen: list[tuple[float, float]] = []       # (work done, time), from the first update on
 
     def update(self, done: float) -> float | None:
         """Work done so far (same unit as total) → seconds left, or None when nothing is known yet."""
         now = self.clock()
         left = max(self.total - done, 0.0)
-        if self._mark is None:
-            self._mark = (done, now)
-        d0, t0 = self._mark
+        self._seen.append((done, now))
+        half = (self._seen[0][0] + done) / 2
+        d0, t0 = next(p for p in reversed(self._seen) if p[0] <= half)
         if done > d0 and now > t0:
             return left * (now - t0) / (done - d0)
         if self.prior is not None and self.total > 0:

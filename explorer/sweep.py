@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -133,7 +132,8 @@ def _sync(device: torch.device) -> None:
 
 def calibrate(cfg: SweepConfig, device: str | None = None) -> tuple[float, float, float]:
     """(setup, step, evaluation) seconds of one seed's batched Trainer for cfg's sizes, measured on the
-    real Trainer at the current torch thread count: 2 warm-up steps, then the median of 5 steps.
+    real Trainer at the current torch thread count: 2 warm-up steps, then the fastest of 5 steps (a
+    busy machine slows every step alike; a burst of other work only some, and is not the sweep's rate).
     Cached per sizes, so the app pays it once per kind of sweep."""
     t = cfg.train
     dev = torch.device(device or default_device())
@@ -164,7 +164,7 @@ def calibrate(cfg: SweepConfig, device: str | None = None) -> tuple[float, float
                 loss_per_run(forward(tr.spec, part, x), y)
         _sync(dev)
         evaluation = (time.perf_counter() - t0) * len(tr.names) / k
-        _CALIBRATION[key] = (setup, statistics.median(steps), evaluation)
+        _CALIBRATION[key] = (setup, min(steps), evaluation)
     return _CALIBRATION[key]
 
 

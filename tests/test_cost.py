@@ -76,7 +76,9 @@ def test_eta_uses_the_prior_until_it_has_measured_and_follows_a_slowdown():
     clock.t = 4.0
     assert eta.update(20) == pytest.approx(8.0)      # 0.1 s/step measured
     clock.t = 8.0                                    # the machine got busy: 0.4 s/step …
-    assert eta.update(30) == pytest.approx(70 * 0.25)  # … and the rate since the start follows
+    assert eta.update(30) == pytest.approx(70 * 0.4)   # … the latter half of the work says so
+    clock.t = 9.0                                    # quiet again: 0.1 s/step
+    assert eta.update(40) == pytest.approx(60 * (9.0 - 4.0) / 20)
 
 
 def small_sweep(steps=100, seeds=1) -> SweepConfig:
