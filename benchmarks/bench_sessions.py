@@ -1,9 +1,19 @@
-"""The app under real browsers: time to first chart, slider → updated chart, and server memory with
-1 and with 8 concurrent sessions moving sliders for 60 s (Playwright + Debian chromium).
-    python benchmarks/bench_sessions.py [--sessions 8] [--seconds 60]
-Goals (issue 5): first chart ≤ 3 s, slider → chart ≤ 1 s, RSS ≤ 800 MB for one session.
+"""The app against a bare one-chart Streamlit page (benchmarks/bare_page.py), in real browsers
+(Playwright + Debian chromium), one run, side by side:
+
+  first chart     a FRESH server per measurement, its first visitor: page load → chart drawn
+  second visitor  the same server, a new browser context
+  slider → redraw (app) one slider key press → the page idle again, median and max over --moves
+  peak RSS        the server's VmHWM with 1 session, then with --sessions sessions moving sliders for
+                  --seconds; exceptions shown on the pages counted
+
+    python benchmarks/bench_sessions.py [--sessions 4] [--seconds 30] [--moves 10] [--repeats 3]
+
+Goals (issue 13): first chart within 1.5 s of the bare page's, slider → redraw median ≤ 0.5 s.
+The load average is printed: other programs on the machine make every number slower.
 """
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -11,16 +21,24 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browser import CHART, CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from browser import CHART, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from playwright.sync_api import sync_playwright
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--sessions", type=int, default=8)
-ap.add_argument("--seconds", type=float, default=60)
+ap.add_argument("--sessions", type=int, default=4)
+ap.add_argument("--seconds", type=float, default=30)
+ap.add_argument("--moves", type=int, default=10)
+ap.add_argument("--repeats", type=int, default=3, help="fresh servers per page for the first chart")
 a = ap.parse_args()
 
+BARE, APP = "benchmarks/bare_page.py", "app.py"
+VIEW = {"viewport": {"width": 1400, "height": 1000}}
+SLIDERS = ["Learning rate", "Decay λ", "Steps", "β1", "Start x", "Start y"]
+DRAWN = CHART + " :is(canvas, svg)"          # vega-embed has drawn, not only the element placed
+EXCEPTION = '[data-testid="stException"]'
 
-def rss_mb(pid: int, field: str) -> float:
+
+def status_kb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
@@ -32,13 +50,25 @@ def idle(page, timeout=60_000):
     page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=timeout)
 
 
-SLIDERS = ["Learning rate", "Decay λ", "Steps", "β1", "Start x", "Start y"]
+def visit(browser, base: str):
+    """A new visitor (fresh browser context): seconds from navigation to the first chart drawn."""
+    page = browser.new_context(**VIEW).new_page()
+    t0 = time.perf_counter()
+    page.goto(base + "/")
+    page.wait_for_selector(DRAWN, timeout=120_000)
+    return page, time.perf_counter() - t0
+
+
+def slider(page, rng):
+    """A random one of SLIDERS on the shown tab (the others' are in the page, hidden)."""
+    shown = '[data-testid="stSlider"]:visible'
+    labels = [s for s in SLIDERS if page.locator(shown, has_text=s).count()]
+    return page.locator(shown, has_text=rng.choice(labels)).first.get_by_role("slider")
 
 
 def move(page, rng) -> float:
     """Move one slider by a key press; seconds until the page has redrawn."""
-    label = rng.choice(SLIDERS)
-    thumb = page.locator('[data-testid="stSlider"]', has_text=label).first.get_by_role("slider")
+    thumb = slider(page, rng)
     thumb.focus()
     t0 = time.perf_counter()
     thumb.press(rng.choice(["ArrowLeft", "ArrowRight"]))
@@ -46,45 +76,72 @@ def move(page, rng) -> float:
     return time.perf_counter() - t0
 
 
-with streamlit_server() as (base, proc), sync_playwright() as p:
+def fmt(xs: list[float]) -> str:
+    return f"{statistics.median(xs):.2f} s (runs: {', '.join(f'{x:.2f}' for x in xs)})"
+
+
+print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+with sync_playwright() as p:
     browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     rng = random.Random(0)
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    t0 = time.perf_counter()
-    page.goto(base + "/")
-    page.wait_for_selector(CHART, timeout=60_000)
-    first = time.perf_counter() - t0
-    idle(page)
-    warm = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    t0 = time.perf_counter()
-    warm.goto(base + "/")
-    warm.wait_for_selector(CHART, timeout=60_000)
-    second = time.perf_counter() - t0
+    warm = browser.new_context(**VIEW).new_page()      # the browser's own first-page costs, paid once
+    warm.goto("about:blank")
     warm.context.close()
-    moves = [move(page, rng) for _ in range(10)]
-    one = rss_mb(proc.pid, "VmHWM")
-    print(f"first chart: {first:.2f} s on a fresh server (imports torch etc.), {second:.2f} s for the next visitor")
-    print(f"slider → redrawn page: median {statistics.median(moves):.2f} s, max {max(moves):.2f} s (10 moves)")
-    print(f"peak RSS, 1 session: {one:.0f} MB")
 
-    pages = []
-    for _ in range(a.sessions):
-        pg = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        pg.goto(base + "/")
-        pages.append(pg)
-    for pg in pages:
-        pg.wait_for_selector(CHART, timeout=120_000)
-    end, times, errors = time.time() + a.seconds, [], 0
-    while time.time() < end:
-        for pg in pages:            # round-robin: the sessions' reruns overlap on the server
-            thumb = pg.locator('[data-testid="stSlider"]', has_text=rng.choice(SLIDERS)).first.get_by_role("slider")
-            thumb.focus()
-            thumb.press(rng.choice(["ArrowLeft", "ArrowRight"]))
-        for pg in pages:
-            t1 = time.perf_counter()
-            idle(pg, timeout=120_000)
-            times.append(time.perf_counter() - t1)
-            errors += pg.locator('[data-testid="stException"]').count()
-    print(f"{a.sessions} sessions × {a.seconds:.0f} s: {len(times)} slider moves, {errors} exceptions on the pages,"
-          f" peak RSS {rss_mb(proc.pid, 'VmHWM'):.0f} MB (now {rss_mb(proc.pid, 'VmRSS'):.0f} MB)")
+    first = {BARE: [], APP: []}
+    for _ in range(a.repeats - 1):                      # alternate, so load drifts hit both alike
+        for script in (BARE, APP):
+            with streamlit_server(script=script) as (base, proc):
+                page, t = visit(browser, base)
+                first[script].append(t)
+                page.context.close()
+
+    with streamlit_server(script=BARE) as (base, proc):
+        page, t = visit(browser, base)
+        first[BARE].append(t)
+        idle(page)
+        other, bare_second = visit(browser, base)
+        other.context.close()
+        bare_rss = status_kb(proc.pid, "VmHWM")
+        page.context.close()
+
+    with streamlit_server(script=APP) as (base, proc):
+        page, t = visit(browser, base)
+        first[APP].append(t)
+        idle(page)
+        other, app_second = visit(browser, base)
+        other.context.close()
+        moves = [move(page, rng) for _ in range(a.moves)]
+        errors_one = page.locator(EXCEPTION).count()
+        one = status_kb(proc.pid, "VmHWM")
+
+        pages = [page] + [visit(browser, base)[0] for _ in range(a.sessions - 1)]
+        end, times, errors = time.time() + a.seconds, [], 0
+        while time.time() < end:
+            for pg in pages:            # round-robin: the sessions' reruns overlap on the server
+                thumb = slider(pg, rng)
+                thumb.focus()
+                thumb.press(rng.choice(["ArrowLeft", "ArrowRight"]))
+            for pg in pages:
+                t1 = time.perf_counter()
+                idle(pg, timeout=120_000)
+                times.append(time.perf_counter() - t1)
+        errors = sum(pg.locator(EXCEPTION).count() for pg in pages)
+        many, now = status_kb(proc.pid, "VmHWM"), status_kb(proc.pid, "VmRSS")
     browser.close()
+
+fb, fa = statistics.median(first[BARE]), statistics.median(first[APP])
+red = statistics.median(moves)
+print(f"{'':32s}{'bare page':>12s}{'app':>12s}")
+print(f"{'first chart, fresh server':32s}{fb:11.2f}s{fa:11.2f}s   (median of {a.repeats} fresh servers each)")
+print(f"{'second visitor':32s}{bare_second:11.2f}s{app_second:11.2f}s")
+print(f"{'peak RSS, 1 session':32s}{bare_rss:9.0f} MB{one:9.0f} MB")
+print(f"app first chart, each server: {fmt(first[APP])}; bare: {fmt(first[BARE])}")
+print(f"app slider → redraw: median {red:.2f} s, max {max(moves):.2f} s ({len(moves)} moves), "
+      f"{errors_one} exceptions on the page")
+print(f"app, {a.sessions} sessions × {a.seconds:.0f} s: {len(times)} slider moves (median wait "
+      f"{statistics.median(times):.2f} s, max {max(times):.2f} s), {errors} exceptions on the pages, "
+      f"peak RSS {many:.0f} MB (now {now:.0f} MB)")
+print(f"first chart app − bare: {fa - fb:+.2f} s (goal ≤ 1.5 s: {'met' if fa - fb <= 1.5 else 'NOT met'}); "
+      f"redraw median {red:.2f} s (goal ≤ 0.5 s: {'met' if red <= 0.5 else 'NOT met'})")
+print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -24,10 +24,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(timeout: float = 60):
+def streamlit_server(timeout: float = 60, script: str | Path = "app.py"):
+    """A fresh server for `script` (relative to the repository root, or absolute): (base URL, process)."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / script), "--server.headless=true",
          f"--server.port={port}", "--browser.gatherUsageStats=false"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
     base = f"http://127.0.0.1:{port}"
