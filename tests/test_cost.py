@@ -6,10 +6,18 @@ from dataclasses import replace
 import pytest
 import torch
 
-from explorer.cost import Eta, quota_cores, sweep_threads, torch_threads
+from explorer.cost import ActiveSessions, Eta, quota_cores, sweep_threads, torch_threads
 from explorer.data import digits
 from explorer.sweep import PRESETS, SweepConfig, calibrate, estimate_seconds, pow2, run_sweep
 from explorer.train import TrainConfig
+
+
+class FakeClock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
 
 
 @pytest.mark.parametrize("cpus,load,others,want", [
@@ -29,6 +37,18 @@ def test_sweep_threads(cpus, load, others, want):
     assert sweep_threads(cpus, load, others) == want
 
 
+def test_active_sessions_counts_the_others_seen_within_the_window():
+    clock = FakeClock()
+    seen = ActiveSessions(window=30, clock=clock)
+    seen.touch("a")
+    assert seen.others("a") == 0 and seen.others("b") == 1
+    clock.t = 10
+    seen.touch("b")
+    assert seen.others("a") == 1
+    clock.t = 35                   # a was last seen 35 s ago, b 25 s ago
+    assert seen.others("b") == 0 and seen.others("a") == 1
+
+
 def test_quota_cores_reads_a_cgroup_cpu_max_line():
     assert quota_cores("200000 100000\n") == 2.0
     assert quota_cores("150000 100000") == 1.5
@@ -45,14 +65,6 @@ def test_torch_threads_sets_and_restores_even_on_error():
         assert torch.get_num_threads() == 1
         raise RuntimeError("cancel")
     assert torch.get_num_threads() == before
-
-
-class FakeClock:
-    def __init__(self):
-        self.t = 0.0
-
-    def __call__(self):
-        return self.t
 
 
 def test_eta_ignores_the_setup_and_uses_the_steady_rate():
