@@ -25,7 +25,7 @@ from explorer.params import TRAIN as T, TRAJECTORY as P, fmt, pair_optimizers, s
 from explorer.sweep import PRESETS, SweepConfig, pow2, regime_text, run_sweep
 from explorer.train import LiveRun, TrainConfig, Trainer, changed_settings, default_device
 from explorer.surfaces import SURFACES
-from explorer.trajectory import fixed_point, run_trajectories
+from explorer.trajectory import fixed_point, run_trajectories, summary_table
 
 # Sessions are threads of one process. Trajectories and live training are small and run fastest on
 # one thread, which also leaves the other cores to other sessions; only a sweep (one big batched
@@ -34,7 +34,9 @@ torch.set_num_threads(1)
 SWEEP_THREADS = os.cpu_count() or 1
 torch.set_flush_denormal(True)  # tiny Adam states otherwise make CPU training several times slower
 
-st.set_page_config(page_title="Decoupled Weight Decay Explorer", page_icon="⚖️", layout="wide")
+st.set_page_config(
+    page_title="Decoupled Weight Decay Explorer", page_icon="⚖️", layout="wide", initial_sidebar_state="collapsed"
+)
 
 ADAM_STEP = r"\eta_t\,\alpha\,\frac{\hat m_t}{\sqrt{\hat v_t}+\epsilon}"
 FORMULAS = {
@@ -81,6 +83,9 @@ ABOUT = (
     "*Share this view* above) and every chart exports."
 )
 
+# Less empty space above the title, so the first chart is on screen at 1366×768 (a constant style sheet)
+COMPACT_PAGE = "<style>[data-testid='stMainBlockContainer']{padding-top:3.2rem}</style>"
+
 # A link's parameters for a tab that is not shown are recognised by name and checked when it opens.
 TAB_PREFIXES = ("t_", "s_", "i1_", "i2_", "i3_", "i4_", "i5_")
 TRAJECTORY_KEYS = set(P) | {"x0", "y0"}
@@ -105,7 +110,8 @@ def export_menu(key: str, stem: str, chart, frame, meta: dict) -> None:
 
 def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, **size) -> None:
     """An Altair chart with its export menu underneath (every chart of the app exports)."""
-    where.altair_chart(chart, **({"width": "stretch"} | size))
+    # the spec as a dict, without Altair's per-chart JSON-schema validation (tested in test_charts)
+    where.vega_lite_chart(charts.spec(chart), **({"width": "stretch"} | size))
     with contextlib.nullcontext() if where is st else where:
         export_menu(key, stem, lambda: chart, lambda: frame, meta)
 
@@ -158,12 +164,12 @@ def reset_start():
     st.session_state["x0"], st.session_state["y0"] = sx, sy
 
 
-def trajectory_controls() -> dict:
-    c = st.columns(4)
+def trajectory_controls(where) -> dict:
+    """The trajectory tab's controls in one narrow column; the rarely moved ones in an expander."""
     v = {}
     # choice widgets show the canonical names: the URL (and the CLI) use exactly these
     v["surface"] = url_widget(
-        c[0],
+        where,
         "selectbox",
         "Surface",
         list(SURFACES),
@@ -171,31 +177,27 @@ def trajectory_controls() -> dict:
         on_change=reset_start,
         help="; ".join(f"{s.name}: {s.title}" for s in SURFACES.values()),
     )
-    v["pair"] = url_widget(
-        c[0],
-        "radio",
-        "Compare",
-        ["adam", "sgd"],
-        horizontal=True,
-        key="pair",
-        captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"],
-    )
-    v["form"] = url_widget(
-        c[0],
-        "radio",
-        "AdamW form",
-        ["torch", "paper"],
-        horizontal=True,
-        key="form",
-        disabled=v["pair"] == "sgd",
-        captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"],
-        help=P["form"].help,
-    )
-    v["lr"] = stops_slider(c[1], "Learning rate α", P["lr"])
-    v["wd"] = stops_slider(c[1], "Decay λ", P["wd"])
-    v["steps"] = url_widget(c[1], "slider", "Steps", 10, 5000, P["steps"].default, 10, key="steps")
+    c = where.columns(2)
+    v["pair"] = url_widget(c[0], "radio", "Compare", ["adam", "sgd"], key="pair",
+                           captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"])
+    v["form"] = url_widget(c[1], "radio", "AdamW form", ["torch", "paper"], key="form",
+                           disabled=v["pair"] == "sgd", captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"],
+                           help=P["form"].help)
+    v["lr"] = stops_slider(where, "Learning rate α", P["lr"])
+    v["wd"] = stops_slider(where, "Decay λ", P["wd"])
+    v["steps"] = url_widget(where, "slider", "Steps", 10, 5000, P["steps"].default, 10, key="steps")
+    v["noise"] = stops_slider(where, "Gradient noise σ", P["noise"])
+    surf = SURFACES[v["surface"]]
+    for key, lim, i in (("x0", surf.xlim, 0), ("y0", surf.ylim, 1)):
+        if key in st.session_state and not lim[0] <= st.session_state[key] <= lim[1]:
+            st.session_state[key] = surf.start[i]
+    c = where.columns(2)
+    v["x0"] = url_widget(c[0], "slider", "Start x", *surf.xlim, surf.start[0], 0.05, key="x0")
+    v["y0"] = url_widget(c[1], "slider", "Start y", *surf.ylim, surf.start[1], 0.05, key="y0")
+    adam = v["pair"] == "adam"
+    more = where.expander("β1, β2, ε, μ · schedule · seed")
     v["schedule"] = url_widget(
-        c[1],
+        more,
         "selectbox",
         "Schedule η_t",
         list(P["schedule"].choices),
@@ -204,46 +206,28 @@ def trajectory_controls() -> dict:
         "warm_restarts: cosine with warm restarts (SGDR)",
     )
     restarts = v["schedule"] == "warm_restarts"
-    c1, c2 = c[1].columns(2)
-    v["t0"] = url_widget(c1, "number_input", "T₀", 1, 100_000, P["t0"].default, key="t0", disabled=not restarts)
+    c = more.columns(2)
+    v["t0"] = url_widget(c[0], "number_input", "T₀", 1, 100_000, P["t0"].default, key="t0", disabled=not restarts)
     v["t_mult"] = url_widget(
-        c2, "number_input", "T_mult", 1, 10, P["t_mult"].default, key="t_mult", disabled=not restarts
+        c[1], "number_input", "T_mult", 1, 10, P["t_mult"].default, key="t_mult", disabled=not restarts
     )
-    adam = v["pair"] == "adam"
     v["beta1"] = url_widget(
-        c[2],
-        "slider",
-        "β1",
-        0.0,
-        0.999,
-        P["beta1"].default,
-        0.001,
-        format="%.3f",
-        key="beta1",
-        disabled=not adam,
+        more, "slider", "β1", 0.0, 0.999, P["beta1"].default, 0.001, format="%.3f", key="beta1", disabled=not adam
     )
-    v["beta2"] = stops_slider(c[2], "β2", P["beta2"], disabled=not adam)
-    v["eps"] = stops_slider(c[2], "ε", P["eps"], disabled=not adam)
+    v["beta2"] = stops_slider(more, "β2", P["beta2"], disabled=not adam)
+    v["eps"] = stops_slider(more, "ε", P["eps"], disabled=not adam)
     v["momentum"] = url_widget(
-        c[2],
-        "slider",
-        "Momentum μ (SGD)",
-        0.0,
-        0.99,
-        P["momentum"].default,
-        0.01,
-        key="momentum",
-        disabled=adam,
+        more, "slider", "Momentum μ (SGD)", 0.0, 0.99, P["momentum"].default, 0.01, key="momentum", disabled=adam
     )
-    surf = SURFACES[v["surface"]]
-    for key, lim, i in (("x0", surf.xlim, 0), ("y0", surf.ylim, 1)):
-        if key in st.session_state and not lim[0] <= st.session_state[key] <= lim[1]:
-            st.session_state[key] = surf.start[i]
-    v["x0"] = url_widget(c[3], "slider", "Start x", *surf.xlim, surf.start[0], 0.05, key="x0")
-    v["y0"] = url_widget(c[3], "slider", "Start y", *surf.ylim, surf.start[1], 0.05, key="y0")
-    v["noise"] = stops_slider(c[3], "Gradient noise σ", P["noise"])
-    v["seed"] = url_widget(c[3], "number_input", "Seed", 0, 2**31 - 1, P["seed"].default, key="seed")
+    v["seed"] = url_widget(more, "number_input", "Seed", 0, 2**31 - 1, P["seed"].default, key="seed")
     return v
+
+
+def trajectory_tab() -> None:
+    left, right = st.columns([1, 3], gap="medium")
+    v = trajectory_controls(left)
+    with right:
+        trajectory_view(v)
 
 
 def trajectory_view(v: dict) -> None:
@@ -268,10 +252,17 @@ def trajectory_view(v: dict) -> None:
         int(v["seed"]),
     )
     figs = figures.trajectory_charts(p, frame, diverged, fixed)
+    l2, dec = (OPTIMIZERS[n].label for n in names)
+    st.markdown(
+        f"Same start, same gradients, same λ: **{l2}** (left) adds λθ to the gradient, so "
+        + ("Adam rescales it per coordinate; " if v["pair"] == "adam" else "the step scales it; ")
+        + f"**{dec}** (right) shrinks θ outside the {'Adam' if v['pair'] == 'adam' else 'gradient'} step. "
+        "◆ marks where each rule must end."
+    )
     for note in sanity_notes(names, v["lr"], v["wd"], v["beta1"], v["beta2"], v["eps"]):
         st.info(note)
     meta = {**p, "optimizers": names}
-    cols = st.columns(2, gap="large")
+    cols = st.columns(2, gap="small")
     for col, name in zip(cols, names):
         with col:
             if diverged[name] is not None:
@@ -279,14 +270,8 @@ def trajectory_view(v: dict) -> None:
                     f"{OPTIMIZERS[name].label} diverged at step {diverged[name]} (the loss or θ became "
                     "inf/NaN). Lower the learning rate."
                 )
-            st.altair_chart(figs[name], width="content")
-            export_menu(
-                f"traj_{name}",
-                f"trajectory-{v['surface']}-{name}",
-                lambda c=figs[name]: c,
-                lambda: frame,
-                meta,
-            )
+            show_chart(st, figs[name], key=f"traj_{name}", stem=f"trajectory-{v['surface']}-{name}",
+                       frame=frame, meta=meta)
             st.latex(FORMULAS[name])
             st.caption(CAPTIONS[name])
     if v["pair"] == "adam" and v["form"] == "paper" and v["lr"] > 0:
@@ -294,35 +279,16 @@ def trajectory_view(v: dict) -> None:
             f"Same λ, different meaning: the paper form decays by η·λ, PyTorch's by η·α·λ. "
             f"Here λ = {fmt(v['wd'])} in the paper form equals λ_torch = λ/α = {v['wd'] / v['lr']:.4g}."
         )
-    cols = st.columns(2, gap="large")
+    cols = st.columns(2, gap="small")
     for col, field in zip(cols, ("loss", "norm")):
-        col.altair_chart(figs[field], width="stretch", height=300)
-        with col:
-            export_menu(
-                f"traj_{field}",
-                f"trajectory-{v['surface']}-{field}",
-                lambda c=figs[field]: c,
-                lambda: frame,
-                meta,
-            )
-    rows = []
-    for n in names:
-        end = frame[(frame.optimizer == n)].iloc[-1]
-        fp = fixed[n]
-        rows.append(
-            {
-                "optimizer": OPTIMIZERS[n].label,
-                "end x": end.x,
-                "end y": end.y,
-                "f(end)": end.loss,
-                "‖θ_end‖": end.norm,
-                "◆ deterministic limit": fp.label,
-                "◆ at": f"({fp.point[0]:.4f}, {fp.point[1]:.4f})",
-                "distance to ◆": math.dist((end.x, end.y), fp.point) if diverged[n] is None else math.nan,
-                "diverged at step": diverged[n],
-            }
-        )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        show_chart(col, figs[field], key=f"traj_{field}", stem=f"trajectory-{v['surface']}-{field}",
+                   frame=frame, meta=meta, height=300)
+    st.dataframe(summary_table(frame, diverged, fixed, names), hide_index=True, width="stretch")
+    st.caption(
+        "f(end) is the loss *without* the decay term. Each rule ends near its own ◆ — the minimum of what "
+        "it really optimizes (f + λ/2‖θ‖² for L2, f inside the box ‖θ‖∞ ≤ 1/λ_torch for AdamW) — so a "
+        "larger f(end) is the regularization at work, not a worse optimizer: compare *distance to ◆*."
+    )
 
 
 # ---------------------------------------------------------------- live training
@@ -1116,7 +1082,7 @@ def insights_view() -> None:
 
 
 VIEWS = {
-    "2-D trajectories": lambda: trajectory_view(trajectory_controls()),
+    "2-D trajectories": trajectory_tab,
     "Live training": training_view,
     "lr × λ sweep": sweep_view,
     "Insights": insights_view,
@@ -1139,13 +1105,14 @@ def main() -> None:
                 f"(one of {', '.join(views)}); showing the first."
             )
         st.session_state["view"] = asked if asked in views else views[0]
-    st.title("Decoupled Weight Decay Explorer")
-    st.markdown(
+    st.html(COMPACT_PAGE)
+    head, share = st.columns([5, 1], vertical_alignment="center")
+    head.markdown(
+        "### Decoupled Weight Decay Explorer\n"
         "Why **Adam + L2 regularization is not weight decay**, and what **AdamW** "
         "(Loshchilov & Hutter, ICLR 2019) changes: the same start, data and hyperparameters; "
         "only *where λ enters the update* differs."
     )
-    share = st.container()
     notices = st.container()
     with st.sidebar:
         st.markdown("### About")

@@ -64,14 +64,15 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
     ends = inside[inside["optimizer"] == focus]
     if len(ends):
         marks = pd.concat([ends.iloc[[0]].assign(what="start"), ends.iloc[[-1]].assign(what="end")])
-        marks = marks[["x", "y", "step", "loss", "what"]]
+        has_loss = "loss" in marks        # the insight panels' paths carry no loss column
+        marks = marks[["x", "y", "step", "what"] + (["loss"] if has_loss else [])]
+        tips = ["what:N", "step:Q", alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")]
         layers.append(alt.Chart(marks).mark_point(filled=True, size=110, stroke="white", strokeWidth=1.2).encode(
             x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys),
             shape=alt.Shape("what:N", scale=alt.Scale(domain=["start", "end"], range=["circle", "square"]),
                             legend=None),
             color=alt.value("#222222"),
-            tooltip=["what:N", "step:Q", alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f"),
-                     alt.Tooltip("loss:Q", format=".4g")]))
+            tooltip=tips + ([alt.Tooltip("loss:Q", format=".4g")] if has_loss else [])))
     if fixed is not None:
         fp = pd.DataFrame({"x": [fixed.point[0]], "y": [fixed.point[1]], "label": [fixed.label]})
         layers.append(alt.Chart(fp).mark_point(shape="diamond", size=200, filled=True,

@@ -1,6 +1,7 @@
 """Optimizers on a 2-D surface → a tidy table (optimizer, step, x, y, loss, norm)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -116,3 +117,23 @@ def fixed_point(surface: str, optimizer: str, lr: float, wd: float, momentum: fl
     lam_torch = wd if decay == "decoupled_torch" else wd / lr
     box = 1.0 / lam_torch
     return FixedPoint("box", box, constrained_minimum(surf, box=box), f"argmin f in ‖θ‖∞ ≤ {box:.3g}")
+
+
+def summary_table(frame: pd.DataFrame, diverged: dict, fixed: dict, names) -> pd.DataFrame:
+    """One row per optimizer: where it ended, its loss and norm there, its ◆ and how far it is from it."""
+    rows = []
+    for n in names:
+        end = frame[frame.optimizer == n].iloc[-1]
+        fp = fixed[n]
+        rows.append({
+            "optimizer": OPTIMIZERS[n].label,
+            "end x": end.x,
+            "end y": end.y,
+            "f(end), no decay term": end.loss,
+            "‖θ_end‖": end.norm,
+            "◆ deterministic limit": fp.label,
+            "◆ at": f"({fp.point[0]:.4f}, {fp.point[1]:.4f})",
+            "distance to ◆": math.dist((end.x, end.y), fp.point) if diverged[n] is None else math.nan,
+            "diverged": "no" if diverged[n] is None else f"at step {diverged[n]}",
+        })
+    return pd.DataFrame(rows)

@@ -62,3 +62,18 @@ def test_adam_l2_and_adamw_regularize_the_steep_axis_differently():
     end = r.frame[r.frame.step == 2000].set_index("optimizer")
     assert end.loc["adam-l2", "x"] > 1.8 and end.loc["adam-l2", "y"] < 0.2
     assert end.loc["adamw-torch", "x"] == pytest.approx(end.loc["adamw-torch", "y"], abs=1e-3)
+
+
+def test_summary_table_says_where_each_run_ended_and_never_none():
+    from explorer.trajectory import summary_table
+    names = ("sgd-l2", "sgdw")
+    res = run_trajectories("rosenbrock", names, lr=1.0, wd=0.01, steps=200)        # both diverge
+    fixed = {n: fixed_point("rosenbrock", n, 1.0, 0.01, 0.0) for n in names}
+    table = summary_table(res.frame, res.diverged, fixed, names)
+    assert list(table["diverged"]) == [f"at step {res.diverged[n]}" for n in names]
+    assert table["distance to ◆"].isna().all()
+    ok = run_trajectories("quadratic", ("adam-l2", "adamw-torch"), lr=0.05, wd=1.0, steps=3000)
+    fixed = {n: fixed_point("quadratic", n, 0.05, 1.0, 0.0) for n in ("adam-l2", "adamw-torch")}
+    table = summary_table(ok.frame, ok.diverged, fixed, ("adam-l2", "adamw-torch"))
+    assert list(table["diverged"]) == ["no", "no"] and (table["distance to ◆"] < 0.05).all()
+    assert "None" not in table.to_string()
