@@ -11,8 +11,9 @@ import torch
 import collections
 import contextlib
 import dataclasses
-import os
+import threading
 import time
+import uuid
 
 import numpy as np
 
@@ -22,7 +23,8 @@ from explorer.ui import urlstate
 from explorer.ui.urlstate import url_widget
 from explorer.optim import OPTIMIZERS, Schedule
 from explorer.params import TRAIN as T, TRAJECTORY as P, fmt, pair_optimizers, sanity_notes
-from explorer.sweep import PRESETS, SweepConfig, pow2, regime_text, run_sweep
+from explorer.cost import sweep_threads_now, torch_threads
+from explorer.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, regime_text, run_sweep
 from explorer.train import LiveRun, TrainConfig, Trainer, changed_settings, default_device
 from explorer.surfaces import SURFACES
 from explorer.trajectory import fixed_point, run_trajectories, summary_table
@@ -31,7 +33,6 @@ from explorer.trajectory import fixed_point, run_trajectories, summary_table
 # one thread, which also leaves the other cores to other sessions; only a sweep (one big batched
 # computation) asks for every core while it runs.
 torch.set_num_threads(1)
-SWEEP_THREADS = os.cpu_count() or 1
 torch.set_flush_denormal(True)  # tiny Adam states otherwise make CPU training several times slower
 
 st.set_page_config(
@@ -496,9 +497,18 @@ def live_panel() -> None:
 
 
 # ---------------------------------------------------------------- lr × λ sweeps
+@dataclasses.dataclass(frozen=True)
+class SweepResult:
+    frame: pd.DataFrame
+    seconds: float
+    estimate: float | None
+    threads: int
+
+
 @st.cache_resource
 def sweep_store() -> collections.OrderedDict:
-    """Finished sweeps, keyed by their full configuration, shared read-only by every session."""
+    """Finished sweeps (SweepResult), keyed by their full configuration, shared read-only by every
+    session; read and written under server_state()["lock"]."""
     return collections.OrderedDict()
 
 
@@ -622,50 +632,98 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
     return cfg, metric, top_k
 
 
-@contextlib.contextmanager
-def all_cores():
-    torch.set_num_threads(SWEEP_THREADS)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(1)
+# The presets' sweep time on this project's quiet 2-core CPU (README, "Speed"), quoted before a first run.
+QUIET_SECONDS = {"coupling": "14 s", "long-runs": "53 s"}
+SWEEP_CONFIRM_SECONDS = 60   # a sweep expected to take longer asks before it starts
+ACTIVE_SECONDS = 60          # a session that ran its script this recently counts as active
+
+
+@st.cache_resource
+def server_state() -> dict:
+    """Shared by every session: one sweep computes at a time (a second one waits its turn, so two
+    sessions do not split the cores and the memory), and when each session last ran."""
+    return {"sweep": threading.Lock(), "lock": threading.Lock(), "seen": {}}
+
+
+def other_active_sessions() -> int:
+    shared, me, now = server_state(), st.session_state.setdefault("_session", uuid.uuid4().hex), time.time()
+    with shared["lock"]:
+        seen = shared["seen"]
+        seen[me] = now
+        for sid in [s for s, t in seen.items() if now - t > ACTIVE_SECONDS]:
+            del seen[sid]
+        return len(seen) - 1
+
+
+def duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
 def sweep_view() -> None:
     cfg, metric, top_k = sweep_controls()
-    store = sweep_store()
+    store, shared = sweep_store(), server_state()
+    with shared["lock"]:
+        done = store.get(cfg)
     cells = len(cfg.optimizers) * len(cfg.lrs) * len(cfg.wds[0][1])
+    threads = sweep_threads_now(other_active_sessions())
+    # measured on this machine, now, for this grid's sizes (a few steps of the real computation)
+    estimate = None if done else estimate_seconds(cfg, threads=threads)
     b1, b2, b3 = st.columns([1, 1, 4])
-    run = b1.button("▶ Run sweep", type="primary", key="s_run", disabled=cfg in store)
+    run = b1.button("▶ Run sweep", type="primary", key="s_run", disabled=done is not None)
     b2.button("■ Cancel", key="s_cancel", help="stops a running sweep (nothing is cached)")
     b3.caption(
-        f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps, one batched run per seed "
-        f"on **{default_device()}**" + (" · cached" if cfg in store else "")
+        f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps, one batched run per seed on "
+        f"**{default_device()}**"
+        + (" · cached" if done else f" · about **{duration(estimate)}** with {threads} thread(s) now")
     )
-    if run and cfg not in store:
+    if run and estimate > SWEEP_CONFIRM_SECONDS:
+        st.session_state["s_asked"] = cfg
+        run = False
+    if done is None and st.session_state.get("s_asked") == cfg:
+        st.warning(
+            f"This sweep takes about **{duration(estimate)}** here (measured now: "
+            f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps). Fewer seeds, steps or "
+            "grid rows make it faster."
+        )
+        run = st.button(f"Run it anyway (≈ {duration(estimate)})", key="s_confirm")
+    if run and done is None:
+        st.session_state.pop("s_asked", None)
         bar = st.progress(0.0, text="starting…")
-        t0 = time.perf_counter()
+        waited = 0.0
+        while not shared["sweep"].acquire(timeout=0.5):
+            waited += 0.5
+            bar.progress(0.0, text=f"waiting for another session's sweep to finish ({waited:.0f} s)…")
+        try:
+            t0 = time.perf_counter()
 
-        def progress(f: float) -> None:
-            left = (time.perf_counter() - t0) * (1 - f) / max(f, 1e-9)
-            bar.progress(min(f, 1.0), text=f"{f:.0%} · about {left:.0f} s left")
+            def progress(f: float, left: float | None) -> None:
+                text = f"{f:.0%}" + (f" · about {duration(left)} left" if left is not None else "")
+                bar.progress(min(f, 1.0), text=text)
 
-        with all_cores():
-            frame = run_sweep(cfg, progress=progress)
-        store[cfg] = frame
-        while len(store) > 24:
-            store.popitem(last=False)
-        st.session_state["s_seconds"] = time.perf_counter() - t0
+            with torch_threads(threads):
+                frame = run_sweep(cfg, progress=progress, prior_seconds=estimate)
+            done = SweepResult(frame, time.perf_counter() - t0, estimate, threads)
+        finally:
+            shared["sweep"].release()
+        with shared["lock"]:
+            store[cfg] = done
+            while len(store) > 24:
+                store.popitem(last=False)
         bar.empty()
-    frame = store.get(cfg)
-    if frame is None:
+    if done is None:
         st.info(
-            "Press ▶ Run sweep. The default (3 × 49 cells, 2 seeds, 300 steps) takes about 10 s on a "
-            "2-core CPU, `long-runs` about 35 s; results are cached, so a preset you ran before appears "
-            "at once."
+            "Press ▶ Run sweep. Measured on a quiet 2-core CPU: the default preset `coupling` "
+            f"(3 × 49 cells, 2 seeds, 300 steps) takes about {QUIET_SECONDS['coupling']}, `long-runs` about "
+            f"{QUIET_SECONDS['long-runs']}; the estimate above is measured for this grid, now. Results are "
+            "cached, so a sweep anyone ran before appears at once."
         )
         return
-    show_sweep(cfg, frame, metric, top_k)
+    show_sweep(cfg, done.frame, metric, top_k)
+    st.caption(
+        f"Computed in {duration(done.seconds)} with {done.threads} thread(s)"
+        + (f" (estimated {duration(done.estimate)})" if done.estimate else "")
+        + "."
+    )
 
 
 def show_sweep(cfg: SweepConfig, frame: pd.DataFrame, metric: str, top_k: int) -> None:
@@ -673,15 +731,8 @@ def show_sweep(cfg: SweepConfig, frame: pd.DataFrame, metric: str, top_k: int) -
     meta = dataclasses.asdict(cfg) | {"metric": metric}
     cols = st.columns(len(cfg.optimizers))
     for col, name in zip(cols, cfg.optimizers):
-        col.altair_chart(heatmaps[name], width="stretch", height=430)
-        with col:
-            export_menu(
-                f"sweep_{name}",
-                f"sweep-{name}",
-                lambda c=heatmaps[name]: c,
-                lambda n=name: frame[frame.optimizer == n],
-                meta,
-            )
+        show_chart(col, heatmaps[name], key=f"sweep_{name}", stem=f"sweep-{name}",
+                   frame=frame[frame.optimizer == name], meta=meta, height=430)
     st.caption(
         "● best cell, ○ the next best (seed-averaged); × a run diverged; ≈ a row where λ hardly "
         "matters (max − min < 2 % of the row's min), left out of the fit; dashed red: the least-squares "

@@ -125,3 +125,17 @@ def test_a_link_alone_starts_no_heavy_insight_computation():
     at.button(key="i5_go_confirm").click().run()
     assert not at.exception
     assert "Loss landscape" in json.dumps([s.get("title", "") for s in specs(at)])
+
+
+def test_a_long_sweep_shows_its_estimate_and_asks_before_it_starts():
+    link = {"s_preset": "long-runs", "s_seeds": "4", "s_steps": "6000", "s_n_lr": "9", "s_n_wd": "9"}
+    at = fresh(link, view="sweep")
+    assert not at.exception and not at.warning
+    caption = " ".join(c.value for c in at.caption)
+    assert "243 cells × 4 seed(s) × 6,000 steps" in caption and "about" in caption
+    at.button(key="s_run").click().run()
+    assert not at.exception
+    asked = " ".join(w.value for w in at.warning)
+    assert "This sweep takes about" in asked and "min" in asked
+    assert [b for b in at.button if b.key == "s_confirm"]
+    assert not [s for s in specs(at) if "slope" in json.dumps(s.get("title", ""))]   # nothing ran
