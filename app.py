@@ -23,7 +23,7 @@ from explorer.ui import urlstate
 from explorer.ui.urlstate import url_widget
 from explorer.optim import OPTIMIZERS, Schedule
 from explorer.params import TRAIN as T, TRAJECTORY as P, fmt, pair_optimizers, sanity_notes
-from explorer.cost import sweep_threads_now, torch_threads
+from explorer.cost import ActiveSessions, sweep_threads_now, torch_threads
 from explorer.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, regime_text, run_sweep
 from explorer.train import LiveRun, TrainConfig, Trainer, changed_settings, default_device
 from explorer.surfaces import SURFACES
@@ -641,18 +641,13 @@ ACTIVE_SECONDS = 60          # a session that ran its script this recently count
 @st.cache_resource
 def server_state() -> dict:
     """Shared by every session: one sweep computes at a time (a second one waits its turn, so two
-    sessions do not split the cores and the memory), and when each session last ran."""
-    return {"sweep": threading.Lock(), "lock": threading.Lock(), "seen": {}}
+    sessions do not split the cores and the memory), the finished-sweep store's lock, and which
+    sessions are active (a sweep takes one thread while others are)."""
+    return {"sweep": threading.Lock(), "lock": threading.Lock(), "sessions": ActiveSessions(ACTIVE_SECONDS)}
 
 
-def other_active_sessions() -> int:
-    shared, me, now = server_state(), st.session_state.setdefault("_session", uuid.uuid4().hex), time.time()
-    with shared["lock"]:
-        seen = shared["seen"]
-        seen[me] = now
-        for sid in [s for s, t in seen.items() if now - t > ACTIVE_SECONDS]:
-            del seen[sid]
-        return len(seen) - 1
+def session_id() -> str:
+    return st.session_state.setdefault("_session", uuid.uuid4().hex)
 
 
 def duration(seconds: float) -> str:
@@ -665,7 +660,7 @@ def sweep_view() -> None:
     with shared["lock"]:
         done = store.get(cfg)
     cells = len(cfg.optimizers) * len(cfg.lrs) * len(cfg.wds[0][1])
-    threads = sweep_threads_now(other_active_sessions())
+    threads = sweep_threads_now(shared["sessions"].others(session_id()))
     # measured on this machine, now, for this grid's sizes (a few steps of the real computation)
     estimate = None if done else estimate_seconds(cfg, threads=threads)
     b1, b2, b3 = st.columns([1, 1, 4])
@@ -1146,6 +1141,7 @@ def known_url_key(key: str) -> bool:
 
 
 def main() -> None:
+    server_state()["sessions"].touch(session_id())
     urlstate.start_run(known_url_key)
     views = list(VIEWS)
     if "view" not in st.session_state:  # a link opens its tab
