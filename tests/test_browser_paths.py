@@ -1,0 +1,208 @@
+"""The user's paths in a real browser (Playwright + Debian chromium): a control moved while a run trains,
+a sweep link with range sliders, the address bar after a tab switch, the first view at 1366×768, exports
+clicked again and again, and several sessions with hostile links at once."""
+import csv
+import io
+import os
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from browser import CHART, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
+    pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+EXCEPTION = '[data-testid="stException"]'
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as (base, proc):
+        yield base, proc
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    yield ctx.new_page()
+    ctx.close()
+
+
+def wait_idle(page, timeout=60_000):
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+
+
+def query(page) -> dict:
+    return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(urlsplit(page.url).query).items()}
+
+
+def slider(page, label):
+    return page.locator('[data-testid="stSlider"]', has_text=label).first.get_by_role("slider")
+
+
+def open_view(page, url):
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stTab"]', timeout=60_000)
+    wait_idle(page)
+
+
+def test_moving_a_control_during_live_training_pauses_it_without_a_traceback(server, page):
+    base, proc = server
+    open_view(page, base + "/?view=Live+training&t_steps=10000&t_width=512")
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_function("() => /step [1-9][0-9,]* \\/ 10,000/.test(document.body.innerText)", timeout=30_000)
+    thumb = slider(page, "Decay λ")
+    for key in ["ArrowRight", "ArrowLeft"] * 4 + ["ArrowRight"]:    # nine nudges while it trains
+        thumb.focus()
+        thumb.press(key)
+        page.wait_for_timeout(250)
+        assert page.locator(EXCEPTION).count() == 0
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    text = page.locator("body").inner_text()
+    assert "Paused at step" in text and "Decay λ" in text
+    assert query(page)["t_wd"] == "0.1"
+    step = page.locator('[data-testid="stProgress"]').inner_text()
+    page.wait_for_timeout(1500)
+    assert page.locator('[data-testid="stProgress"]').inner_text() == step      # a paused run stays put
+    assert page.locator(CHART).count() >= 6
+
+
+def test_a_sweep_link_with_a_range_restores_it_and_the_moved_range_is_in_the_address_bar(server, page):
+    base, _ = server
+    open_view(page, base + "/?view=lr+%C3%97+%CE%BB+sweep&s_preset=large-init&s_lr_range=-11%2C-6")
+    assert page.locator(EXCEPTION).count() == 0
+    thumbs = page.locator('[data-testid="stSlider"]', has_text="learning rates: log₂ range").get_by_role("slider")
+    assert [thumbs.nth(i).get_attribute("aria-valuetext") for i in range(2)] == ["-11", "-6"]
+    thumbs.nth(0).focus()
+    thumbs.nth(0).press("ArrowRight")
+    page.wait_for_function("() => decodeURIComponent(location.search).includes('s_lr_range=-10,-6')",
+                           timeout=15_000)
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    assert query(page)["s_preset"] == "large-init"
+    thumbs.nth(0).press("ArrowLeft")
+    thumbs.nth(0).press("ArrowLeft")          # back to the preset's own range: it leaves the link
+    page.wait_for_function("() => !location.search.includes('s_lr_range')", timeout=15_000)
+
+
+def test_the_address_bar_after_a_tab_switch_restores_both_tabs(server, page, browser):
+    base, _ = server
+    open_view(page, base + "/")
+    page.wait_for_selector(CHART, timeout=60_000)
+    thumb = slider(page, "Learning rate")
+    thumb.focus()
+    thumb.press("ArrowLeft")
+    page.wait_for_function("() => location.search.includes('lr=0.02')", timeout=15_000)
+    wait_idle(page)
+    page.get_by_role("tab", name="Live training").click()
+    page.get_by_role("button", name="Start").wait_for(timeout=30_000)
+    wait_idle(page)
+    thumb = slider(page, "Decay λ")
+    thumb.focus()
+    thumb.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('t_wd=0.1')", timeout=15_000)
+    wait_idle(page)
+    bar = query(page)
+    assert bar["lr"] == "0.02" and bar["t_wd"] == "0.1" and bar["view"] == "Live training"
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()   # another visitor
+    open_view(fresh, page.url)
+    assert slider(fresh, "Decay λ").get_attribute("aria-valuetext") == "0.1"
+    fresh.get_by_role("tab", name="2-D trajectories").click()
+    fresh.wait_for_selector(CHART, timeout=30_000)
+    wait_idle(fresh)
+    assert slider(fresh, "Learning rate").get_attribute("aria-valuetext") == "0.02"
+    assert query(fresh)["t_wd"] == "0.1" and fresh.locator(EXCEPTION).count() == 0
+    fresh.context.close()
+
+
+def test_the_first_view_at_1366x768_shows_both_panels_and_what_they_show(server, browser):
+    base, _ = server
+    page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+    open_view(page, base + "/")
+    page.wait_for_selector(CHART, timeout=60_000)
+    charts = page.locator(CHART)
+    for i in range(2):
+        box = charts.nth(i).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 768, box     # whole panel, no scrolling
+    assert page.get_by_text("◆ marks where each rule must end").first.is_visible()
+    page.context.close()
+
+
+def test_the_csv_export_downloads_every_time(server, page):
+    base, _ = server
+    open_view(page, base + "/")
+    page.wait_for_selector(CHART, timeout=60_000)
+    page.get_by_role("button", name="Export").first.click()
+    button = page.get_by_role("button", name="CSV", exact=True).first
+    button.wait_for(state="visible", timeout=10_000)
+    for _ in range(8):
+        with page.expect_download(timeout=20_000) as dl:
+            button.click()
+        rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+        assert {r["optimizer"] for r in rows} == {"adam-l2", "adamw-torch"} and len(rows) == 2 * 501
+        assert button.is_visible()                                        # no rerun closed the menu
+
+
+def rss_mb(pid: int, field: str = "VmHWM") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def test_four_sessions_with_hostile_links_stay_responsive_and_small(browser):
+    """A fresh server: a link asking for every heavy insight, a link asking for the largest sweep, garbage,
+    and a session moving sliders — no exception, no computation without a click, RSS ≤ 800 MB."""
+    hostile = [
+        "/?view=Insights&i1_model=true&i3_model=true&i5_go=true&i5_n=81&i5_kind=random",
+        "/?view=lr+%C3%97+%CE%BB+sweep&s_preset=long-runs&s_seeds=4&s_steps=6000&s_n_lr=9&s_n_wd=9",
+        "/?lr=" + "9" * 5000 + "&steps=1e9&x0=nan&view=%3Cscript%3E&t_steps=99999999&zzz=%00",
+        "/",
+    ]
+    with streamlit_server() as (base, proc):
+        b = browser
+        pages = []
+        t0 = time.time()
+        for path in hostile:
+            pg = b.new_context(viewport={"width": 1366, "height": 900}).new_page()
+            pg.goto(base + path)
+            pages.append(pg)
+        for pg in pages:
+            pg.wait_for_selector('[data-testid="stTab"]', timeout=60_000)
+            wait_idle(pg, timeout=60_000)
+        assert time.time() - t0 < 45                    # no link started minutes of work
+        insights, sweep, garbage, plain = pages
+        assert "Compute: train the pair" in insights.locator("body").inner_text()
+        sweep.get_by_role("button", name="Run sweep").click()
+        sweep.get_by_text("This sweep takes about").wait_for(timeout=30_000)
+        assert sweep.get_by_role("button", name="Run it anyway").is_visible()
+        assert "not valid" in garbage.locator('[data-testid="stAlert"]').first.inner_text()
+        for _ in range(6):
+            thumb = slider(plain, "Learning rate")
+            thumb.focus()
+            thumb.press("ArrowLeft")
+            wait_idle(plain)
+        for pg in pages:
+            assert pg.locator(EXCEPTION).count() == 0
+        peak = rss_mb(proc.pid)
+        print(f"4 hostile sessions: peak RSS {peak:.0f} MB")
+        assert peak <= 800
+        for pg in pages:
+            pg.context.close()
