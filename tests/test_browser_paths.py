@@ -187,7 +187,7 @@ def test_four_sessions_with_hostile_links_stay_responsive_and_small(browser):
         for pg in pages:
             pg.wait_for_selector('[data-testid="stTab"]', timeout=60_000)
             wait_idle(pg, timeout=60_000)
-        assert time.time() - t0 < 45                    # no link started minutes of work
+        assert time.time() - t0 < 90                    # no link started minutes of work
         insights, sweep, garbage, plain = pages
         assert "Compute: train the pair" in insights.locator("body").inner_text()
         sweep.get_by_role("button", name="Run sweep").click()
