@@ -33,7 +33,7 @@ a = ap.parse_args()
 
 BARE, APP = "benchmarks/bare_page.py", "app.py"
 VIEW = {"viewport": {"width": 1400, "height": 1000}}
-SLIDERS = ["Learning rate", "Decay λ", "Steps", "β1", "Start x", "Start y"]
+SLIDERS = ["Learning rate", "Decay λ", "Steps", "Gradient noise", "Start x", "Start y"]
 DRAWN = CHART + " :is(canvas, svg)"          # vega-embed has drawn, not only the element placed
 EXCEPTION = '[data-testid="stException"]'
 

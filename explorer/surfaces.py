@@ -109,29 +109,59 @@ def constrained_minimum(surface: Surface, l2: float = 0.0, box: float | None = N
     m̂/(√v̂+ε) = −λ_eff·θ; with exact gradients m̂/√v̂ → sign(∇f), so a coordinate stops either where
     ∇f ≈ 0 inside |θ_i| < 1/λ_eff or at the wall |θ_i| = 1/λ_eff (Xie & Li 2024: AdamW solves an
     ℓ∞-constrained problem). With gradient noise √v̂ grows and the wall moves inwards.
-    Global search on an n×n grid, then L-BFGS-B from the best grid point, in float64.
+    Global search on an n×n grid, then projected Newton steps (active set for the box, backtracking on
+    the objective) from the best grid point, in float64. No scipy: importing scipy.optimize cost the
+    first page 0.4 s.
     """
-    from scipy.optimize import minimize  # imported on first use: it costs 0.3 s of app start-up
-
-    lo = np.array([surface.xlim[0], surface.ylim[0]])
-    hi = np.array([surface.xlim[1], surface.ylim[1]])
+    lo = np.array([surface.xlim[0], surface.ylim[0]], dtype=float)
+    hi = np.array([surface.xlim[1], surface.ylim[1]], dtype=float)
     if box is not None:
         lo, hi = np.maximum(lo, -box), np.minimum(hi, box)
         if np.any(lo > hi):                     # the box misses the window: clip to what is shown
             lo, hi = np.minimum(lo, hi), np.minimum(lo, hi)
 
-    def objective(v: np.ndarray):
+    def objective(v: np.ndarray) -> tuple[float, np.ndarray]:
         x, y = torch.tensor(v[0], dtype=torch.float64), torch.tensor(v[1], dtype=torch.float64)
         gx, gy = surface.grad(x, y)
         f = surface.value(x, y) + 0.5 * l2 * (x * x + y * y)
-        return float(f), np.array([float(gx + l2 * x), float(gy + l2 * y)])
+        return float(f), np.array([float(gx) + l2 * v[0], float(gy) + l2 * v[1]])
 
     xs = torch.linspace(lo[0], hi[0], n, dtype=torch.float64)
     ys = torch.linspace(lo[1], hi[1], n, dtype=torch.float64)
     yy, xx = torch.meshgrid(ys, xs, indexing="ij")
     vals = surface.value(xx, yy) + 0.5 * l2 * (xx * xx + yy * yy)
     k = int(torch.argmin(vals))
-    x0 = np.array([float(xx.flatten()[k]), float(yy.flatten()[k])])
-    res = minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=list(zip(lo, hi)),
-                   options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 500})
-    return float(res.x[0]), float(res.x[1])
+    v = np.array([float(xx.flatten()[k]), float(yy.flatten()[k])])
+    f, g = objective(v)
+    scale = float(np.max(hi - lo)) or 1.0
+    for _ in range(200):
+        # coordinates held at a bound by a gradient pointing outwards stay there
+        free = ~(((v <= lo) & (g > 0)) | ((v >= hi) & (g < 0)))
+        if not free.any() or np.max(np.abs(g[free])) < 1e-13:
+            break
+        h = 1e-6 * scale
+        hess = np.array([(objective(v + e)[1] - objective(v - e)[1]) / (2 * h) for e in np.eye(2) * h])
+        hess = (hess + hess.T) / 2
+        d = np.zeros(2)
+        sub = hess[np.ix_(free, free)]
+        try:
+            step = -np.linalg.solve(sub, g[free])
+            if step @ g[free] >= 0:             # not a descent direction (non-convex): gradient step
+                raise np.linalg.LinAlgError
+        except np.linalg.LinAlgError:
+            step = -g[free] * (scale / max(np.linalg.norm(g[free]), 1e-300))
+        d[free] = step
+        t = 1.0
+        while t > 1e-12:
+            w = np.clip(v + t * d, lo, hi)
+            fw, gw = objective(w)
+            if fw <= f - 1e-4 * abs(g @ (w - v)) or fw < f:
+                break
+            t /= 2
+        else:
+            break
+        if np.max(np.abs(w - v)) < 1e-15 * scale:
+            v, f, g = w, fw, gw
+            break
+        v, f, g = w, fw, gw
+    return float(v[0]), float(v[1])

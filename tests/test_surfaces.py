@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -49,3 +50,30 @@ def test_box_constrained_minimum():
     s = SURFACES["quadratic"]
     assert constrained_minimum(s, box=1.0) == pytest.approx((1.0, 1.0), abs=1e-9)
     assert constrained_minimum(s, box=10.0) == pytest.approx((2.0, 2.0), abs=1e-7)
+
+
+@pytest.mark.parametrize("name", list(SURFACES))
+@pytest.mark.parametrize("l2,box", [(0.0, None), (0.1, None), (1.0, None), (0.0, 0.5), (0.0, 1.5)])
+def test_constrained_minimum_meets_its_optimality_conditions(name, l2, box):
+    """KKT of argmin f + l2/2‖θ‖² in the window (and the box): zero gradient where a coordinate is free,
+    a gradient pushing outwards where it sits on a bound; and no grid point is lower."""
+    from explorer.surfaces import constrained_minimum, grid
+    s = SURFACES[name]
+    x, y = constrained_minimum(s, l2=l2, box=box)
+    lo = [s.xlim[0], s.ylim[0]] if box is None else [max(s.xlim[0], -box), max(s.ylim[0], -box)]
+    hi = [s.xlim[1], s.ylim[1]] if box is None else [min(s.xlim[1], box), min(s.ylim[1], box)]
+    gx, gy = s.grad(torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64))
+    for v, g, a, b in ((x, float(gx) + l2 * x, lo[0], hi[0]), (y, float(gy) + l2 * y, lo[1], hi[1])):
+        assert a - 1e-12 <= v <= b + 1e-12
+        if v <= a + 1e-9:
+            assert g >= -1e-6
+        elif v >= b - 1e-9:
+            assert g <= 1e-6
+        else:
+            assert abs(g) < 1e-6, (v, g)
+    xs, ys, f = grid(s, 201)
+    xx, yy = np.meshgrid(xs, ys)
+    inside = (xx >= lo[0]) & (xx <= hi[0]) & (yy >= lo[1]) & (yy <= hi[1])
+    best = float(s.value(torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64))) \
+        + l2 / 2 * (x * x + y * y)
+    assert best <= (f + l2 / 2 * (xx ** 2 + yy ** 2))[inside].min() + 1e-9
