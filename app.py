@@ -27,7 +27,7 @@ from explorer.cost import ActiveSessions, sweep_threads_now, torch_threads
 from explorer.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, regime_text, run_sweep
 from explorer.train import LiveRun, TrainConfig, Trainer, changed_settings, default_device
 from explorer.surfaces import SURFACES
-from explorer.trajectory import fixed_point, run_trajectories, summary_table
+from explorer.trajectory import summary_table
 
 # Sessions are threads of one process. Trajectories and live training are small and run fastest on
 # one thread, which also leaves the other cores to other sessions; only a sweep (one big batched
@@ -36,7 +36,7 @@ torch.set_num_threads(1)
 torch.set_flush_denormal(True)  # tiny Adam states otherwise make CPU training several times slower
 
 st.set_page_config(
-    page_title="Decoupled Weight Decay Explorer", page_icon="⚖️", layout="wide", initial_sidebar_state="collapsed"
+    page_title="Decoupled Weight Decay Explorer", page_icon=":material/balance:", layout="wide", initial_sidebar_state="collapsed"
 )
 
 ADAM_STEP = r"\eta_t\,\alpha\,\frac{\hat m_t}{\sqrt{\hat v_t}+\epsilon}"
@@ -109,40 +109,35 @@ def export_menu(key: str, stem: str, chart, frame, meta: dict) -> None:
             )
 
 
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A small table as Markdown (the page's first view then loads no data-grid code); numbers to 4
+    significant digits."""
+    def cell(v) -> str:
+        text = f"{v:.4g}" if isinstance(v, float) else str(v)
+        return text.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(map(cell, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, **size) -> None:
-    """An Altair chart with its export menu underneath (every chart of the app exports)."""
+    """An Altair chart (or its spec) with its export menu underneath (every chart of the app exports)."""
     # the spec as a dict, without Altair's per-chart JSON-schema validation (tested in test_charts)
-    where.vega_lite_chart(charts.spec(chart), **({"width": "stretch"} | size))
+    spec = chart if isinstance(chart, dict) else charts.spec(chart)
+    where.vega_lite_chart(spec, **({"width": "stretch"} | size))
     with contextlib.nullcontext() if where is st else where:
         export_menu(key, stem, lambda: chart, lambda: frame, meta)
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
-def compute(
-    surface, names, lr, wd, beta1, beta2, eps, momentum, steps, start, schedule, t0, t_mult, noise, seed
-):
-    sched = Schedule(schedule, total_steps=steps, t0=t0, t_mult=t_mult)
-    res = run_trajectories(
-        surface,
-        names,
-        lr=lr,
-        wd=wd,
-        beta1=beta1,
-        beta2=beta2,
-        eps=eps,
-        momentum=momentum,
-        steps=steps,
-        start=start,
-        schedule=sched,
-        noise=noise,
-        seed=seed,
-    )
-    return res.frame, res.diverged
-
-
-@st.cache_data(max_entries=512, show_spinner=False)
-def fixed_points(surface, names, lr, wd, momentum):
-    return {n: fixed_point(surface, n, lr, wd, momentum) for n in names}
+@st.cache_data(max_entries=256, show_spinner=False)
+def trajectory_view_data(params: tuple):
+    """(frame, diverged, fixed points, chart specs) of the trajectory view: the numbers and the charts
+    both cached, so a setting seen before (by any session) redraws without recomputing either."""
+    p = dict(params)
+    frame, diverged, fixed = figures.trajectory_data(p)
+    figs = figures.trajectory_charts(p, frame, diverged, fixed)
+    return frame, diverged, fixed, {k: charts.spec(c) for k, c in figs.items()}
 
 
 def stops_slider(where, label, spec, key: str | None = None, **kw):
@@ -233,26 +228,9 @@ def trajectory_tab() -> None:
 
 def trajectory_view(v: dict) -> None:
     names = pair_optimizers(v["pair"], v["form"])
-    p = {**v, "start": (v["x0"], v["y0"])}
-    fixed = fixed_points(v["surface"], names, v["lr"], v["wd"], v["momentum"])
-    frame, diverged = compute(
-        v["surface"],
-        names,
-        v["lr"],
-        v["wd"],
-        v["beta1"],
-        v["beta2"],
-        v["eps"],
-        v["momentum"],
-        int(v["steps"]),
-        p["start"],
-        v["schedule"],
-        int(v["t0"]),
-        int(v["t_mult"]),
-        v["noise"],
-        int(v["seed"]),
-    )
-    figs = figures.trajectory_charts(p, frame, diverged, fixed)
+    p = {**v, "start": (v["x0"], v["y0"]), "steps": int(v["steps"]), "t0": int(v["t0"]),
+         "t_mult": int(v["t_mult"]), "seed": int(v["seed"])}
+    frame, diverged, fixed, figs = trajectory_view_data(tuple(sorted(p.items())))
     l2, dec = (OPTIMIZERS[n].label for n in names)
     st.markdown(
         f"Same start, same gradients, same λ: **{l2}** (left) adds λθ to the gradient, so "
@@ -284,7 +262,7 @@ def trajectory_view(v: dict) -> None:
     for col, field in zip(cols, ("loss", "norm")):
         show_chart(col, figs[field], key=f"traj_{field}", stem=f"trajectory-{v['surface']}-{field}",
                    frame=frame, meta=meta, height=300)
-    st.dataframe(summary_table(frame, diverged, fixed, names), hide_index=True, width="stretch")
+    st.markdown(markdown_table(summary_table(frame, diverged, fixed, names)))
     st.caption(
         "f(end) is the loss *without* the decay term. Each rule ends near its own ◆ — the minimum of what "
         "it really optimizes (f + λ/2‖θ‖² for L2, f inside the box ‖θ‖∞ ≤ 1/λ_torch for AdamW) — so a "

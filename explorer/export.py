@@ -11,11 +11,12 @@ FORMATS = ("png", "svg", "csv", "json")
 MIME = {"png": "image/png", "svg": "image/svg+xml", "csv": "text/csv", "json": "application/json"}
 
 
-def chart_bytes(chart: alt.TopLevelMixin, fmt: str, scale: float = 2.0) -> bytes:
-    """The chart rendered server-side: PNG (at `scale`× resolution) or SVG."""
+def chart_bytes(chart: alt.TopLevelMixin | dict, fmt: str, scale: float = 2.0) -> bytes:
+    """The chart (an Altair chart or its Vega-Lite spec) rendered server-side: PNG (at `scale`×
+    resolution) or SVG."""
     import vl_convert as vlc  # on first export only: its first conversion costs ~0.6 s, nothing at page load
 
-    spec = chart.to_dict()
+    spec = chart if isinstance(chart, dict) else chart.to_dict()
     if fmt == "png":
         return vlc.vegalite_to_png(spec, scale=scale)
     if fmt == "svg":
@@ -44,7 +45,7 @@ def _clean(v):
     return v
 
 
-def export(chart: alt.TopLevelMixin, frame: pd.DataFrame, fmt: str, meta: dict | None = None) -> bytes:
+def export(chart: alt.TopLevelMixin | dict, frame: pd.DataFrame, fmt: str, meta: dict | None = None) -> bytes:
     if fmt in ("png", "svg"):
         return chart_bytes(chart, fmt)
     return data_bytes(frame, fmt, meta)
