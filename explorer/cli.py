@@ -214,12 +214,14 @@ def _sweep(parser, args) -> int:
 
     import torch
 
+    from .cost import sweep_threads_now, torch_threads
     from .sweep import coupling, run_sweep
 
     _check_device(parser, args.device)
     cfg = _sweep_config(parser, args)
     torch.set_flush_denormal(True)
-    frame = run_sweep(cfg, args.device)
+    with torch_threads(sweep_threads_now(0)):      # the idle cores only: a busy machine collapses otherwise
+        frame = run_sweep(cfg, args.device)
     if not _write(parser, frame, args.out):
         return 2
     for name in cfg.optimizers:
