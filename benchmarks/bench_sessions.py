@@ -80,6 +80,15 @@ def fmt(xs: list[float]) -> str:
     return f"{statistics.median(xs):.2f} s (runs: {', '.join(f'{x:.2f}' for x in xs)})"
 
 
+def import_seconds(module: str, repeats: int = 3) -> float:
+    """Wall time of `import module` in a fresh interpreter (median): a fresh server's first visitor
+    waits for it before the first chart can be computed."""
+    import subprocess
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    return statistics.median(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                  check=True).stdout) for _ in range(repeats))
+
+
 print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -144,4 +153,7 @@ print(f"app, {a.sessions} sessions × {a.seconds:.0f} s: {len(times)} slider mov
       f"peak RSS {many:.0f} MB (now {now:.0f} MB)")
 print(f"first chart app − bare: {fa - fb:+.2f} s (goal ≤ 1.5 s: {'met' if fa - fb <= 1.5 else 'NOT met'}); "
       f"redraw median {red:.2f} s (goal ≤ 0.5 s: {'met' if red <= 0.5 else 'NOT met'})")
+torch_s = import_seconds("torch")
+print(f"import torch alone, fresh interpreter: {torch_s:.2f} s — the trajectory view's numbers need torch, so a "
+      f"fresh server's first chart cannot come sooner than the bare page's + {torch_s:.2f} s")
 print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
