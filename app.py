@@ -449,12 +449,8 @@ def live_panel() -> None:
     with cols[2]:
         last = rows[rows.step == rows.step.max()].set_index("optimizer")
         st.markdown(f"**At step {int(rows.step.max()):,}**")
-        st.dataframe(
-            last[["test_acc", "test_loss", "train_loss", "weight_norm"]].rename(
-                index=lambda n: OPTIMIZERS[n].label
-            ),
-            width="stretch",
-        )
+        shown = last[["test_acc", "test_loss", "train_loss", "weight_norm"]].rename(index=lambda n: OPTIMIZERS[n].label)
+        st.markdown(markdown_table(shown.rename_axis("run").reset_index()))
         if len(names) == 2 and rows.step.max() > 0:
             a, b = (last.loc[n] for n in names)
             if abs(a.test_acc - b.test_acc) < 0.005 and abs(a.test_loss - b.test_loss) < 0.01 * b.test_loss:
@@ -933,8 +929,8 @@ def insight_prop2() -> None:
     show_chart(
         cols[2],
         charts.lines(
-            resid, "step", "gap", "coordinate", "What still differs, per coordinate",
-            y_title="|θ_Adam+L2 − θ_AdamW|", width=300,
+            resid, "step", "gap", "coordinate", "Remaining gap per coordinate",
+            y_title="|Δθ|", width=300,
         ),
         key="i2_gap", stem="prop2-gap", frame=resid, meta=meta, height=300,
     )
@@ -1020,16 +1016,10 @@ def insight_decay_forms() -> None:
         .reset_index()
     )
     table["optimizer"] = table["optimizer"].map(lambda n: OPTIMIZERS[n].label)
-    st.dataframe(
-        table.rename(
-            columns={
-                "shrink": "shrink per step (η=1)",
-                "timescale": "timescale (steps)",
-                "final_norm": "final ‖θ‖",
-            }
-        ),
-        hide_index=True,
-    )
+    table["lr"] = table["lr"].map(fmt)
+    st.markdown(markdown_table(table.rename(columns={
+        "lr": "α", "shrink": "shrink per step (η=1)", "timescale": "timescale (steps)", "final_norm": "final ‖θ‖",
+    })))
     st.caption(
         f"Both forms are the same run at the base α (λ_paper = α·λ_torch = {lam * lr:.3g}). Move α and the "
         "PyTorch form's shrink per step and timescale move with it, the paper form's do not — which is why "
