@@ -391,7 +391,7 @@ def training_view() -> None:
     b2.button("■ Stop", on_click=live.pause if running else None, disabled=not running, key="t_stop")
     can_resume = live is not None and not running and not live.trainer.done
     b3.button(
-        "⏵ Resume", on_click=live.resume if can_resume else None, disabled=not can_resume, key="t_resume",
+        "Resume", icon=":material/resume:", on_click=live.resume if can_resume else None, disabled=not can_resume, key="t_resume",
         help="continue the run shown below with its own settings",
     )
     b4.caption(
@@ -406,7 +406,7 @@ def training_view() -> None:
         st.info(
             (f"Paused at step {live.trainer.step_count:,}: {because}. " if because else "")
             + "The run below keeps its own settings. ▶ Start trains with the settings above; "
-            + ("⏵ Resume continues the run below." if can_resume else "")
+            + ("Resume continues the run below." if can_resume else "")
         )
     # the fragment re-runs itself on a timer only while training, so an idle page costs nothing
     st.fragment(run_every=TICK_SECONDS if running else None)(live_panel)()
