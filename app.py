@@ -487,7 +487,6 @@ def sweep_store() -> collections.OrderedDict:
 
 
 def _log2_range(cfg_values) -> tuple[int, int]:
-    import math
 
     return int(round(math.log2(min(cfg_values)))), int(round(math.log2(max(cfg_values))))
 
@@ -715,7 +714,6 @@ def show_sweep(cfg: SweepConfig, frame: pd.DataFrame, metric: str, top_k: int) -
 
 def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> None:
     """What this measurement says, in numbers computed from it."""
-    import math
 
     s = {n: c.slope for n, c in couplings.items()}
     fmt_s = lambda v: "n/a" if math.isnan(v) else f"{v:+.2f}"  # noqa: E731
