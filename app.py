@@ -87,9 +87,20 @@ ABOUT = (
 # Less empty space above the title, so the first chart is on screen at 1366×768 (a constant style sheet)
 COMPACT_PAGE = "<style>[data-testid='stMainBlockContainer']{padding-top:3.2rem}</style>"
 
-# A link's parameters for a tab that is not shown are recognised by name and checked when it opens.
+# A link's parameters for a tab that is not shown are recognised by name and checked when it opens;
+# what the shown tab's controls did not claim is reported then.
 TAB_PREFIXES = ("t_", "s_", "i1_", "i2_", "i3_", "i4_", "i5_")
 TRAJECTORY_KEYS = set(P) | {"x0", "y0"}
+
+
+def view_of_url_key(key: str) -> str | None:
+    """The tab whose controls a URL parameter's name belongs to (None: no tab's)."""
+    if key in TRAJECTORY_KEYS:
+        return "2-D trajectories"
+    for prefix, view in (("t_", "Live training"), ("s_", "lr × λ sweep"), ("i", "Insights")):
+        if key.startswith(prefix) and key.startswith(TAB_PREFIXES):
+            return view
+    return None
 
 
 def export_menu(key: str, stem: str, chart, frame, meta: dict) -> None:
@@ -1101,20 +1112,15 @@ VIEWS = {
 }
 
 
-def known_url_key(key: str) -> bool:
-    """A parameter some view's control claims: the trajectory tab's names, the other tabs' prefixes."""
-    return key in TRAJECTORY_KEYS or key.startswith(TAB_PREFIXES)
-
-
 def main() -> None:
     server_state()["sessions"].touch(session_id())
-    urlstate.start_run(known_url_key)
+    urlstate.start_run(lambda key: view_of_url_key(key) is not None)
     views = list(VIEWS)
     if "view" not in st.session_state:  # a link opens its tab
         asked = st.query_params.get("view")
         if asked is not None and asked not in views:
             urlstate.warn(
-                f"URL parameter **view** = {urlstate.shown(asked)} is not valid "
+                f"URL parameter **view** = {urlstate.shown_text(asked)} is not valid "
                 f"(one of {', '.join(views)}); showing the first."
             )
         st.session_state["view"] = asked if asked in views else views[0]
@@ -1136,6 +1142,7 @@ def main() -> None:
     # only the active tab renders: a first visit draws one tab's charts, and reruns stay cheap
     with tabs[views.index(active)]:
         VIEWS[active]()
+    urlstate.drop_unclaimed(lambda key: view_of_url_key(key) == active)
     with share:
         with st.popover("Share this view", icon=":material/link:"):
             st.caption("This link restores every control of every tab (the address bar holds the same):")

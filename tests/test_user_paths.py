@@ -71,6 +71,16 @@ def test_unknown_and_hostile_parameters_leave_the_address_bar():
     text = " ".join(w.value for w in at.warning)
     assert "zzz" in text and "lr" in text
     assert "zzz" not in at.query_params and "lr" not in at.query_params
+    assert at.query_params["t_nothing"] == "1"          # another tab's name: checked when that tab opens
+    show(at, "train")
+    assert "t_nothing" in " ".join(w.value for w in at.warning) and "t_nothing" not in at.query_params
+
+
+def test_a_parameter_no_control_of_the_shown_tab_claims_is_reported():
+    at = fresh({"optimizer": "adamw", "start": "1,1", "lr": "0.01"})     # CLI-only names in a link
+    text = " ".join(w.value for w in at.warning)
+    assert "optimizer" in text and "start" in text
+    assert dict(at.query_params) == {"lr": "0.01"}
 
 
 def start_long_run(at):

@@ -116,7 +116,7 @@ def _default(kind: str, a: dict):
     return a.get("min_value")
 
 
-def shown(text: str, limit: int = 40) -> str:
+def shown_text(text: str, limit: int = 40) -> str:
     """User text in a warning: a code span (no markdown, no links), shortened."""
     text = text.replace("`", "'").replace("\n", " ")
     return f"`{text[:limit]}{'…' if len(text) > limit else ''}`"
@@ -141,12 +141,21 @@ def start_run(known: Callable[[str], bool]) -> None:
         if key == "view":
             continue
         if not known(key):
-            warn(f"Unknown URL parameter {shown(key)} ignored.")
+            warn(f"Unknown URL parameter {shown_text(key)} ignored.")
             continue
         pending[key] = values
     st.session_state[_PENDING] = pending
     st.session_state[_SEEDED] = {}
     st.session_state[_LINK] = {}
+
+
+def drop_unclaimed(shown: Callable[[str], bool]) -> None:
+    """After the shown tab has drawn its controls: a link's parameters of that tab that no control
+    claimed (a misspelt name, a CLI-only option) are reported and leave the link."""
+    pending = st.session_state.get(_PENDING, {})
+    for key in [k for k in pending if shown(k)]:
+        del pending[key]
+        warn(f"Unknown URL parameter {shown_text(key)} ignored.")
 
 
 def url_widget(where, kind: str, label: str, *args, key: str, default: Any = None, **kwargs):
@@ -167,7 +176,7 @@ def url_widget(where, kind: str, label: str, *args, key: str, default: Any = Non
                 raise BadValue
             st.session_state[key] = st.session_state.setdefault(_SEEDED, {})[key] = parse(values)
         except BadValue:
-            warn(f"URL parameter **{key}** = {shown(','.join(raw))} is not valid ({expected}); "
+            warn(f"URL parameter **{key}** = {shown_text(','.join(raw))} is not valid ({expected}); "
                  "using the default.")
     if default is not None and key not in st.session_state:
         st.session_state[key] = default
