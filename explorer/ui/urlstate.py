@@ -241,5 +241,5 @@ def fragment(render: Callable[[], None]) -> Callable[[], None]:
         render()
         sync_address_bar()
 
-    run.__name__ = run.__qualname__ = f"fragment_{render.__name__}"
+    run.__name__ = run.__qualname__ = f"fragment_{render.__module__}_{render.__name__}".replace(".", "_")
     return st.fragment(run)

@@ -1,0 +1,79 @@
+"""Shared pieces of every view: slider-from-spec, the link-safe heavy toggle, charts with an export menu,
+small tables."""
+from __future__ import annotations
+
+import contextlib
+
+import pandas as pd
+import streamlit as st
+
+from explorer import charts
+from explorer.export import FORMATS, MIME, export
+from explorer.params import fmt
+from explorer.ui import urlstate
+from explorer.ui.urlstate import url_widget
+
+
+def export_menu(key: str, stem: str, chart, frame, meta: dict) -> None:
+    """⤓ PNG / SVG (rendered server-side by vl-convert) and CSV / JSON of the chart's data.
+
+    chart and frame are callables: nothing is rendered until a button is pressed."""
+    with st.popover("Export", icon=":material/download:", width="content"):
+        for fmt in FORMATS:
+            st.download_button(
+                fmt.upper(),
+                data=lambda f=fmt: export(chart(), frame(), f, meta),
+                file_name=f"{stem}.{fmt}",
+                mime=MIME[fmt],
+                key=f"dl_{key}_{fmt}",
+                width="stretch",
+                on_click="ignore",  # a download changes nothing: no rerun that could close the menu
+            )
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A small table as Markdown (the page's first view then loads no data-grid code); numbers to 4
+    significant digits."""
+    def cell(v) -> str:
+        text = f"{v:.4g}" if isinstance(v, float) else str(v)
+        return text.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(map(cell, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, **size) -> None:
+    """An Altair chart (or its spec) with its export menu underneath (every chart of the app exports)."""
+    # the spec as a dict, without Altair's per-chart JSON-schema validation (tested in test_charts)
+    spec = chart if isinstance(chart, dict) else charts.spec(chart)
+    where.vega_lite_chart(spec, **({"width": "stretch"} | size))
+    with contextlib.nullcontext() if where is st else where:
+        export_menu(key, stem, lambda: chart, lambda: frame, meta)
+
+
+def stops_slider(where, label, spec, key: str | None = None, **kw):
+    """A slider over a spec's stops (params.py), starting at the spec's default."""
+    return url_widget(
+        where,
+        "select_slider",
+        label,
+        options=list(spec.options),
+        value=spec.default,
+        format_func=fmt,
+        key=key or spec.name,
+        help=spec.help,
+        **kw,
+    )
+
+
+def heavy_toggle(label: str, key: str, what: str) -> bool:
+    """A toggle for minutes-scale work: a link may restore it switched on, but only a click in this
+    session starts the computation (a URL alone never does)."""
+    on = url_widget(st, "toggle", label, key=key)
+    if on and urlstate.from_link(key):
+        if not st.button(f"Compute: {what}", key=f"{key}_confirm", type="primary"):
+            st.caption("This link asks for a computation; it starts when you press the button.")
+            return False
+        urlstate.confirm(key)
+    return on

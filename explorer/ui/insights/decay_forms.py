@@ -1,0 +1,89 @@
+"""Panel 4: the two decoupled forms, paper (η_t·λ) and PyTorch (η_t·α·λ)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import charts, insights
+from explorer.optim import OPTIMIZERS
+from explorer.params import TRAIN, TRAJECTORY, fmt
+from explorer.train import TrainConfig
+from explorer.ui.controls import markdown_table, show_chart
+from explorer.ui.urlstate import url_widget
+
+
+@st.cache_data(max_entries=16, show_spinner="Training six runs…")
+def _decay_forms(lam_torch, lr, steps):
+    cfg = TrainConfig(lr=lr, steps=steps, train_samples=300)
+    return insights.decay_forms(cfg, lam_torch, (lr / 4, lr, lr * 4))
+
+
+def render() -> None:
+    st.markdown("#### 4 · The two decoupled forms: paper (η_t·λ) and PyTorch (η_t·α·λ)")
+    st.latex(
+        r"\lambda_{\text{torch}}=\lambda_{\text{paper}}/\alpha\qquad"
+        r"\text{shrink per step: }\eta_t\lambda_{\text{paper}}=\eta_t\alpha\lambda_{\text{torch}}\qquad"
+        r"\text{timescale: }1/(\alpha\lambda_{\text{torch}})"
+    )
+    c = st.columns(3)
+    lam = url_widget(
+        c[0], "select_slider", "λ_torch", list(TRAJECTORY["wd"].options[1:]), 0.5, format_func=fmt, key="i4_lam"
+    )
+    lr = url_widget(c[1], "select_slider", "base α", list(TRAIN["lr"].options), 0.001, format_func=fmt, key="i4_lr")
+    steps = url_widget(c[2], "select_slider", "steps", [300, 1000, 3000], 1000, key="i4_steps")
+    meta = {"lambda_torch": lam, "lr": lr, "steps": steps}
+    d = _decay_forms(lam, lr, steps)
+    d = d.assign(run=d["optimizer"].map(lambda n: OPTIMIZERS[n].label) + " · α=" + d["lr"].map(fmt))
+    cols = st.columns(2)
+    for col, name in zip(cols, ("adamw-torch", "adamw")):
+        sub = d[d.optimizer == name]
+        show_chart(
+            col,
+            charts.lines(
+                sub, "step", "weight_norm", "run", OPTIMIZERS[name].label + ": ‖θ‖ at α/4, α, 4α",
+                y_title="‖θ‖", width=360,
+            ),
+            key=f"i4_{name}", stem=f"decay-forms-{name}", frame=sub, meta=meta, height=300,
+        )
+    table = (
+        d.groupby(["optimizer", "lr"])
+        .agg(
+            shrink=("shrink_per_step", "first"),
+            timescale=("timescale", "first"),
+            final_norm=("weight_norm", "last"),
+        )
+        .reset_index()
+    )
+    table["optimizer"] = table["optimizer"].map(lambda n: OPTIMIZERS[n].label)
+    table["lr"] = table["lr"].map(fmt)
+    st.markdown(markdown_table(table.rename(columns={
+        "lr": "α", "shrink": "shrink per step (η=1)", "timescale": "timescale (steps)", "final_norm": "final ‖θ‖",
+    })))
+    st.caption(
+        f"Both forms are the same run at the base α (λ_paper = α·λ_torch = {lam * lr:.3g}). Move α and the "
+        "PyTorch form's shrink per step and timescale move with it, the paper form's do not — which is why "
+        "the sweep tab's heat maps are the same function on sheared grids and why which form looks "
+        "'decoupled' depends on how many timescales a run lasts."
+    )
+    c = st.columns(4)
+    lam_norm = url_widget(c[0], "number_input", "λ_norm", 0.0, 10.0, 0.05, 0.01, key="i4_norm", format="%.4f")
+    b = url_widget(c[1], "number_input", "batch size b", 1, 100_000, 128, key="i4_b")
+    big_b = url_widget(c[2], "number_input", "training points B", 1, 10_000_000, 50_000, key="i4_B")
+    epochs = url_widget(c[3], "number_input", "epochs T", 1, 10_000, 100, key="i4_T")
+    st.latex(
+        r"\lambda=\lambda_{\text{norm}}\sqrt{\frac{b}{B\,T}}="
+        + f"{insights.normalized_decay(lam_norm, b, big_b, epochs):.4g}"
+    )
+    c = st.columns(3)
+    t0 = url_widget(c[0], "number_input", "T₀ (steps)", 1, 10_000, 100, key="i4_t0")
+    tmult = url_widget(c[1], "number_input", "T_mult", 1, 4, 2, key="i4_tmult")
+    total = url_widget(c[2], "select_slider", "steps shown", [300, 700, 1500, 3100], 700, key="i4_total")
+    sched = insights.schedule_frame("warm_restarts", total, t0, tmult).assign(what="η_t (SGDR / AdamWR)")
+    show_chart(
+        st,
+        charts.lines(
+            sched, "step", "eta", "what", "Cosine annealing with warm restarts", y_title="η_t",
+            width=700, height=160,
+        ),
+        key="i4_schedule", stem="sgdr-schedule", frame=sched,
+        meta={"t0": t0, "t_mult": tmult, "steps": total}, height=300,
+    )

@@ -1,0 +1,145 @@
+"""The 2-D trajectories tab: two update rules racing on a loss surface."""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import charts, figures
+from explorer.optim import OPTIMIZERS
+from explorer.params import TRAJECTORY, fmt, pair_optimizers, sanity_notes
+from explorer.surfaces import SURFACES
+from explorer.trajectory import summary_table
+from explorer.ui.controls import markdown_table, show_chart, stops_slider
+from explorer.ui.copy import CAPTIONS, FORMULAS
+from explorer.ui.urlstate import url_widget
+
+# the URL parameters this tab's controls own
+URL_KEYS = frozenset(TRAJECTORY) | {"x0", "y0"}
+
+
+def owns(key: str) -> bool:
+    return key in URL_KEYS
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def trajectory_view_data(params: tuple):
+    """(frame, diverged, fixed points, chart specs) of the trajectory view: the numbers and the charts
+    both cached, so a setting seen before (by any session) redraws without recomputing either."""
+    p = dict(params)
+    frame, diverged, fixed = figures.trajectory_data(p)
+    figs = figures.trajectory_charts(p, frame, diverged, fixed)
+    return frame, diverged, fixed, {k: charts.spec(c) for k, c in figs.items()}
+
+
+def reset_start():
+    sx, sy = SURFACES[st.session_state["surface"]].start
+    st.session_state["x0"], st.session_state["y0"] = sx, sy
+
+
+def trajectory_controls(where) -> dict:
+    """The trajectory tab's controls in one narrow column; the rarely moved ones in an expander."""
+    v = {}
+    # choice widgets show the canonical names: the URL (and the CLI) use exactly these
+    v["surface"] = url_widget(
+        where,
+        "selectbox",
+        "Surface",
+        list(SURFACES),
+        key="surface",
+        on_change=reset_start,
+        help="; ".join(f"{s.name}: {s.title}" for s in SURFACES.values()),
+    )
+    c = where.columns(2)
+    v["pair"] = url_widget(c[0], "radio", "Compare", ["adam", "sgd"], key="pair",
+                           captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"])
+    v["form"] = url_widget(c[1], "radio", "AdamW form", ["torch", "paper"], key="form",
+                           disabled=v["pair"] == "sgd", captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"],
+                           help=TRAJECTORY["form"].help)
+    v["lr"] = stops_slider(where, "Learning rate α", TRAJECTORY["lr"])
+    v["wd"] = stops_slider(where, "Decay λ", TRAJECTORY["wd"])
+    v["steps"] = url_widget(where, "slider", "Steps", 10, 5000, TRAJECTORY["steps"].default, 10, key="steps")
+    v["noise"] = stops_slider(where, "Gradient noise σ", TRAJECTORY["noise"])
+    surf = SURFACES[v["surface"]]
+    for key, lim, i in (("x0", surf.xlim, 0), ("y0", surf.ylim, 1)):
+        if key in st.session_state and not lim[0] <= st.session_state[key] <= lim[1]:
+            st.session_state[key] = surf.start[i]
+    c = where.columns(2)
+    v["x0"] = url_widget(c[0], "slider", "Start x", *surf.xlim, surf.start[0], 0.05, key="x0")
+    v["y0"] = url_widget(c[1], "slider", "Start y", *surf.ylim, surf.start[1], 0.05, key="y0")
+    adam = v["pair"] == "adam"
+    more = where.expander("β1, β2, ε, μ · schedule · seed")
+    v["schedule"] = url_widget(
+        more,
+        "selectbox",
+        "Schedule η_t",
+        list(TRAJECTORY["schedule"].choices),
+        key="schedule",
+        help="constant · cosine annealing · step (×0.1 every third of the steps) · "
+        "warm_restarts: cosine with warm restarts (SGDR)",
+    )
+    restarts = v["schedule"] == "warm_restarts"
+    c = more.columns(2)
+    v["t0"] = url_widget(c[0], "number_input", "T₀", 1, 100_000, TRAJECTORY["t0"].default, key="t0", disabled=not restarts)
+    v["t_mult"] = url_widget(
+        c[1], "number_input", "T_mult", 1, 10, TRAJECTORY["t_mult"].default, key="t_mult", disabled=not restarts
+    )
+    v["beta1"] = url_widget(
+        more, "slider", "β1", 0.0, 0.999, TRAJECTORY["beta1"].default, 0.001, format="%.3f", key="beta1", disabled=not adam
+    )
+    v["beta2"] = stops_slider(more, "β2", TRAJECTORY["beta2"], disabled=not adam)
+    v["eps"] = stops_slider(more, "ε", TRAJECTORY["eps"], disabled=not adam)
+    v["momentum"] = url_widget(
+        more, "slider", "Momentum μ (SGD)", 0.0, 0.99, TRAJECTORY["momentum"].default, 0.01, key="momentum", disabled=adam
+    )
+    v["seed"] = url_widget(more, "number_input", "Seed", 0, 2**31 - 1, TRAJECTORY["seed"].default, key="seed")
+    return v
+
+
+def render() -> None:
+    left, right = st.columns([1, 3], gap="medium")
+    v = trajectory_controls(left)
+    with right:
+        trajectory_view(v)
+
+
+def trajectory_view(v: dict) -> None:
+    names = pair_optimizers(v["pair"], v["form"])
+    p = {**v, "start": (v["x0"], v["y0"]), "steps": int(v["steps"]), "t0": int(v["t0"]),
+         "t_mult": int(v["t_mult"]), "seed": int(v["seed"])}
+    frame, diverged, fixed, figs = trajectory_view_data(tuple(sorted(p.items())))
+    l2, dec = (OPTIMIZERS[n].label for n in names)
+    st.markdown(
+        f"Same start, same gradients, same λ: **{l2}** (left) adds λθ to the gradient, so "
+        + ("Adam rescales it per coordinate; " if v["pair"] == "adam" else "the step scales it; ")
+        + f"**{dec}** (right) shrinks θ outside the {'Adam' if v['pair'] == 'adam' else 'gradient'} step. "
+        "◆ marks where each rule must end."
+    )
+    for note in sanity_notes(names, v["lr"], v["wd"], v["beta1"], v["beta2"], v["eps"]):
+        st.info(note)
+    meta = {**p, "optimizers": names}
+    cols = st.columns(2, gap="small")
+    for col, name in zip(cols, names):
+        with col:
+            if diverged[name] is not None:
+                st.error(
+                    f"{OPTIMIZERS[name].label} diverged at step {diverged[name]} (the loss or θ became "
+                    "inf/NaN). Lower the learning rate."
+                )
+            show_chart(st, figs[name], key=f"traj_{name}", stem=f"trajectory-{v['surface']}-{name}",
+                       frame=frame, meta=meta)
+            st.latex(FORMULAS[name])
+            st.caption(CAPTIONS[name])
+    if v["pair"] == "adam" and v["form"] == "paper" and v["lr"] > 0:
+        st.info(
+            f"Same λ, different meaning: the paper form decays by η·λ, PyTorch's by η·α·λ. "
+            f"Here λ = {fmt(v['wd'])} in the paper form equals λ_torch = λ/α = {v['wd'] / v['lr']:.4g}."
+        )
+    cols = st.columns(2, gap="small")
+    for col, field in zip(cols, ("loss", "norm")):
+        show_chart(col, figs[field], key=f"traj_{field}", stem=f"trajectory-{v['surface']}-{field}",
+                   frame=frame, meta=meta, height=300)
+    st.markdown(markdown_table(summary_table(frame, diverged, fixed, names)))
+    st.caption(
+        "f(end) is the loss *without* the decay term. Each rule ends near its own ◆ — the minimum of what "
+        "it really optimizes (f + λ/2‖θ‖² for L2, f inside the box ‖θ‖∞ ≤ 1/λ_torch for AdamW) — so a "
+        "larger f(end) is the regularization at work, not a worse optimizer: compare *distance to ◆*."
+    )
