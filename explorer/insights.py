@@ -119,6 +119,23 @@ def best_match(surface: str, target: str, candidate: str, *, lr: float, wd: floa
 
 
 # ---------------------------------------------------------------- effective decay per coordinate
+def match_gaps(m: Match, target: str, candidate: str = "adam-l2") -> pd.DataFrame:
+    """What the best λ' still leaves: |θ_candidate − θ_target| per step and coordinate (step, coordinate, gap)."""
+    p = m.paths.pivot(index="step", columns="optimizer", values=["x", "y"])
+    return pd.concat([pd.DataFrame({"step": p.index, "coordinate": ax,
+                                    "gap": (p[ax][candidate] - p[ax][target]).abs().values})
+                      for ax in ("x", "y")], ignore_index=True)
+
+
+def model_effective_decay(form: str, wd: float, steps: int, device=None) -> tuple[pd.DataFrame, list[str], int]:
+    """Train the live-training default pair (Adam+L2 and AdamW in `form`) for `steps` steps; each weight's
+    effective decay rate then (Trainer.effective_decay), the run names and the step."""
+    from .params import pair_optimizers
+    tr = Trainer(TrainConfig(optimizers=pair_optimizers("adam", form), wd=wd, steps=steps), device)
+    tr.step(steps)
+    return tr.effective_decay(), tr.names, tr.step_count
+
+
 def effective_decay_surface(surface: str, lr: float, wd: float, steps: int, form: str = "torch",
                             beta1=0.9, beta2=0.999, eps=1e-8, start=None, noise=0.0, seed=0) -> pd.DataFrame:
     """Per step and coordinate, the share of θ the decay term removes (at η_t = 1): Adam+L2's

@@ -19,7 +19,7 @@ import torch
 from .cost import Eta, sweep_threads, sweep_threads_now, torch_threads  # noqa: F401  (the app's API)
 from .data import digits
 from .models import forward, loss_per_run
-from .optim import OPTIMIZERS
+from .optim import OPTIMIZERS, Schedule
 from .train import TrainConfig, Trainer, default_device
 
 PAIRS = {"adam": ("adam-l2", "adamw", "adamw-torch"), "sgd": ("sgd-l2", "sgdw")}
@@ -251,6 +251,43 @@ def regime_text(torch_slope: float, paper_slope: float, n_star: list[float], mod
         f"remain without gradients). {verdict}"
     )
 
+
+
+COUPLING_VISIBLE = 0.5      # |slope(L2) − slope(closest decoupled form)| from which the page says "visible"
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """What a finished sweep says, in numbers computed from it (the page words them)."""
+    slopes: dict[str, float]
+    l2: str                                   # the L2 optimizer of the pair
+    closest: str                              # the decoupled form whose slope is closest to 0
+    gap: float                                # |slope(l2) − slope(closest)|; nan if either is nan
+    coupling_visible: bool                    # gap ≥ COUPLING_VISIBLE
+    forms_difference: float                   # slope(adamw) − slope(adamw-torch); nan for SGD
+    eta_sum: float                            # Σ_t η_t over the run
+    n_star: list[float]                       # decay times α·λ_torch·Ση_t at the best PyTorch-form cells
+    regime: str                               # regime_text(…), "" when it does not apply
+    best_error_by_lr: dict[float, float]      # per lr row: the best seed-averaged test error (any form)
+
+
+def interpret(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict[str, Coupling]) -> Interpretation:
+    slopes = {n: c.slope for n, c in couplings.items()}
+    l2 = "adam-l2" if cfg.pair == "adam" else "sgd-l2"
+    closest = min((n for n in cfg.optimizers if n != l2),
+                  key=lambda n: abs(slopes[n]) if not math.isnan(slopes[n]) else math.inf)
+    gap = abs(slopes[l2] - slopes[closest])
+    forms = slopes["adamw"] - slopes["adamw-torch"] if cfg.pair == "adam" else math.nan
+    t = cfg.train
+    eta_sum = float(sum(Schedule(t.schedule, total_steps=t.steps, t0=t.t0, t_mult=t.t_mult).multipliers(t.steps)))
+    n_star, regime = [], ""
+    if cfg.pair == "adam" and math.isfinite(forms):
+        n_star = [lr * wd * cfg.wd_scale * eta_sum for lr, wd in couplings["adamw-torch"].best_wd.items()]
+        if n_star:
+            regime = regime_text(slopes["adamw-torch"], slopes["adamw"], n_star, t.model)
+    best = frame.groupby(["optimizer", "lr", "wd"])["test_error"].mean().groupby("lr").min()
+    return Interpretation(slopes, l2, closest, gap, bool(gap >= COUPLING_VISIBLE), forms, eta_sum, n_star,
+                          regime, {float(k): float(v) for k, v in best.items()})
 
 # Measured starting points (README, "The coupling, measured", has every seed pair); slopes below are of
 # the seed-averaged final test loss, seeds 0–1, Adam+L2 / paper form / PyTorch form.

@@ -102,3 +102,23 @@ def test_landscape_and_its_cli(tmp_path):
     q = subprocess.run([sys.executable, "-m", "explorer", "landscape", "--grid", "1000", "--out", str(out)],
                        capture_output=True, text=True, timeout=120)
     assert q.returncode == 2 and len(q.stderr.strip().splitlines()) == 1
+
+
+def test_match_gaps_are_the_per_coordinate_distances_of_the_two_paths():
+    m = insights.best_match("quadratic", "adamw-torch", "adam-l2", lr=0.05, wd=1.0, steps=200)
+    gaps = insights.match_gaps(m, "adamw-torch")
+    assert set(gaps["coordinate"]) == {"x", "y"} and len(gaps) == 2 * 201
+    last = m.paths[m.paths.step == 200].set_index("optimizer")
+    for ax in ("x", "y"):
+        got = gaps[(gaps.coordinate == ax) & (gaps.step == 200)]["gap"].item()
+        assert got == pytest.approx(abs(last.loc["adam-l2", ax] - last.loc["adamw-torch", ax]))
+    # the mean of the per-step distance is the residual the search minimised
+    dist = np.hypot(*(gaps[gaps.coordinate == ax].sort_values("step")["gap"].to_numpy() for ax in ("x", "y")))
+    assert dist.mean() == pytest.approx(m.residual, rel=1e-6)
+
+
+def test_model_effective_decay_spreads_for_l2_and_not_for_decoupled():
+    dist, names, step = insights.model_effective_decay("torch", 0.05, 60)
+    assert names == ["adam-l2", "adamw-torch"] and step == 60
+    spread = dist.groupby(["optimizer", "layer"])["log10_rate"].nunique()
+    assert (spread["adamw-torch"] == 1).all() and (spread["adam-l2"] > 3).all()

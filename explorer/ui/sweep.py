@@ -11,9 +11,9 @@ import streamlit as st
 
 from explorer import charts, figures
 from explorer.cost import sweep_threads_now, torch_threads
-from explorer.optim import OPTIMIZERS, Schedule
+from explorer.optim import OPTIMIZERS
 from explorer.params import TRAIN, fmt
-from explorer.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, regime_text, run_sweep
+from explorer.sweep import COUPLING_VISIBLE, PRESETS, SweepConfig, estimate_seconds, interpret, pow2, run_sweep
 from explorer.train import default_device
 from explorer.ui.controls import show_chart
 from explorer.ui.server import server_state, session_id
@@ -256,50 +256,38 @@ def show_sweep(cfg: SweepConfig, frame: pd.DataFrame, metric: str, top_k: int) -
 
 
 def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> None:
-    """What this measurement says, in numbers computed from it."""
-
-    s = {n: c.slope for n, c in couplings.items()}
+    """What this measurement says (sweep.interpret), in words."""
+    it = interpret(cfg, frame, couplings)
     fmt_s = lambda v: "n/a" if math.isnan(v) else f"{v:+.2f}"  # noqa: E731
     lines = [
         "**Slopes** (0 = the best λ does not depend on α; −1 = best λ ∝ 1/α; +1 = best λ ∝ α): "
-        + ", ".join(f"{OPTIMIZERS[n].label} **{fmt_s(v)}**" for n, v in s.items())
+        + ", ".join(f"{OPTIMIZERS[n].label} **{fmt_s(v)}**" for n, v in it.slopes.items())
         + "."
     ]
-    l2 = "adam-l2" if cfg.pair == "adam" else "sgd-l2"
-    dec = [n for n in cfg.optimizers if n != l2]
-    sep = min(dec, key=lambda n: abs(s[n]) if not math.isnan(s[n]) else math.inf)
-    if not math.isnan(s[l2]) and not math.isnan(s[sep]):
+    if not math.isnan(it.gap):
         verdict = (
             "the coupling and its removal are both visible"
-            if abs(s[l2] - s[sep]) >= 0.5
-            else "less than 0.5: the L2 coupling is weak at this setting"
+            if it.coupling_visible
+            else f"less than {COUPLING_VISIBLE}: the L2 coupling is weak at this setting"
         )
         lines.append(
-            f"The decoupled form closest to slope 0 is **{OPTIMIZERS[sep].label}**; its slope differs "
-            f"from {OPTIMIZERS[l2].label}'s by **{abs(s[l2] - s[sep]):.2f}**: {verdict}."
+            f"The decoupled form closest to slope 0 is **{OPTIMIZERS[it.closest].label}**; its slope differs "
+            f"from {OPTIMIZERS[it.l2].label}'s by **{it.gap:.2f}**: {verdict}."
         )
-    if cfg.pair == "adam" and not math.isnan(s["adamw"]) and not math.isnan(s["adamw-torch"]):
+    if not math.isnan(it.forms_difference):
         lines.append(
             f"The two AdamW forms are the same runs on sheared grids (λ_paper = α·λ_torch, for any "
-            f"schedule), so their slopes differ by about 1: measured "
-            f"{s['adamw'] - s['adamw-torch']:+.2f}. Which one looks decoupled is a question of "
-            "regime, not of the optimizer."
+            f"schedule), so their slopes differ by about 1: measured {it.forms_difference:+.2f}. Which one "
+            "looks decoupled is a question of regime, not of the optimizer."
         )
-        eta_sum = sum(
-            Schedule(
-                cfg.train.schedule, total_steps=cfg.train.steps, t0=cfg.train.t0, t_mult=cfg.train.t_mult
-            ).multipliers(cfg.train.steps)
-        )
-        c = couplings["adamw-torch"]
-        n_star = [lr * wd * cfg.wd_scale * eta_sum for lr, wd in c.best_wd.items()]
-        if n_star:
-            lines.append(regime_text(s["adamw-torch"], s["adamw"], n_star, cfg.train.model))
+    if it.regime:
+        lines.append(it.regime)
     if cfg.train.init_scale > 1:
-        err = frame.groupby(["optimizer", "lr", "wd"])["test_error"].mean().groupby("lr").min()
+        rows = list(it.best_error_by_lr.items())
         lines.append(
             f"**Initial weights × {cfg.train.init_scale:g}.** The decay's first job here is to remove a large "
             f"random start. The price is a worse start: the best seed-averaged test error per row goes from "
-            f"{err.iloc[0]:.0%} at α = 2^{math.log2(err.index[0]):.3g} to {err.min():.1%} (the slowest rows "
-            "under-fit; compare the default init)."
+            f"{rows[0][1]:.0%} at α = 2^{math.log2(rows[0][0]):.3g} to {min(v for _, v in rows):.1%} (the slowest "
+            "rows under-fit; compare the default init)."
         )
     st.markdown("\n\n".join(lines))

@@ -5,8 +5,6 @@ import streamlit as st
 
 from explorer import charts, insights
 from explorer.optim import OPTIMIZERS
-from explorer.params import pair_optimizers
-from explorer.train import TrainConfig, Trainer
 from explorer.ui.controls import export_menu, heavy_toggle, show_chart
 from explorer.ui.insights.common import adam_surface_controls
 
@@ -18,9 +16,7 @@ def _effective_decay(surface, lr, wd, steps, form, noise):
 
 @st.cache_data(max_entries=16, show_spinner="Training the pair on digits…")
 def _model_decay(form, wd, steps):
-    tr = Trainer(TrainConfig(optimizers=pair_optimizers("adam", form), wd=wd, steps=steps))
-    tr.step(steps)
-    return tr.effective_decay(), tr.names, tr.step_count
+    return insights.model_effective_decay(form, wd, steps)
 
 
 def render() -> None:

@@ -1,7 +1,6 @@
 """Panel 2: for Adam, no λ' makes L2 equal decoupled decay (Proposition 2)."""
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from explorer import charts, insights
@@ -42,15 +41,7 @@ def render() -> None:
         ),
         key="i2_paths", stem="prop2-paths", frame=m.paths, meta=meta | {"best_lambda": m.best_wd}, width="content",
     )
-    p = m.paths.pivot(index="step", columns="optimizer", values=["x", "y"])
-    resid = pd.concat(
-        [
-            pd.DataFrame(
-                {"step": p.index, "coordinate": ax, "gap": (p[ax]["adam-l2"] - p[ax][target]).abs().values}
-            )
-            for ax in ("x", "y")
-        ]
-    )
+    resid = insights.match_gaps(m, target)
     show_chart(
         cols[2],
         charts.lines(
