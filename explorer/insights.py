@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .optim import OPTIMIZERS, BatchedOptimizer, Schedule
+from .optim import OPTIMIZERS, BatchedOptimizer, Decay, Schedule
 from .surfaces import SURFACES
 from .train import TrainConfig, Trainer
 from .trajectory import run_trajectories
@@ -64,8 +64,8 @@ def best_match(surface: str, target: str, candidate: str, *, lr: float, wd: floa
     kind = OPTIMIZERS[target].precond
     if OPTIMIZERS[candidate].precond is not kind:
         raise ValueError("target and candidate need the same preconditioner")
-    centre = wd / lr if (OPTIMIZERS[target].decay.value == "decoupled"
-                         and OPTIMIZERS[candidate].decay.value == "l2") else wd
+    centre = wd / lr if (OPTIMIZERS[target].decay is Decay.DECOUPLED
+                         and OPTIMIZERS[candidate].decay is Decay.L2) else wd
     surf = SURFACES[surface]
     x0, y0 = start if start is not None else surf.start
     sched = Schedule(schedule, total_steps=steps)

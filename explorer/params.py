@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .optim import OPTIMIZERS, SCHEDULES
+from .optim import OPTIMIZERS, SCHEDULES, Decay, Precond
 from .surfaces import SURFACES
 
 
@@ -36,12 +36,19 @@ class Spec:
     hi_open: bool = False
     choices: tuple[str, ...] = ()
     options: tuple = ()              # the app's slider stops (its URL accepts exactly these)
+    step: float | None = None        # the app's slider step where the widget is a plain slider
+    widget: str = ""                 # "" = from the kind: choice → selectbox, options → select_slider,
+                                     # numbers → slider; or "radio", "number_input", "toggle"
 
     def parse(self, text: Any) -> Any:
         """Text (CLI, URL) or a value → a checked value; ValueError with a one-line reason."""
         raw = str(text).strip()
         if len(raw) > 100:
             raise ValueError(f"{self.name}: value too long ({len(raw)} characters)")
+        if self.kind == "bool":
+            if raw.lower() not in ("true", "false"):
+                raise ValueError(f"{self.name}: expected true or false, got {raw!r}")
+            return raw.lower() == "true"
         if self.kind == "choice":
             if raw not in self.choices:
                 raise ValueError(f"{self.name}: unknown value {raw!r}; choose from {', '.join(self.choices)}")
@@ -84,11 +91,11 @@ class Spec:
 
 
 def _preconditioner_specs(momentum: float) -> tuple[Spec, ...]:
-    return (Spec("beta1", 0.9, "Adam β1", lo=0.0, hi=1.0, hi_open=True),
+    return (Spec("beta1", 0.9, "Adam β1", lo=0.0, hi=0.999, step=0.001),
             Spec("beta2", 0.999, "Adam β2", lo=0.0, hi=1.0, hi_open=True,
                  options=(0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999)),
             Spec("eps", 1e-8, "Adam ε", lo=0.0, lo_open=True, options=EPS_OPTIONS),
-            Spec("momentum", momentum, "SGD momentum μ", lo=0.0, hi=1.0, hi_open=True))
+            Spec("momentum", momentum, "SGD momentum μ", lo=0.0, hi=0.99, step=0.01))
 
 
 LR_OPTIONS = _decades(-4, 0)
@@ -102,21 +109,21 @@ TRAJECTORY: dict[str, Spec] = {s.name: s for s in (
     Spec("optimizer", "adamw-torch", "named optimizer: adamw is the paper's form (decay η·λ), "
                                       "adamw-torch PyTorch's (decay η·α·λ)", kind="choice", choices=tuple(OPTIMIZERS)),
     Spec("pair", "adam", "which pair the app compares: Adam+L2 vs AdamW, or SGD+L2 vs SGDW",
-         kind="choice", choices=("adam", "sgd")),
+         kind="choice", choices=("adam", "sgd"), widget="radio"),
     Spec("form", "torch", "decoupled decay form: torch (θ·(1−η·α·λ)) or paper (θ − η·λ·θ)",
-         kind="choice", choices=("torch", "paper")),
+         kind="choice", choices=("torch", "paper"), widget="radio"),
     Spec("lr", 0.05, "learning rate α", lo=0.0, lo_open=True, options=LR_OPTIONS),
     Spec("wd", 1.0, "decay λ: the L2 coefficient (…-l2) or the decoupled rate (sgdw, adamw, adamw-torch)",
          lo=0.0, options=WD_OPTIONS),
     *_preconditioner_specs(momentum=0.0),
-    Spec("steps", 500, "number of updates", kind="int", lo=1, hi=100_000),
+    Spec("steps", 500, "number of updates", kind="int", lo=1, hi=5000, step=1),
     Spec("start", None, "start point X,Y (default: the surface's own)", kind="point"),
     Spec("schedule", "constant", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
-    Spec("t0", 100, "warm restarts: first period T_0 (steps)", kind="int", lo=1),
-    Spec("t_mult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=10),
+    Spec("t0", 100, "warm restarts: first period T_0 (steps)", kind="int", lo=1, hi=100_000, widget="number_input"),
+    Spec("t_mult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=10, widget="number_input"),
     Spec("noise", 0.0, "gradient noise σ (stochastic gradients; the same noise for every run)", lo=0.0,
          options=(0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)),
-    Spec("seed", 0, "random seed (noise)", kind="int", lo=0, hi=2**31 - 1),
+    Spec("seed", 0, "random seed (noise)", kind="int", lo=0, hi=2**31 - 1, widget="number_input"),
 )}
 
 
@@ -138,13 +145,13 @@ TRAIN: dict[str, Spec] = {s.name: s for s in (
     Spec("optimizers", "adam-l2,adamw-torch", "comma-separated named optimizers, all Adam or all SGD",
          kind="list", choices=tuple(OPTIMIZERS)),
     Spec("pair", "adam", "which pair the app trains: Adam+L2 vs AdamW, or SGD+L2 vs SGDW",
-         kind="choice", choices=("adam", "sgd")),
+         kind="choice", choices=("adam", "sgd"), widget="radio"),
     Spec("form", "torch", "decoupled decay form: torch (θ·(1−η·α·λ)) or paper (θ − η·λ·θ)",
-         kind="choice", choices=("torch", "paper")),
+         kind="choice", choices=("torch", "paper"), widget="radio"),
     Spec("model", "mlp", "mlp, or mlp-ln (LayerNorm without affine before each ReLU)", kind="choice",
          choices=tuple(MODELS)),
     Spec("width", 128, "hidden units per layer", kind="int", lo=4, hi=1024, options=(16, 32, 64, 128, 256, 512)),
-    Spec("depth", 2, "hidden layers", kind="int", lo=1, hi=6),
+    Spec("depth", 2, "hidden layers", kind="int", lo=1, hi=6, step=1),
     Spec("init_scale", 1.0, "initial weight matrices × k (1: PyTorch's nn.Linear default)", lo=0.0,
          lo_open=True, hi=64.0, options=INIT_SCALES),
     Spec("lr", 1e-3, "learning rate α", lo=0.0, lo_open=True, options=TRAIN_LR_OPTIONS),
@@ -159,7 +166,8 @@ TRAIN: dict[str, Spec] = {s.name: s for s in (
     Spec("schedule", "cosine", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
     Spec("t0", 300, "warm restarts: first period T_0 (steps)", kind="int", lo=1),
     Spec("t_mult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=10),
-    Spec("seed", 0, "random seed (initial weights and batch order)", kind="int", lo=0, hi=2**31 - 1),
+    Spec("seed", 0, "random seed (initial weights and batch order)", kind="int", lo=0, hi=2**31 - 1,
+         widget="number_input"),
     Spec("eval_every", 50, "evaluate every K steps", kind="int", lo=1, hi=100_000),
 )}
 
@@ -171,7 +179,7 @@ SWEEP: dict[str, Spec] = {s.name: s for s in (
     Spec("preset", "coupling", "a measured starting point (see README)", kind="choice", choices=tuple(PRESETS)),
     Spec("pair", None, "adam: Adam+L2, AdamW (paper form), AdamW (PyTorch form); sgd: SGD+L2, SGDW "
          "(default: the preset's)",
-         kind="choice", choices=("adam", "sgd")),
+         kind="choice", choices=("adam", "sgd"), widget="radio"),
     Spec("lrs", None, "comma-separated learning rates (default: the preset's, 2^-8 … 2^-2)", kind="floats",
          lo=0.0, lo_open=True),
     Spec("wds", None, "comma-separated λ values used by every optimizer as its own λ (default: the "
@@ -191,10 +199,56 @@ SWEEP: dict[str, Spec] = {s.name: s for s in (
 )}
 
 
+# The sweep tab's grid controls (their defaults come from the chosen preset).
+SWEEP_GRID: dict[str, Spec] = {s.name: s for s in (
+    Spec("s_topk", 3, "circle the best k cells", kind="int", lo=1, hi=10, step=1),
+    Spec("s_lr_range", None, "learning rates: log₂ range", kind="int", lo=-16, hi=0, step=1),
+    Spec("s_n_lr", None, "rows (learning rates)", kind="int", lo=2, hi=9, step=1),
+    Spec("s_n_wd", None, "columns (λ values)", kind="int", lo=2, hi=9, step=1),
+    Spec("s_wd", None, "λ: log₂ range", kind="int", lo=-24, hi=10, step=1),
+    Spec("s_seeds", None, "seeds averaged", kind="int", lo=1, hi=4, step=1),
+    Spec("s_steps", None, "steps per run", kind="int", lo=1, options=(100, 300, 600, 1000, 1500, 3000, 6000)),
+    Spec("s_samples", None, "train samples", kind="int", lo=10, options=(100, 300, 600, 1200)),
+)}
+
+_NOISE_STOPS = (0.0, 0.1, 0.3, 1.0, 3.0)
+# The insight panels' controls (i1_ … i5_: one prefix per panel).
+INSIGHT: dict[str, Spec] = {s.name: s for s in (
+    Spec("i1_surface", "rosenbrock", "2-D test function", kind="choice", choices=tuple(SURFACES)),
+    Spec("i1_lr", 0.001, "learning rate α", lo=0.0, lo_open=True, options=LR_OPTIONS),
+    Spec("i1_lam", 0.01, "SGDW's decay λ (SGD+L2 uses λ/α)", lo=0.0, options=WD_OPTIONS),
+    Spec("i1_momentum", 0.0, "SGD momentum μ", lo=0.0, hi=0.99, step=0.01),
+    Spec("i1_schedule", "constant", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
+    *(s for k in (2, 3) for s in (
+        Spec(f"i{k}_surface", "quadratic", "2-D test function", kind="choice", choices=tuple(SURFACES)),
+        Spec(f"i{k}_form", "torch", "decoupled decay form", kind="choice", choices=("torch", "paper"), widget="radio"),
+        Spec(f"i{k}_lr", 0.05, "learning rate α", lo=0.0, lo_open=True, options=LR_OPTIONS),
+        Spec(f"i{k}_wd", 1.0, "decay λ", lo=0.0, options=WD_OPTIONS),
+        Spec(f"i{k}_noise", 0.0, "gradient noise σ", lo=0.0, options=_NOISE_STOPS))),
+    Spec("i4_lam", 0.5, "λ_torch", lo=0.0, lo_open=True, options=WD_OPTIONS[1:]),
+    Spec("i4_lr", 0.001, "base learning rate α", lo=0.0, lo_open=True, options=TRAIN_LR_OPTIONS),
+    Spec("i4_steps", 1000, "steps", kind="int", lo=1, options=(300, 1000, 3000)),
+    Spec("i4_norm", 0.05, "λ_norm", lo=0.0, hi=10.0, step=0.01, widget="number_input"),
+    Spec("i4_b", 128, "batch size b", kind="int", lo=1, hi=100_000, widget="number_input"),
+    Spec("i4_B", 50_000, "training points B", kind="int", lo=1, hi=10_000_000, widget="number_input"),
+    Spec("i4_T", 100, "epochs T", kind="int", lo=1, hi=10_000, widget="number_input"),
+    Spec("i4_t0", 100, "warm restarts: first period T_0 (steps)", kind="int", lo=1, hi=10_000, widget="number_input"),
+    Spec("i4_tmult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=4, widget="number_input"),
+    Spec("i4_total", 700, "steps shown", kind="int", lo=1, options=(300, 700, 1500, 3100)),
+    Spec("i5_model", "mlp", "mlp, or mlp-ln (LayerNorm without affine before each ReLU)", kind="choice",
+         choices=tuple(MODELS)),
+    Spec("i5_wd", 0.05, "decay λ", lo=0.0, options=WD_OPTIONS),
+    Spec("i5_steps", 1500, "steps", kind="int", lo=1, options=(300, 750, 1500)),
+    Spec("i5_kind", "pca", "plane: PCA of both paths, or filter-normalized random directions", kind="choice",
+         choices=("pca", "random"), widget="radio"),
+    Spec("i5_n", 41, "grid points per side", kind="int", lo=2, options=(21, 41, 61, 81)),
+)}
+
+
 def sanity_notes(optimizers, lr: float, wd: float, beta1: float, beta2: float, eps: float) -> list[str]:
     """Plain-language notes on hyperparameter combinations that are legal but rarely sensible."""
     notes = []
-    adam = any(OPTIMIZERS[n].precond.value == "adam" for n in optimizers)
+    adam = any(OPTIMIZERS[n].precond is Precond.ADAM for n in optimizers)
     if adam and beta2 < beta1:
         notes.append(f"β2 = {fmt(beta2)} < β1 = {fmt(beta1)}: the second-moment average forgets faster than "
                      "the first, so |m̂|/√v̂ can exceed 1 and steps can be larger than α.")
@@ -202,9 +256,9 @@ def sanity_notes(optimizers, lr: float, wd: float, beta1: float, beta2: float, e
         notes.append(f"ε = {fmt(eps)} is large: for gradients much smaller than ε Adam acts like SGD with "
                      f"learning rate α/ε.")
     for n in optimizers:
-        decay = OPTIMIZERS[n].decay.value
-        rate = wd if decay == "decoupled" else lr * wd if decay == "decoupled_torch" else 0.0
+        decay = OPTIMIZERS[n].decay
+        rate = wd if decay is Decay.DECOUPLED else lr * wd if decay is Decay.DECOUPLED_TORCH else 0.0
         if rate >= 1:
-            notes.append(f"{OPTIMIZERS[n].label}: the decay factor 1 − {'λ' if decay == 'decoupled' else 'α·λ'}"
+            notes.append(f"{OPTIMIZERS[n].label}: the decay factor 1 − {'λ' if decay is Decay.DECOUPLED else 'α·λ'}"
                          f" = {1 - rate:.3g} ≤ 0, so each step zeroes or flips the weights.")
     return notes

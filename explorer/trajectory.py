@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .optim import OPTIMIZERS, BatchedOptimizer, Schedule
+from .optim import OPTIMIZERS, BatchedOptimizer, Decay, Precond, Schedule
 from .surfaces import SURFACES
 
 
@@ -106,15 +106,15 @@ def fixed_point(surface: str, optimizer: str, lr: float, wd: float, momentum: fl
     from .surfaces import constrained_minimum
     kind = OPTIMIZERS[optimizer]
     surf = SURFACES[surface]
-    decay = kind.decay.value
-    if decay == "none" or wd == 0:
+    decay = kind.decay
+    if decay is Decay.NONE or wd == 0:
         return FixedPoint("none", 0.0, constrained_minimum(surf), "minimum of f")
-    if kind.precond.value == "sgd":
-        c = wd if decay == "l2" else wd * (1 - momentum) / lr if decay == "decoupled" else wd * (1 - momentum)
+    if kind.precond is Precond.SGD:        # SGD + L2 or SGDW (the paper form); there is no torch-form SGDW
+        c = wd if decay is Decay.L2 else wd * (1 - momentum) / lr
         return FixedPoint("l2", c, constrained_minimum(surf, l2=c), f"argmin f + {c:.3g}/2·‖θ‖²")
-    if decay == "l2":
+    if decay is Decay.L2:
         return FixedPoint("l2", wd, constrained_minimum(surf, l2=wd), f"argmin f + {wd:.3g}/2·‖θ‖²")
-    lam_torch = wd if decay == "decoupled_torch" else wd / lr
+    lam_torch = wd if decay is Decay.DECOUPLED_TORCH else wd / lr
     box = 1.0 / lam_torch
     return FixedPoint("box", box, constrained_minimum(surf, box=box), f"argmin f in ‖θ‖∞ ≤ {box:.3g}")
 

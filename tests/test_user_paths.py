@@ -149,3 +149,40 @@ def test_a_long_sweep_shows_its_estimate_and_asks_before_it_starts():
     assert "This sweep takes about" in asked and "min" in asked
     assert [b for b in at.button if b.key == "s_confirm"]
     assert not [s for s in specs(at) if "slope" in json.dumps(s.get("title", ""))]   # nothing ran
+
+
+def test_every_plain_slider_and_number_box_takes_its_bounds_and_default_from_its_spec():
+    """One definition per control (explorer/params.py): what the widget allows is what its URL and CLI allow."""
+    from explorer.params import INSIGHT, SWEEP_GRID, TRAIN, TRAJECTORY
+    specs = {**TRAJECTORY, **{"t_" + k: v for k, v in TRAIN.items()}, **SWEEP_GRID, **INSIGHT}
+    checked = 0
+    for view in ("traj", "train", "sweep", "insights"):
+        at = fresh(view=view)
+        for w in list(at.slider) + list(at.number_input):
+            spec = specs.get(w.key) or (SWEEP_GRID["s_wd"] if w.key.startswith("s_wd_") else None)
+            if spec is None or w.key in ("x0", "y0"):          # the start's bounds are the surface's
+                continue
+            assert (w.min, w.max) == (spec.lo, spec.hi), w.key
+            if spec.default is not None:
+                assert w.value == spec.default, w.key
+            checked += 1
+        for w in at.select_slider:
+            spec = specs.get(w.key) or specs.get({"t_width": "t_width"}.get(w.key, ""))
+            if spec is not None and spec.options:
+                assert [float(o) for o in w.options] == [float(o) for o in spec.options], w.key
+                checked += 1
+    assert checked >= 30
+
+
+def test_the_link_accepts_exactly_what_the_cli_accepts():
+    from explorer.cli import main
+    at = fresh({"t_depth": "6"}, view="train")                # the spec's range: 1–6
+    assert not at.warning and at.slider(key="t_depth").value == 6
+    assert main(["train", "--depth", "6", "--steps", "2", "--width", "8", "--out", "/dev/null"]) == 0
+    at = fresh({"t_depth": "7"}, view="train")
+    assert "t_depth" in " ".join(w.value for w in at.warning)
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--depth", "7", "--steps", "2", "--out", "/dev/null"])
+    assert e.value.code == 2
+    at = fresh({"steps": "5000", "i2_noise": "1.0"}, view="insights")   # "1.0" and "1" name one stop
+    assert not at.warning and at.select_slider(key="i2_noise").value == 1.0

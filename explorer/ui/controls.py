@@ -52,6 +52,39 @@ def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, **size) 
         export_menu(key, stem, lambda: chart, lambda: frame, meta)
 
 
+PAIR_CAPTIONS = ["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"]
+FORM_CAPTIONS = ["θ·(1−η·α·λ)", "θ − η·λ·θ"]
+
+
+def spec_widget(where, label: str, spec, key: str | None = None, default=None, **kw):
+    """The widget a spec (explorer/params.py) describes — its choices, stops or bounds, its default — so the
+    widget, its URL parameter and the CLI option accept the same values. `default`: a value set by code
+    (a preset) instead of the spec's."""
+    key = key or spec.name
+    kw.setdefault("help", spec.help)
+    if spec.choices:
+        choices = list(spec.choices)
+        if default is not None:
+            return url_widget(where, spec.widget or "selectbox", label, choices, key=key, default=default, **kw)
+        return url_widget(where, spec.widget or "selectbox", label, choices, index=choices.index(spec.default),
+                          key=key, **kw)
+    if spec.options:
+        if default is not None:
+            return url_widget(where, "select_slider", label, options=list(spec.options), format_func=fmt,
+                              key=key, default=default, **kw)
+        return url_widget(where, "select_slider", label, options=list(spec.options), value=spec.default,
+                          format_func=fmt, key=key, **kw)
+    if spec.kind == "bool" or spec.widget == "toggle":
+        return url_widget(where, "toggle", label, key=key, default=default, **({} if default is not None else
+                                                                                {"value": spec.default}), **kw)
+    kind = spec.widget or "slider"
+    lo, hi = spec.lo, spec.hi
+    step = spec.step if spec.step is not None else (1 if spec.kind == "int" else None)
+    if default is not None:
+        return url_widget(where, kind, label, lo, hi, step=step, key=key, default=default, **kw)
+    return url_widget(where, kind, label, lo, hi, spec.default, step, key=key, **kw)
+
+
 def stops_slider(where, label, spec, key: str | None = None, **kw):
     """A slider over a spec's stops (params.py), starting at the spec's default."""
     return url_widget(

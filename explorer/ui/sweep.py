@@ -12,10 +12,10 @@ import streamlit as st
 from explorer import charts, figures
 from explorer.cost import sweep_threads_now, torch_threads
 from explorer.optim import OPTIMIZERS
-from explorer.params import TRAIN, fmt
+from explorer.params import SWEEP_GRID, TRAIN, fmt
 from explorer.sweep import COUPLING_VISIBLE, PRESETS, SweepConfig, estimate_seconds, interpret, pow2, run_sweep
 from explorer.train import default_device
-from explorer.ui.controls import show_chart
+from explorer.ui.controls import show_chart, spec_widget
 from explorer.ui.server import server_state, session_id
 from explorer.ui.urlstate import url_widget
 
@@ -96,35 +96,21 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
         key="s_metric",
         horizontal=True,
     )
-    top_k = url_widget(c[0], "slider", "Circle the best k cells", 1, 10, 3, key="s_topk")
-    lr_lo, lr_hi = url_widget(
-        c[1], "slider", "learning rates: log₂ range", -16, 0, key="s_lr_range", default=d["s_lr_range"]
-    )
-    n_lr = url_widget(c[1], "slider", "rows (learning rates)", 2, 9, key="s_n_lr", default=d["s_n_lr"])
-    n_wd = url_widget(c[1], "slider", "columns (λ values)", 2, 9, key="s_n_wd", default=d["s_n_wd"])
+    g = SWEEP_GRID
+    top_k = spec_widget(c[0], "Circle the best k cells", g["s_topk"], help=None)
+    lr_lo, lr_hi = spec_widget(c[1], "learning rates: log₂ range", g["s_lr_range"], default=d["s_lr_range"],
+                               help=None)
+    n_lr = spec_widget(c[1], "rows (learning rates)", g["s_n_lr"], default=d["s_n_lr"], help=None)
+    n_wd = spec_widget(c[1], "columns (λ values)", g["s_n_wd"], default=d["s_n_wd"], help=None)
     wds = []
     for name, _ in p.wds:
         key = f"s_wd_{name}"
         label = f"λ of {OPTIMIZERS[name].label}: log₂ range"
-        lo, hi = url_widget(c[2], "slider", label, -24, 10, key=key, default=d[key])
+        lo, hi = spec_widget(c[2], label, g["s_wd"], key=key, default=d[key], help=None)
         wds.append((name, pow2(lo, hi, n_wd) if hi > lo else pow2(lo, lo + 1, n_wd)))
-    seeds = url_widget(c[3], "slider", "seeds (averaged)", 1, 4, key="s_seeds", default=d["s_seeds"])
-    steps = url_widget(
-        c[3],
-        "select_slider",
-        "steps per run",
-        [100, 300, 600, 1000, 1500, 3000, 6000],
-        key="s_steps",
-        default=d["s_steps"],
-    )
-    samples = url_widget(
-        c[3],
-        "select_slider",
-        "train samples",
-        [100, 300, 600, 1200],
-        key="s_samples",
-        default=d["s_samples"],
-    )
+    seeds = spec_widget(c[3], "seeds (averaged)", g["s_seeds"], default=d["s_seeds"], help=None)
+    steps = spec_widget(c[3], "steps per run", g["s_steps"], default=d["s_steps"], help=None)
+    samples = spec_widget(c[3], "train samples", g["s_samples"], default=d["s_samples"], help=None)
     model = url_widget(c[3], "selectbox", "model", list(TRAIN["model"].choices), key="s_model", default=d["s_model"])
     init_scale = url_widget(
         c[3],

@@ -11,8 +11,7 @@ from explorer import charts, figures
 from explorer.optim import OPTIMIZERS
 from explorer.params import TRAIN, pair_optimizers, sanity_notes
 from explorer.train import LiveRun, TrainConfig, changed_settings, default_device
-from explorer.ui.controls import export_menu, markdown_table, stops_slider
-from explorer.ui.urlstate import url_widget
+from explorer.ui.controls import FORM_CAPTIONS, PAIR_CAPTIONS, export_menu, markdown_table, spec_widget, stops_slider
 
 
 def owns(key: str) -> bool:
@@ -31,54 +30,26 @@ def train_controls() -> TrainConfig:
         "where λ enters the update differs."
     )
     c = st.columns(4)
-    pair = url_widget(
-        c[0],
-        "radio",
-        "Compare",
-        ["adam", "sgd"],
-        key="t_pair",
-        horizontal=True,
-        captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"],
-    )
-    form = url_widget(
-        c[0],
-        "radio",
-        "AdamW form",
-        ["torch", "paper"],
-        key="t_form",
-        horizontal=True,
-        disabled=pair == "sgd",
-        captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"],
-    )
-    model = url_widget(c[1], "selectbox", "Model", list(TRAIN["model"].choices), key="t_model", help=TRAIN["model"].help)
+    pair = spec_widget(c[0], "Compare", TRAIN["pair"], key="t_pair", horizontal=True, captions=PAIR_CAPTIONS,
+                       help=None)
+    form = spec_widget(c[0], "AdamW form", TRAIN["form"], key="t_form", horizontal=True, disabled=pair == "sgd",
+                       captions=FORM_CAPTIONS, help=None)
+    model = spec_widget(c[1], "Model", TRAIN["model"], key="t_model")
     width = stops_slider(c[1], "Width", TRAIN["width"], key="t_width")
-    depth = url_widget(c[1], "slider", "Hidden layers", 1, 4, TRAIN["depth"].default, key="t_depth")
+    depth = spec_widget(c[1], "Hidden layers", TRAIN["depth"], key="t_depth", help=None)
     init_scale = stops_slider(c[1], "Initial weights × k", TRAIN["init_scale"], key="t_init")
     lr = stops_slider(c[2], "Learning rate α", TRAIN["lr"], key="t_lr")
     wd = stops_slider(c[2], "Decay λ", TRAIN["wd"], key="t_wd")
     adam = pair == "adam"
-    beta1 = url_widget(
-        c[2],
-        "slider",
-        "β1",
-        0.0,
-        0.999,
-        TRAIN["beta1"].default,
-        0.001,
-        format="%.3f",
-        key="t_beta1",
-        disabled=not adam,
-    )
+    beta1 = spec_widget(c[2], "β1", TRAIN["beta1"], key="t_beta1", format="%.3f", disabled=not adam, help=None)
     beta2 = stops_slider(c[2], "β2", TRAIN["beta2"], key="t_beta2", disabled=not adam)
     eps = stops_slider(c[2], "ε", TRAIN["eps"], key="t_eps", disabled=not adam)
-    momentum = url_widget(
-        c[2], "slider", "Momentum μ", 0.0, 0.99, TRAIN["momentum"].default, 0.01, key="t_momentum", disabled=adam
-    )
+    momentum = spec_widget(c[2], "Momentum μ", TRAIN["momentum"], key="t_momentum", disabled=adam, help=None)
     batch = stops_slider(c[3], "Batch size", TRAIN["batch_size"], key="t_batch")
     steps = stops_slider(c[3], "Steps", TRAIN["steps"], key="t_steps")
     samples = stops_slider(c[3], "Train samples", TRAIN["train_samples"], key="t_samples")
-    schedule = url_widget(c[3], "selectbox", "Schedule η_t", list(TRAIN["schedule"].choices), index=1, key="t_schedule")
-    seed = url_widget(c[3], "number_input", "Seed", 0, 2**31 - 1, TRAIN["seed"].default, key="t_seed")
+    schedule = spec_widget(c[3], "Schedule η_t", TRAIN["schedule"], key="t_schedule", help=None)
+    seed = spec_widget(c[3], "Seed", TRAIN["seed"], key="t_seed", help=None)
     names = pair_optimizers(pair, form)
     return TrainConfig(
         optimizers=names,

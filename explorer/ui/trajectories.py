@@ -8,7 +8,7 @@ from explorer.optim import OPTIMIZERS
 from explorer.params import TRAJECTORY, fmt, pair_optimizers, sanity_notes
 from explorer.surfaces import SURFACES
 from explorer.trajectory import summary_table
-from explorer.ui.controls import markdown_table, show_chart, stops_slider
+from explorer.ui.controls import FORM_CAPTIONS, PAIR_CAPTIONS, markdown_table, show_chart, spec_widget, stops_slider
 from explorer.ui.copy import CAPTIONS, FORMULAS
 from explorer.ui.urlstate import url_widget
 
@@ -39,24 +39,20 @@ def trajectory_controls(where) -> dict:
     """The trajectory tab's controls in one narrow column; the rarely moved ones in an expander."""
     v = {}
     # choice widgets show the canonical names: the URL (and the CLI) use exactly these
-    v["surface"] = url_widget(
+    v["surface"] = spec_widget(
         where,
-        "selectbox",
         "Surface",
-        list(SURFACES),
-        key="surface",
+        TRAJECTORY["surface"],
         on_change=reset_start,
         help="; ".join(f"{s.name}: {s.title}" for s in SURFACES.values()),
     )
     c = where.columns(2)
-    v["pair"] = url_widget(c[0], "radio", "Compare", ["adam", "sgd"], key="pair",
-                           captions=["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"])
-    v["form"] = url_widget(c[1], "radio", "AdamW form", ["torch", "paper"], key="form",
-                           disabled=v["pair"] == "sgd", captions=["θ·(1−η·α·λ)", "θ − η·λ·θ"],
-                           help=TRAJECTORY["form"].help)
+    v["pair"] = spec_widget(c[0], "Compare", TRAJECTORY["pair"], captions=PAIR_CAPTIONS, help=None)
+    v["form"] = spec_widget(c[1], "AdamW form", TRAJECTORY["form"], disabled=v["pair"] == "sgd",
+                            captions=FORM_CAPTIONS)
     v["lr"] = stops_slider(where, "Learning rate α", TRAJECTORY["lr"])
     v["wd"] = stops_slider(where, "Decay λ", TRAJECTORY["wd"])
-    v["steps"] = url_widget(where, "slider", "Steps", 10, 5000, TRAJECTORY["steps"].default, 10, key="steps")
+    v["steps"] = spec_widget(where, "Steps", TRAJECTORY["steps"])
     v["noise"] = stops_slider(where, "Gradient noise σ", TRAJECTORY["noise"])
     surf = SURFACES[v["surface"]]
     for key, lim, i in (("x0", surf.xlim, 0), ("y0", surf.ylim, 1)):
@@ -67,30 +63,22 @@ def trajectory_controls(where) -> dict:
     v["y0"] = url_widget(c[1], "slider", "Start y", *surf.ylim, surf.start[1], 0.05, key="y0")
     adam = v["pair"] == "adam"
     more = where.expander("β1, β2, ε, μ · schedule · seed")
-    v["schedule"] = url_widget(
+    v["schedule"] = spec_widget(
         more,
-        "selectbox",
         "Schedule η_t",
-        list(TRAJECTORY["schedule"].choices),
-        key="schedule",
+        TRAJECTORY["schedule"],
         help="constant · cosine annealing · step (×0.1 every third of the steps) · "
         "warm_restarts: cosine with warm restarts (SGDR)",
     )
     restarts = v["schedule"] == "warm_restarts"
     c = more.columns(2)
-    v["t0"] = url_widget(c[0], "number_input", "T₀", 1, 100_000, TRAJECTORY["t0"].default, key="t0", disabled=not restarts)
-    v["t_mult"] = url_widget(
-        c[1], "number_input", "T_mult", 1, 10, TRAJECTORY["t_mult"].default, key="t_mult", disabled=not restarts
-    )
-    v["beta1"] = url_widget(
-        more, "slider", "β1", 0.0, 0.999, TRAJECTORY["beta1"].default, 0.001, format="%.3f", key="beta1", disabled=not adam
-    )
+    v["t0"] = spec_widget(c[0], "T₀", TRAJECTORY["t0"], disabled=not restarts)
+    v["t_mult"] = spec_widget(c[1], "T_mult", TRAJECTORY["t_mult"], disabled=not restarts)
+    v["beta1"] = spec_widget(more, "β1", TRAJECTORY["beta1"], format="%.3f", disabled=not adam)
     v["beta2"] = stops_slider(more, "β2", TRAJECTORY["beta2"], disabled=not adam)
     v["eps"] = stops_slider(more, "ε", TRAJECTORY["eps"], disabled=not adam)
-    v["momentum"] = url_widget(
-        more, "slider", "Momentum μ (SGD)", 0.0, 0.99, TRAJECTORY["momentum"].default, 0.01, key="momentum", disabled=adam
-    )
-    v["seed"] = url_widget(more, "number_input", "Seed", 0, 2**31 - 1, TRAJECTORY["seed"].default, key="seed")
+    v["momentum"] = spec_widget(more, "Momentum μ (SGD)", TRAJECTORY["momentum"], disabled=adam)
+    v["seed"] = spec_widget(more, "Seed", TRAJECTORY["seed"])
     return v
 
 

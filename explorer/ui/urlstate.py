@@ -60,9 +60,15 @@ def url_rule(kind: str, a: dict) -> tuple[Callable[[list[str]], Any], str]:
         by_text = {str(show(o)): o for o in a["options"]}
 
         def one(text: str):
-            if text not in by_text:
+            if text in by_text:
+                return by_text[text]
+            try:                       # a number written another way ("1.0" for the stop shown as "1")
+                same = [o for o in a["options"] if isinstance(o, (int, float)) and o == float(text)]
+            except ValueError:
+                same = []
+            if not same:
                 raise BadValue
-            return by_text[text]
+            return same[0]
 
         names = list(by_text)
         expected = "one of " + ", ".join(names[:12]) + (" …" if len(names) > 12 else "")

@@ -5,10 +5,10 @@ import streamlit as st
 
 from explorer import charts, insights
 from explorer.optim import OPTIMIZERS
-from explorer.params import TRAIN, TRAJECTORY, fmt
+from explorer.params import fmt
 from explorer.train import TrainConfig
-from explorer.ui.controls import markdown_table, show_chart
-from explorer.ui.urlstate import url_widget
+from explorer.params import INSIGHT
+from explorer.ui.controls import spec_widget, markdown_table, show_chart
 
 
 @st.cache_data(max_entries=16, show_spinner="Training six runs…")
@@ -25,11 +25,9 @@ def render() -> None:
         r"\text{timescale: }1/(\alpha\lambda_{\text{torch}})"
     )
     c = st.columns(3)
-    lam = url_widget(
-        c[0], "select_slider", "λ_torch", list(TRAJECTORY["wd"].options[1:]), 0.5, format_func=fmt, key="i4_lam"
-    )
-    lr = url_widget(c[1], "select_slider", "base α", list(TRAIN["lr"].options), 0.001, format_func=fmt, key="i4_lr")
-    steps = url_widget(c[2], "select_slider", "steps", [300, 1000, 3000], 1000, key="i4_steps")
+    lam = spec_widget(c[0], "λ_torch", INSIGHT["i4_lam"], help=None)
+    lr = spec_widget(c[1], "base α", INSIGHT["i4_lr"], help=None)
+    steps = spec_widget(c[2], "steps", INSIGHT["i4_steps"], help=None)
     meta = {"lambda_torch": lam, "lr": lr, "steps": steps}
     d = _decay_forms(lam, lr, steps)
     d = d.assign(run=d["optimizer"].map(lambda n: OPTIMIZERS[n].label) + " · α=" + d["lr"].map(fmt))
@@ -65,18 +63,18 @@ def render() -> None:
         "'decoupled' depends on how many timescales a run lasts."
     )
     c = st.columns(4)
-    lam_norm = url_widget(c[0], "number_input", "λ_norm", 0.0, 10.0, 0.05, 0.01, key="i4_norm", format="%.4f")
-    b = url_widget(c[1], "number_input", "batch size b", 1, 100_000, 128, key="i4_b")
-    big_b = url_widget(c[2], "number_input", "training points B", 1, 10_000_000, 50_000, key="i4_B")
-    epochs = url_widget(c[3], "number_input", "epochs T", 1, 10_000, 100, key="i4_T")
+    lam_norm = spec_widget(c[0], "λ_norm", INSIGHT["i4_norm"], format="%.4f", help=None)
+    b = spec_widget(c[1], "batch size b", INSIGHT["i4_b"], help=None)
+    big_b = spec_widget(c[2], "training points B", INSIGHT["i4_B"], help=None)
+    epochs = spec_widget(c[3], "epochs T", INSIGHT["i4_T"], help=None)
     st.latex(
         r"\lambda=\lambda_{\text{norm}}\sqrt{\frac{b}{B\,T}}="
         + f"{insights.normalized_decay(lam_norm, b, big_b, epochs):.4g}"
     )
     c = st.columns(3)
-    t0 = url_widget(c[0], "number_input", "T₀ (steps)", 1, 10_000, 100, key="i4_t0")
-    tmult = url_widget(c[1], "number_input", "T_mult", 1, 4, 2, key="i4_tmult")
-    total = url_widget(c[2], "select_slider", "steps shown", [300, 700, 1500, 3100], 700, key="i4_total")
+    t0 = spec_widget(c[0], "T₀ (steps)", INSIGHT["i4_t0"], help=None)
+    tmult = spec_widget(c[1], "T_mult", INSIGHT["i4_tmult"], help=None)
+    total = spec_widget(c[2], "steps shown", INSIGHT["i4_total"], help=None)
     sched = insights.schedule_frame("warm_restarts", total, t0, tmult).assign(what="η_t (SGDR / AdamWR)")
     show_chart(
         st,

@@ -6,10 +6,10 @@ import time
 import streamlit as st
 
 from explorer import charts
-from explorer.params import TRAIN, fmt
+from explorer.params import fmt
 from explorer.train import TrainConfig, default_device
-from explorer.ui.controls import heavy_toggle, show_chart
-from explorer.ui.urlstate import url_widget
+from explorer.params import INSIGHT
+from explorer.ui.controls import spec_widget, heavy_toggle, show_chart
 
 
 @st.cache_data(max_entries=16, show_spinner="Training the pair and evaluating the plane…")
@@ -30,11 +30,11 @@ def render() -> None:
         "(Li et al., 2018). The training loss on a grid over the plane is one batched computation."
     )
     c = st.columns(5)
-    model = url_widget(c[0], "selectbox", "model", list(TRAIN["model"].choices), key="i5_model")
-    wd = url_widget(c[1], "select_slider", "λ", list(TRAIN["wd"].options), 0.05, format_func=fmt, key="i5_wd")
-    steps = url_widget(c[2], "select_slider", "steps", [300, 750, 1500], 1500, key="i5_steps")
-    kind = url_widget(c[3], "radio", "plane", ["pca", "random"], horizontal=True, key="i5_kind")
-    n = url_widget(c[4], "select_slider", "grid", [21, 41, 61, 81], 41, key="i5_n")
+    model = spec_widget(c[0], "model", INSIGHT["i5_model"], help=None)
+    wd = spec_widget(c[1], "λ", INSIGHT["i5_wd"], help=None)
+    steps = spec_widget(c[2], "steps", INSIGHT["i5_steps"], help=None)
+    kind = spec_widget(c[3], "plane", INSIGHT["i5_kind"], horizontal=True, help=None)
+    n = spec_widget(c[4], "grid", INSIGHT["i5_n"], help=None)
     if not heavy_toggle(
         "Compute the landscape (trains the pair, then evaluates the grid)", "i5_go",
         f"train the pair for {steps:,} steps and evaluate a {n}×{n} grid",

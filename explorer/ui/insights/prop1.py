@@ -5,11 +5,9 @@ import numpy as np
 import streamlit as st
 
 from explorer import charts, insights
-from explorer.params import TRAJECTORY, fmt
-from explorer.surfaces import SURFACES
 from explorer.train import TrainConfig
-from explorer.ui.controls import heavy_toggle, show_chart
-from explorer.ui.urlstate import url_widget
+from explorer.params import INSIGHT
+from explorer.ui.controls import spec_widget, heavy_toggle, show_chart
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing…")
@@ -30,13 +28,11 @@ def render() -> None:
         r"\;=\;\theta_{t-1}-\eta_t\alpha\nabla f-\eta_t\lambda\theta_{t-1}"
     )
     c = st.columns(5)
-    surface = url_widget(c[0], "selectbox", "Surface", list(SURFACES), index=1, key="i1_surface")
-    lr = url_widget(c[1], "select_slider", "α", list(TRAJECTORY["lr"].options), 0.001, format_func=fmt, key="i1_lr")
-    lam = url_widget(
-        c[2], "select_slider", "λ (SGDW)", list(TRAJECTORY["wd"].options), 0.01, format_func=fmt, key="i1_lam"
-    )
-    momentum = url_widget(c[3], "slider", "momentum μ", 0.0, 0.99, 0.0, 0.01, key="i1_momentum")
-    schedule = url_widget(c[4], "selectbox", "schedule", list(TRAJECTORY["schedule"].choices), key="i1_schedule")
+    surface = spec_widget(c[0], "Surface", INSIGHT["i1_surface"], help=None)
+    lr = spec_widget(c[1], "α", INSIGHT["i1_lr"], help=None)
+    lam = spec_widget(c[2], "λ (SGDW)", INSIGHT["i1_lam"], help=None)
+    momentum = spec_widget(c[3], "momentum μ", INSIGHT["i1_momentum"], help=None)
+    schedule = spec_widget(c[4], "schedule", INSIGHT["i1_schedule"], help=None)
     meta = {"surface": surface, "lr": lr, "lambda": lam, "momentum": momentum, "schedule": schedule}
     f = _prop1_surface(surface, lr, lam, 1000, momentum, schedule)
     cols = st.columns(2)
