@@ -1,36 +1,9 @@
 """The app headless (Streamlit AppTest): it renders, every control moves, nothing raises."""
 import json
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-TIMEOUT = 60
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-VIEWS = {"train": "Live training", "sweep": "lr × λ sweep", "insights": "Insights", "traj": "2-D trajectories"}
-
-
-def fresh(query=None, view=None):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    if view:
-        at.query_params["view"] = VIEWS[view]
-    return at.run()
-
-
-def show(at, view):
-    """Switch tabs the way a click does — the tab and the URL change (only the active tab renders)."""
-    at.session_state["view"] = VIEWS[view]
-    at.query_params["view"] = VIEWS[view]
-    return at.run()
-
-
-def specs(at):
-    return [json.loads(c.proto.spec) for c in at.get("arrow_vega_lite_chart")] or \
-           [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+from conftest import fresh, show, specs, trajectory_data
 
 
 def test_opens_with_both_panels_and_no_exception():
@@ -41,29 +14,27 @@ def test_opens_with_both_panels_and_no_exception():
     assert "Adam + L2" in titles and "AdamW" in titles
 
 
-def test_every_slider_moves_without_exception():
-    at = fresh()
+def test_every_slider_moves_the_numbers_drawn():
+    """Each enabled slider of the trajectory tab, moved from the defaults, changes the charts' data."""
     moved = set()
     for pair in ("adam", "sgd"):
-        at.radio(key="pair").set_value(pair).run()
-        for i in range(len(at.slider)):
-            s = at.slider[i]
-            if s.disabled:
-                continue
-            lo, hi = s.min, s.max
-            s.set_value(lo + (hi - lo) * 0.7 if isinstance(lo, float) else int(lo + (hi - lo) * 0.7)).run()
-            assert not at.exception, s.label
-            moved.add(s.key)
-        for i in range(len(at.select_slider)):
-            s = at.select_slider[i]
-            if s.disabled:
-                continue
-            s.set_value(s.options[-2]).run()
-            assert not at.exception, s.label
-            moved.add(s.key)
-    assert moved >= {"lr", "wd", "beta1", "beta2", "eps", "momentum", "steps", "x0", "y0", "noise"}
-    at.radio(key="pair").set_value("adam").run()
-    at.radio(key="form").set_value("paper").run()
+        base = fresh({"pair": pair})
+        sliders = [(s.key, "slider") for s in base.slider if not s.disabled] + \
+                  [(s.key, "select_slider") for s in base.select_slider if not s.disabled]
+        for key, kind in sliders:
+            at = fresh({"pair": pair})
+            s = getattr(at, kind)(key=key)
+            before = trajectory_data(at)
+            if kind == "slider":
+                lo, hi = s.min, s.max
+                s.set_value(lo + (hi - lo) * 0.7 if isinstance(lo, float) else int(lo + (hi - lo) * 0.7)).run()
+            else:
+                s.set_value(s.options[-2] if s.value != s.options[-2] else s.options[1]).run()
+            assert not at.exception, key
+            assert trajectory_data(at) != before, key          # the move reached the numbers drawn
+            moved.add(key)
+    assert moved == {"lr", "wd", "beta1", "beta2", "eps", "momentum", "steps", "x0", "y0", "noise"}
+    at = fresh({"form": "paper"})
     assert not at.exception
     assert any("λ_torch = λ/α" in i.value for i in at.info)
 
@@ -142,10 +113,6 @@ def test_sweep_tab_runs_a_small_grid_and_draws_heatmaps():
     at.selectbox(key="s_preset").set_value("large-init").run()
     assert not at.exception and at.select_slider(key="s_init").value == 8.0
     assert at.select_slider(key="s_samples").value == 1200
-
-
-def trajectory_data(at):
-    return [json.dumps(s.get("datasets", {}), sort_keys=True) for s in specs(at)[:2]]
 
 
 def test_share_link_restores_every_widget_and_the_numbers():

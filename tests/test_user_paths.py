@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from test_app import fresh, show, specs
+from conftest import fresh, show, specs
 
 SWEEP = "lr × λ sweep"
 

@@ -1,0 +1,49 @@
+"""Helpers shared by the app tests (Streamlit AppTest): open the app from a link, switch tabs, read charts."""
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+VIEWS = {"train": "Live training", "sweep": "lr × λ sweep", "insights": "Insights", "traj": "2-D trajectories"}
+
+
+def fresh(query=None, view=None):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    if view:
+        at.query_params["view"] = VIEWS[view]
+    return at.run()
+
+
+def show(at, view):
+    """Switch tabs the way a click does — the tab and the URL change (only the active tab renders)."""
+    at.session_state["view"] = VIEWS[view]
+    at.query_params["view"] = VIEWS[view]
+    return at.run()
+
+
+def specs(at):
+    return [json.loads(c.proto.spec) for c in at.get("arrow_vega_lite_chart")] or \
+           [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def trajectory_data(at):
+    """The two trajectory panels' data, wherever the spec keeps it (Streamlit moves each data set out and
+    names it by a hash of its content; inline values or top-level datasets otherwise)."""
+    def data(node):
+        if isinstance(node, dict):
+            return [node[k] for k in ("data", "datasets") if k in node] + [x for v in node.values() for x in data(v)]
+        if isinstance(node, list):
+            return [x for v in node for x in data(v)]
+        return []
+
+    found = [json.dumps(data(s), sort_keys=True) for s in specs(at)[:2]]
+    assert all(len(f) > 40 for f in found), "no chart data found"
+    return found
+
+
