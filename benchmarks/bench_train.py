@@ -7,11 +7,10 @@ computation) vs the two torch.optim loops a user would write.
 """
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
-
-import json
 
 import pandas as pd
 import pyarrow as pa
@@ -98,7 +97,7 @@ name = torch.cuda.get_device_name(0) if dev.type == "cuda" else f"CPU, {torch.ge
 print(f"device: {name}; torch {torch.__version__}; model {cfg.model} {cfg.width}x{cfg.depth}, batch "
       f"{cfg.batch_size}, {cfg.steps} steps, 2 runs ({', '.join(names)})")
 # best of 3 for each (this machine's timings are noisy; the best is the least disturbed run)
-h, l, n = (max(f() for _ in range(3)) for f in (headless, live, two_loops))
+h, lv, n = (max(f() for _ in range(3)) for f in (headless, live, two_loops))
 print(f"headless (evaluate every {cfg.eval_every}):  {h:8.0f} steps/s")
-print(f"with the live view:                {l:8.0f} steps/s   overhead {100 * (h / l - 1):.0f} %")
+print(f"with the live view:                {lv:8.0f} steps/s   overhead {100 * (h / lv - 1):.0f} %")
 print(f"two torch.optim loops:             {n:8.0f} steps/s   batched engine is {h / n:.2f}x faster")

@@ -60,5 +60,8 @@ def digits(train_samples: int = MAX_TRAIN) -> Dataset:
     mean = x[train].mean(0)
     std = x[train].std(0)
     std[std < 1e-6] = 1.0
-    norm = lambda a: torch.from_numpy((a - mean) / std)
+
+    def norm(a):
+        return torch.from_numpy((a - mean) / std)
+
     return Dataset(norm(x[train]), torch.from_numpy(y[train]), norm(x[test]), torch.from_numpy(y[test]))

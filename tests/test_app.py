@@ -2,7 +2,6 @@
 import json
 
 import pytest
-
 from conftest import fresh, show, specs, trajectory_data
 
 

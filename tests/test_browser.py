@@ -4,7 +4,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from browser import CHART, CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 if not Path(CHROMIUM).exists():

@@ -9,7 +9,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from browser import CHART, CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 if not Path(CHROMIUM).exists():

@@ -3,7 +3,6 @@ controls moved while a run trains. The browser tests walk the same paths in Chro
 import json
 
 import pytest
-
 from conftest import fresh, show, specs
 
 SWEEP = "lr × λ sweep"

@@ -111,7 +111,8 @@ def render() -> None:
     b2.button("■ Stop", on_click=live.pause if running else None, disabled=not running, key="t_stop")
     can_resume = live is not None and not running and not live.trainer.done
     b3.button(
-        "Resume", icon=":material/resume:", on_click=live.resume if can_resume else None, disabled=not can_resume, key="t_resume",
+        "Resume", icon=":material/resume:", on_click=live.resume if can_resume else None,
+        disabled=not can_resume, key="t_resume",
         help="continue the run shown below with its own settings",
     )
     b4.caption(

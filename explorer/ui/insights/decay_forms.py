@@ -5,10 +5,9 @@ import streamlit as st
 
 from explorer import charts, insights
 from explorer.optim import OPTIMIZERS
-from explorer.params import fmt
+from explorer.params import INSIGHT, fmt
 from explorer.train import TrainConfig
-from explorer.params import INSIGHT
-from explorer.ui.controls import spec_widget, markdown_table, show_chart
+from explorer.ui.controls import markdown_table, show_chart, spec_widget
 
 
 @st.cache_data(max_entries=16, show_spinner="Training six runs…")

@@ -6,10 +6,9 @@ import time
 import streamlit as st
 
 from explorer import charts
-from explorer.params import fmt
+from explorer.params import INSIGHT, fmt
 from explorer.train import TrainConfig, default_device
-from explorer.params import INSIGHT
-from explorer.ui.controls import spec_widget, heavy_toggle, show_chart
+from explorer.ui.controls import heavy_toggle, show_chart, spec_widget
 
 
 @st.cache_data(max_entries=16, show_spinner="Training the pair and evaluating the plane…")

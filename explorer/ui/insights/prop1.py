@@ -5,9 +5,9 @@ import numpy as np
 import streamlit as st
 
 from explorer import charts, insights
-from explorer.train import TrainConfig
 from explorer.params import INSIGHT
-from explorer.ui.controls import spec_widget, heavy_toggle, show_chart
+from explorer.train import TrainConfig
+from explorer.ui.controls import heavy_toggle, show_chart, spec_widget
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing…")
