@@ -1,4 +1,7 @@
-"""Helpers shared by the app tests (Streamlit AppTest): open the app from a link, switch tabs, read charts."""
+"""Helpers shared by the tests: the app under AppTest (open from a link, switch tabs, read charts) and the CLI
+in this process."""
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -47,3 +50,15 @@ def trajectory_data(at):
     return found
 
 
+
+
+def run_cli(*args):
+    """python -m explorer ARGS in this process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            from explorer.cli import main
+            code = main(list(args))
+        except SystemExit as e:
+            code = e.code
+    return code, out.getvalue(), err.getvalue()

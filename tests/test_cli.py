@@ -4,13 +4,18 @@ import sys
 
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from explorer.cli import main
 
 
-def run_cli(*args):
-    p = subprocess.run([sys.executable, "-m", "explorer", *args], capture_output=True, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
+def test_python_dash_m_explorer_runs_as_a_program():
+    """The one subprocess smoke test: the module entry point, its exit code and its streams."""
+    p = subprocess.run([sys.executable, "-m", "explorer", "surfaces"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "rosenbrock" in p.stdout
+    p = subprocess.run([sys.executable, "-m", "explorer", "trajectory", "--lr", "abc"], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 2 and "--lr: expected a number" in p.stderr and "Traceback" not in p.stderr
 
 
 def test_trajectory_csv_to_stdout(capsys):

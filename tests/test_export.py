@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pandas as pd
 import pytest
+from conftest import run_cli
 from PIL import Image
 
 from explorer import charts, figures
@@ -75,6 +76,5 @@ def test_cli_export_and_its_errors(tmp_path):
     for bad in (["--view", "x", "--format", "png", "--out", "a"], ["--view", "trajectory", "--format", "gif",
                 "--out", "a"], ["--view", "trajectory", "--format", "png", "--out", "a", "--lr", "0"],
                 ["--view", "train", "--format", "csv", "--out", "a", "--model", "vgg"]):
-        q = subprocess.run([sys.executable, "-m", "explorer", "export", *bad], capture_output=True, text=True,
-                           timeout=120)
-        assert q.returncode == 2 and len(q.stderr.strip().splitlines()) == 1 and "Traceback" not in q.stderr
+        code, _, err = run_cli("export", *bad)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from explorer import insights
 from explorer.landscape import _coords, _unflat, evaluate_plane, landscape, plane, train_pair_with_snapshots
@@ -99,9 +100,8 @@ def test_landscape_and_its_cli(tmp_path):
     traj = pd.read_csv(tmp_path / "land.trajectories.csv")
     assert list(grid.columns) == ["a", "b", "loss"] and len(grid) == 81
     assert list(traj.columns) == ["optimizer", "step", "a", "b", "loss"]
-    q = subprocess.run([sys.executable, "-m", "explorer", "landscape", "--grid", "1000", "--out", str(out)],
-                       capture_output=True, text=True, timeout=120)
-    assert q.returncode == 2 and len(q.stderr.strip().splitlines()) == 1
+    code, _, err = run_cli("landscape", "--grid", "1000", "--out", str(out))
+    assert code == 2 and len(err.strip().splitlines()) == 1
 
 
 def test_match_gaps_are_the_per_coordinate_distances_of_the_two_paths():
