@@ -64,3 +64,10 @@ def test_far_from_equilibrium_slopes_read_as_far():
     it = interpret(cfg, frame, c)
     assert it.closest == "adamw" and "far-from-equilibrium" in it.regime
     assert np.isfinite(it.eta_sum)
+
+
+def test_every_preset_sweeps_exactly_its_pairs_optimizers():
+    from explorer.sweep import PAIRS, PRESETS
+    for name, p in PRESETS.items():
+        assert p.optimizers == PAIRS[p.pair], name
+        assert all(len(grid) >= 2 for _, grid in p.wds) and len(p.lrs) >= 2, name
