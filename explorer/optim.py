@@ -146,70 +146,112 @@ class BatchedOptimizer:
         self._decoupled_rate = self._wd_paper + self._wd_torch * f["lr"]     # per step, × η_t
         self._shrink: torch.Tensor | None = None      # (steps, R) factors 1 − η_t·rate, made in chunks
         self._shrink_from = 1
-        zeros = lambda: pack([torch.zeros_like(p) for p in self.params])  # noqa: E731
-        if self.precond is Precond.ADAM:
-            self.state = list(zip(zeros(), zeros()))
+        dev, dtype = self.params[0].device, self.params[0].dtype
+        # Packed parameters (see pack): run r is row r of one buffer, so a block of consecutive runs is
+        # one tensor. With rows a whole number of 64-byte units long, every element takes the kernel's
+        # vector body (never its scalar tail), whatever the block or the thread split: grouping runs
+        # then gives the same bits as one call per run.
+        matrix = _packed_matrix(self.params)
+        self._packed = matrix is not None
+        self._blocks = self._packed and _aligned(matrix)
+        if self._packed:
+            zeros = lambda: _zeros_like_packed(matrix, self.params)  # noqa: E731
         else:
-            self.state = zeros()
-        # per run: its slices of the parameters and the state, updated in place by torch's fused
-        # kernels, and its constant kernel arguments. When the parameters are packed (see pack) a
-        # run is one contiguous row: one tensor per kernel call instead of one per parameter (the
-        # sweep's 147-run update: 5.7 → 4.3 ms a step); gradients are copied into a packed buffer first.
-        self._packed = run_rows(self.params) is not None
-        self._grads = zeros() if self._packed else None
-        self._grad_views = _per_run_views(self._grads, True) if self._packed else None
-        self._views = _per_run_views(self.params, self._packed)
-        self._t = torch.zeros((), dtype=torch.float32, device=self.params[0].device)  # as torch.optim's fused
+            zeros = lambda: [torch.zeros_like(p, memory_format=torch.contiguous_format) for p in self.params]  # noqa: E731
+        self.state = list(zip(zeros(), zeros())) if self.precond is Precond.ADAM else zeros()
+        self._grads = zeros()          # the gradients, copied here, plus λθ for L2 runs (inputs stay as given)
+        buffers = [self.params, self._grads]
         if self.precond is Precond.ADAM:
-            self._state_views = list(zip(_per_run_views([m for m, _ in self.state], self._packed),
-                                         _per_run_views([v for _, v in self.state], self._packed)))
-            self._kw = [dict(beta1=float(f["beta1"][r]), beta2=float(f["beta2"][r]),
-                             weight_decay=float(self._l2[r]), eps=float(f["eps"][r]),
-                             amsgrad=False, maximize=False) for r in range(runs)]
+            buffers += [[m for m, _ in self.state], [v for _, v in self.state]]
         else:
-            self._state_views = [b if f["momentum"][r] else []
-                                 for r, b in enumerate(_per_run_views(self.state, self._packed))]
-            self._kw = [dict(weight_decay=float(self._l2[r]), momentum=float(f["momentum"][r]),
-                             dampening=0.0, nesterov=False, maximize=False) for r in range(runs)]
-        self._lr = f["lr"].tolist()
+            buffers += [self.state]
+        self._buffers = [_packed_matrix(b) if self._packed else b for b in buffers]
+        self._t = torch.zeros((), dtype=torch.float32, device=dev)  # as torch.optim's fused
+
+        # one fused-kernel call per group of runs sharing (lr, β1, β2, ε) or (lr, μ): the kernel takes
+        # scalar hyperparameters but a list of tensors (the sweep: one call per lr, not one per cell).
+        # L2 (λ per run) therefore enters as a batched g ← g + λθ before the kernel — addcmul in float32,
+        # the same float ops as the kernel's own weight_decay.
+        if self.precond is Precond.ADAM:
+            keys = list(zip(f["lr"].tolist(), f["beta1"].tolist(), f["beta2"].tolist(), f["eps"].tolist()))
+        else:
+            keys = list(zip(f["lr"].tolist(), f["momentum"].tolist()))
+        by_key: dict[tuple, list[int]] = {}
+        for r, k in enumerate(keys):
+            by_key.setdefault(k, []).append(r)
+        self._groups = []
+        for key, runs_ in by_key.items():
+            tensors = [self._segments(b, _ranges(runs_)) for b in self._buffers]
+            if self.precond is Precond.ADAM:
+                kw = dict(beta1=key[1], beta2=key[2], weight_decay=0.0, eps=key[3], amsgrad=False, maximize=False)
+            else:
+                kw = dict(weight_decay=0.0, momentum=key[1], dampening=0.0, nesterov=False, maximize=False)
+                if not key[1]:
+                    tensors[2] = []
+            self._groups.append((key[0], kw, tensors))
+        self._l2_ranges = self._scaled_ranges(self._l2)
+        self._decoupled_ranges = [(a, b) for a, b, _ in self._scaled_ranges(self._decoupled_rate)]
         self.t = 0
+
+    def _segments(self, buffer, ranges: list[tuple[int, int]]) -> list[torch.Tensor]:
+        """The tensors one kernel call gets for these runs of a buffer: a block of rows per range when
+        the rows are aligned, else one tensor per run (per run and parameter when not packed)."""
+        if self._blocks:
+            return [buffer[a:b] for a, b in ranges]
+        runs = [r for a, b in ranges for r in range(a, b)]
+        if self._packed:
+            return [buffer[r] for r in runs]
+        return [t[r] for r in runs for t in buffer]
+
+    def _scaled_ranges(self, rate: torch.Tensor) -> list[tuple[int, int, list[torch.Tensor]]]:
+        """Ranges of consecutive runs with a nonzero rate, each with its rates shaped to broadcast over
+        its block of each buffer (float32 on the parameters' device, as the kernel's scalar would be)."""
+        out = []
+        for a, b in _ranges([r for r, x in enumerate(rate.tolist()) if x]):
+            shapes = [self._buffers[0]] if self._packed else self.params
+            out.append((a, b, [_broadcastable(rate[a:b], p) for p in shapes]))
+        return out
 
     def step(self, grads: Sequence[torch.Tensor]) -> None:
         """One update of every run; grads[i] is the loss gradient for params[i] (no decay in it).
 
-        Decoupled decay is one batched multiply θ ← θ·(1 − η_t·λ_paper − η_t·α·λ_torch) (exactly 1
-        for the other runs), as torch.optim.AdamW does before its Adam step. Then each run takes
-        torch's fused Adam / SGD kernel (one pass over its weights, L2 inside as torch.optim does);
-        a kernel takes one scalar lr, so it is called once per run on that run's slices.
+        Decoupled decay is a batched multiply θ ← θ·(1 − η_t·λ_paper − η_t·α·λ_torch) of the decoupled
+        runs, as torch.optim.AdamW does before its Adam step; L2 a batched g ← g + λθ of the L2 runs.
+        Then torch's fused Adam / SGD kernel, once per group of runs that share its scalar arguments.
         """
         if torch.is_grad_enabled():
             with torch.no_grad():
                 return self.step(grads)
         self.t += 1
         eta = self.schedule.multiplier(self.t)
-        if self._has_decoupled:
-            shrink = self._shrink_factors(self.t)
-            for p in self.params:
-                p.mul_(shrink.view((-1,) + (1,) * (p.dim() - 1)))
-        self._t.fill_(self.t)
-        rows = run_rows(grads) if self._packed else None
-        if rows is not None:
-            per_run = [[row] for row in rows]
-        elif self._packed:
+        params, mine = self._buffers[0], self._buffers[1]
+        given = _packed_matrix(grads) if self._packed else None
+        if given is not None and given.shape == mine.shape:
+            if given.data_ptr() != mine.data_ptr():
+                mine.copy_(given)
+        else:
             torch._foreach_copy_(self._grads, list(grads))
-            per_run = self._grad_views
-        else:
-            per_run = _per_run_views(grads, False)
-        steps = [self._t] * len(per_run[0])
-        if self.precond is Precond.ADAM:
-            for r, g in enumerate(per_run):
-                m, v = self._state_views[r]
-                torch._fused_adam_(self._views[r], g, m, v, [], steps, lr=eta * self._lr[r],
-                                   **self._kw[r])
-        else:
-            for r, g in enumerate(per_run):
-                torch._fused_sgd_(self._views[r], g, self._state_views[r], lr=eta * self._lr[r],
-                                  is_first_step=self.t == 1, **self._kw[r])
+        if self._l2_ranges:
+            for a, b, lam in self._l2_ranges:
+                for g, p, l in self._pairs(mine, params, a, b, lam):
+                    g.addcmul_(p, l)
+        if self._decoupled_ranges:
+            shrink = self._shrink_factors(self.t)
+            for a, b in self._decoupled_ranges:
+                for p in ([params[a:b]] if self._packed else [p[a:b] for p in params]):
+                    p.mul_(shrink[a:b].view((-1,) + (1,) * (p.dim() - 1)))
+        self._t.fill_(self.t)
+        for lr, kw, (p, g, *state) in self._groups:
+            steps = [self._t] * len(p)
+            if self.precond is Precond.ADAM:
+                torch._fused_adam_(p, g, state[0], state[1], [], steps, lr=eta * lr, **kw)
+            else:
+                torch._fused_sgd_(p, g, state[0], lr=eta * lr, is_first_step=self.t == 1, **kw)
+
+    def _pairs(self, grads, params, a: int, b: int, lam: list[torch.Tensor]):
+        if self._packed:
+            return [(grads[a:b], params[a:b], lam[0])]
+        return [(g[a:b], p[a:b], l) for g, p, l in zip(grads, params, lam)]
 
     def _shrink_factors(self, t: int, chunk: int = 256) -> torch.Tensor:
         """(R,) factors 1 − η_t·(λ_paper + α·λ_torch) in the parameters' dtype and device, computed in
@@ -250,12 +292,17 @@ class BatchedOptimizer:
         return out
 
 
+ROW_BYTES = 64   # a packed row is padded to a whole number of cache lines, the fused kernels' work unit
+
+
 def pack(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """The same values as views of one run-major buffer (R, N): run r's slices of all the tensors are
-    adjacent, so run r is the contiguous row r. The views keep their shapes and can be autograd leaves."""
+    """The same values as views of one run-major buffer (R, W): run r's slices of all the tensors are
+    adjacent, so run r is the contiguous row r, zero-padded to a multiple of ROW_BYTES (the padding has
+    zero gradients, so no update moves it). The views keep their shapes and can be autograd leaves."""
     r = tensors[0].shape[0]
     sizes = [t[0].numel() for t in tensors]
-    flat = torch.empty(r, sum(sizes), dtype=tensors[0].dtype, device=tensors[0].device)
+    flat = torch.zeros(r, _padded(sum(sizes), tensors[0].element_size()), dtype=tensors[0].dtype,
+                       device=tensors[0].device)
     out, offset = [], 0
     for t, n in zip(tensors, sizes):
         out.append(flat[:, offset:offset + n].view(t.shape).copy_(t.detach()))
@@ -264,27 +311,65 @@ def pack(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
 
 
 def run_rows(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor] | None:
-    """Each run's row of the buffer that `pack` made (views), or None if the tensors are not packed."""
-    first = tensors[0]
-    if len(tensors) == 1 and first.is_contiguous():
-        return list(first.detach().view(first.shape[0], -1).unbind(0))
+    """Each run's row of the buffer that `pack` made (views, padding included), or None if the tensors
+    are not packed. One contiguous (R, …) tensor counts as packed, its rows unpadded."""
+    m = _packed_matrix(tensors)
+    return None if m is None else list(m.unbind(0))
+
+
+def _packed_matrix(tensors: Sequence[torch.Tensor]) -> torch.Tensor | None:
+    """The (R, W) buffer whose rows hold the tensors run by run (see pack), or None."""
+    first = tensors[0].detach()
     runs, n = first.shape[0], sum(t[0].numel() for t in tensors)
-    offset = first.storage_offset()
-    for t in tensors:
-        if (t.untyped_storage().data_ptr() != first.untyped_storage().data_ptr() or t.shape[0] != runs
-                or (runs > 1 and t.stride(0) != n) or t.storage_offset() != offset or not t[0].is_contiguous()):
+    if len(tensors) == 1 and first.is_contiguous():
+        width = n
+    else:
+        offset, stride = first.storage_offset(), first.stride(0) if runs > 1 else n
+        for t in tensors:
+            if (t.untyped_storage().data_ptr() != first.untyped_storage().data_ptr() or t.shape[0] != runs
+                    or (runs > 1 and t.stride(0) != stride) or t.storage_offset() != offset
+                    or not t[0].is_contiguous()):
+                return None
+            offset += t[0].numel()
+        width = n
+        base = tensors[0]._base
+        padded = _padded(n, first.element_size())
+        if (base is not None and base.dim() == 2 and base.shape == (runs, padded) and base.is_contiguous()
+                and base.storage_offset() == first.storage_offset()):
+            width = padded                      # pack's buffer: its padding belongs to the rows
+        elif runs > 1 and stride != n:
             return None
-        offset += t[0].numel()
-    return list(torch.as_strided(first.detach(), (runs, n), (n, 1), first.storage_offset()).unbind(0))
+    return torch.as_strided(first, (runs, width), (width, 1), first.storage_offset())
 
 
-def _per_run_views(tensors: Sequence[torch.Tensor], packed: bool) -> list[list[torch.Tensor]]:
-    """Per run, the tensors one fused-kernel call updates: its packed row, or its slice of each tensor."""
-    if packed:
-        return [[row] for row in run_rows(tensors)]
-    return [list(s) for s in zip(*[t.contiguous().unbind(0) for t in tensors])]
+def _zeros_like_packed(matrix: torch.Tensor, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Zeros with the same packed layout as tensors (views of a fresh buffer shaped like matrix)."""
+    buf = torch.zeros_like(matrix, memory_format=torch.contiguous_format)
+    shift = buf.storage_offset() - matrix.storage_offset()
+    return [buf.as_strided(t.shape, t.stride(), t.storage_offset() + shift) for t in tensors]
+
+
+def _padded(n: int, element_size: int) -> int:
+    unit = max(1, ROW_BYTES // element_size)
+    return -(-n // unit) * unit
+
+
+def _aligned(matrix: torch.Tensor) -> bool:
+    """Rows a whole number of ROW_BYTES long: every element takes the kernels' vector body."""
+    return matrix.shape[1] * matrix.element_size() % ROW_BYTES == 0
+
+
+def _ranges(runs: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted run indices as maximal ranges [a, b) of consecutive runs."""
+    out: list[list[int]] = []
+    for r in runs:
+        if out and out[-1][1] == r:
+            out[-1][1] = r + 1
+        else:
+            out.append([r, r + 1])
+    return [(a, b) for a, b in out]
 
 
 def _broadcastable(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-    """A per-run (R,) float64 vector as a (R, 1, …) tensor in p's dtype and device."""
+    """A per-run (R,) vector as a (R, 1, …) tensor in p's dtype and device."""
     return x.to(device=p.device, dtype=p.dtype).view((-1,) + (1,) * (p.dim() - 1))

@@ -272,3 +272,58 @@ def test_packed_parameters_take_the_same_steps():
     for a, b in zip(*results):
         assert_roundoff(a, b, "packed vs separate")
     assert all((a - s).abs().max() > 1e-3 for a, s in zip(results[1], start))   # the steps did something
+
+
+WIDE_X = torch.randn(16, 8, generator=torch.Generator().manual_seed(3))
+WIDE_START = [torch.randn(8, 16, generator=torch.Generator().manual_seed(4)) / 3, torch.zeros(16),
+              torch.randn(16, 1, generator=torch.Generator().manual_seed(5)) / 4]
+
+
+def wide_net_loss(w1, b1, w2):
+    """Every tensor a whole number of 64-byte units, so torch's own fused call takes the kernel's vector
+    body only, as the engine's packed rows always do: then the float ops are the same, one by one."""
+    return ((torch.tanh(WIDE_X @ w1 + b1) @ w2 - 0.5) ** 2).mean()
+
+
+@settings(max_examples=3, deadline=None)
+@given(lrs=st.lists(st.floats(1e-3, 2e-2), min_size=2, max_size=2), wd=st.floats(1e-2, 1.0),
+       beta1=st.floats(0.5, 0.95), beta2=st.sampled_from([0.99, 0.999]), eps=st.sampled_from([1e-8, 1e-6]))
+def test_grouped_kernel_calls_are_torch_fused_bit_for_bit(lrs, wd, beta1, beta2, eps):
+    """A sweep's shape: each lr row of each form shares one fused-kernel call (L2 and the torch-form
+    decay as batched ops on the packed rows), and every run equals torch.optim(fused=True) exactly."""
+    from explorer.optim import pack
+    kw = dict(betas=(beta1, beta2), eps=eps, fused=True)
+    torch_class = {"adam-l2": torch.optim.Adam, "adamw-torch": torch.optim.AdamW, "adam": torch.optim.Adam}
+    cells = [(n, lr, w) for n in torch_class for lr in lrs for w in (wd, wd / 4)]
+    params = pack([t[None].repeat(len(cells), *([1] * t.dim())) for t in WIDE_START])
+    opt = BatchedOptimizer(params, [n for n, _, _ in cells], lr=[lr for _, lr, _ in cells],
+                           wd=[w for _, _, w in cells], beta1=beta1, beta2=beta2, eps=eps)
+    refs = []
+    for n, lr, w in cells:
+        ps = [t.clone().requires_grad_(True) for t in WIDE_START]
+        refs.append((ps, torch_class[n](ps, lr=lr, weight_decay=0.0 if n == "adam" else w, **kw)))
+    for _ in range(STEPS):
+        for ps, o in refs:
+            o.zero_grad()
+            wide_net_loss(*ps).backward()
+            o.step()
+        # the engine takes the references' gradients (its own, as long as its parameters are theirs):
+        # what is tested is the update, bit for bit, over 1,000 steps
+        opt.step([torch.stack([ps[i].grad for ps, _ in refs]) for i in range(len(params))])
+    for r, (ps, _) in enumerate(refs):
+        assert all(torch.equal(mine[r].detach(), ref.detach()) for mine, ref in zip(params, ps)), cells[r]
+    assert (params[0][0] - params[0][len(lrs) * 2]).abs().max() > 1e-3     # L2 and AdamW differ here
+
+
+def test_one_kernel_call_per_group_of_runs(monkeypatch):
+    """The sweep's runs are grouped by (lr, β1, β2, ε): 3 forms × 4 lrs × 5 λ are 4 calls a step."""
+    from explorer.optim import pack
+    calls = []
+    real = torch._fused_adam_
+    monkeypatch.setattr(torch, "_fused_adam_", lambda p, *a, **k: calls.append(len(p)) or real(p, *a, **k))
+    cells = [(n, lr, w) for n in ("adam-l2", "adamw", "adamw-torch") for lr in (1e-3, 2e-3, 4e-3, 8e-3)
+             for w in (0.0, 0.01, 0.1, 0.3, 1.0)]
+    params = pack([torch.randn(len(cells), 7, 5), torch.randn(len(cells), 5)])
+    opt = BatchedOptimizer(params, [n for n, _, _ in cells], lr=[c[1] for c in cells], wd=[c[2] for c in cells])
+    opt.step([torch.randn_like(p) for p in params])
+    assert calls == [3] * 4      # each call: one block of 5 consecutive runs (rows) per form
