@@ -64,14 +64,31 @@ def forward(spec: ModelSpec, params: list[torch.Tensor], x: torch.Tensor) -> tor
         if i < n - 1:
             if spec.kind == "mlp-ln":
                 h = F.layer_norm(h, h.shape[-1:])
-            h = torch.relu(h)
+            h = torch.relu_(h)   # in place: neither baddbmm's nor layer_norm's backward needs its output
     return h
 
 
 def loss_per_run(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of each run: (R,)."""
-    r, b, c = logits.shape
-    return F.cross_entropy(logits.reshape(r * b, c), y.repeat(r), reduction="none").view(r, b).mean(1)
+    """Mean cross-entropy of each run: (R,).
+
+    The log-softmax runs over the classes as the middle dimension (R, C, B): torch vectorizes it across
+    the batch there, 3× faster than over a last dimension of 10 classes (same values)."""
+    r, b, _ = logits.shape
+    logp = torch.log_softmax(_ContiguousGrad.apply(logits).transpose(1, 2), 1)
+    return F.nll_loss(logp, y.expand(r, b), reduction="none").mean(1)
+
+
+class _ContiguousGrad(torch.autograd.Function):
+    """Identity whose backward hands on a (R, B, C)-contiguous gradient: the last bias's gradient (a sum
+    over the batch) then adds in the order a one-model loop does, not in the transposed order."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.contiguous()
 
 
 def forward_one(spec: ModelSpec, params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
