@@ -102,6 +102,28 @@ def _per_run(value, n: int, name: str) -> torch.Tensor:
     return t.clone()
 
 
+# (what is valid, the check) per hyperparameter, as torch.optim checks them
+_VALID = {
+    "lr": ("lr ≥ 0", lambda t: t >= 0),
+    "wd": ("weight decay λ ≥ 0", lambda t: t >= 0),
+    "beta1": ("β1 in [0, 1)", lambda t: (t >= 0) & (t < 1)),
+    "beta2": ("β2 in [0, 1)", lambda t: (t >= 0) & (t < 1)),
+    "eps": ("ε ≥ 0", lambda t: t >= 0),
+    "momentum": ("momentum μ ≥ 0", lambda t: t >= 0),
+}
+
+
+def _check_hyperparameters(values: dict[str, torch.Tensor]) -> None:
+    """ValueError naming the first invalid value (NaN included), like torch.optim's constructors."""
+    for name, t in values.items():
+        what, ok = _VALID[name]
+        bad = ~(ok(t) & torch.isfinite(t))
+        if bad.any():
+            run = int(bad.nonzero()[0])
+            where = f" (run {run})" if t.numel() > 1 else ""
+            raise ValueError(f"Invalid {name}{where}: {t[run].item()!r}; expected {what}")
+
+
 class BatchedOptimizer:
     """Advance R runs at once. Each parameter tensor has shape (R, ...).
 
@@ -134,6 +156,7 @@ class BatchedOptimizer:
 
         f = {k: _per_run(v, runs, k) for k, v in dict(lr=lr, wd=wd, beta1=beta1, beta2=beta2,
                                                       eps=eps, momentum=momentum).items()}
+        _check_hyperparameters(f)
         self.hyper = f
         decay = [k.decay for k in kinds]
         mask = {d: torch.tensor([x is d for x in decay], dtype=torch.float64) for d in Decay}
