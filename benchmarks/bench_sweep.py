@@ -92,8 +92,8 @@ def timed(f, reps=20) -> float:
     return (time.perf_counter() - t0) / reps
 
 
-def engine_parts() -> tuple[float, float]:
-    """Seconds per step of the engine's forward + backward and of its optimizer update."""
+def engine_parts() -> tuple[float, float, int]:
+    """Seconds per step of the engine's forward + backward and of its optimizer update; kernel calls a step."""
     tr = seed_trainer(cfg, 0, a.device)
     idx = tr._next_batch()
 
@@ -103,7 +103,7 @@ def engine_parts() -> tuple[float, float]:
         loss_per_run(forward(spec, tr.params, tr.data.x_train[idx]), tr.data.y_train[idx]).sum().backward()
     fwd_bwd()
     grads = [p.grad for p in tr.params]
-    return timed(fwd_bwd), timed(lambda: tr.opt.step(grads))
+    return timed(fwd_bwd), timed(lambda: tr.opt.step(grads)), len(tr.opt._groups)
 
 
 def ceiling_parts() -> tuple[float, float]:
@@ -149,10 +149,11 @@ print(f"batched engine:  {tb:7.2f} s   {len(cells) * a.steps / tb:9.0f} cell-ste
 print(f"naive loop:      {tn:7.2f} s   {len(cells) * a.steps / tn:9.0f} cell-steps/s   {work / tn / 1e9:6.1f} GFLOP/s")
 print(f"speed-up:        {tn / tb:7.1f}×")
 print(f"torch.mm peak:   {peak:7.1f} GFLOP/s → the engine reaches {100 * work / tb / 1e9 / peak:.0f} % of it")
-f_b, opt = engine_parts()
+f_b, opt, calls = engine_parts()
 t_mm, t_opt = ceiling_parts()
 step_flop = flop_per_cell_step * len(cells)
-print(f"engine step:     {1e3 * (f_b + opt):7.2f} ms = forward+backward {1e3 * f_b:.2f} ms + optimizer {1e3 * opt:.2f} ms")
+print(f"engine step:     {1e3 * (f_b + opt):7.2f} ms = forward+backward {1e3 * f_b:.2f} ms "
+      f"+ optimizer {1e3 * opt:.2f} ms ({calls} fused-kernel calls)")
 print(f"ceiling step:    {1e3 * (t_mm + t_opt):7.2f} ms = the matmuls alone {1e3 * t_mm:.2f} ms "
       f"({step_flop / t_mm / 1e9:.0f} GFLOP/s) + one fused Adam pass {1e3 * t_opt:.2f} ms "
       f"({28 * n_weights / t_opt / 1e9:.0f} GB/s at 28 bytes per weight)")
