@@ -169,7 +169,7 @@ class BatchedOptimizer:
         self._decoupled_rate = self._wd_paper + self._wd_torch * f["lr"]     # per step, × η_t
         self._shrink: torch.Tensor | None = None      # (steps, R) factors 1 − η_t·rate, made in chunks
         self._shrink_from = 1
-        dev, dtype = self.params[0].device, self.params[0].dtype
+        dev = self.params[0].device
         # Packed parameters (see pack): run r is row r of one buffer, so a block of consecutive runs is
         # one tensor. With rows a whole number of 64-byte units long, every element takes the kernel's
         # vector body (never its scalar tail), whatever the block or the thread split: grouping runs
