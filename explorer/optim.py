@@ -195,24 +195,29 @@ class BatchedOptimizer:
         # scalar hyperparameters but a list of tensors (the sweep: one call per lr, not one per cell).
         # L2 (λ per run) therefore enters as a batched g ← g + λθ before the kernel — addcmul in float32,
         # the same float ops as the kernel's own weight_decay.
+        # Without aligned blocks (tiny or unpacked tensors: dispatch-bound) L2 stays inside the kernel,
+        # its λ part of the key, and gradients in a packed matrix are used as given (no copy).
+        l2_in_kernel = [x if not self._blocks else 0.0 for x in self._l2.tolist()]
         if self.precond is Precond.ADAM:
-            keys = list(zip(f["lr"].tolist(), f["beta1"].tolist(), f["beta2"].tolist(), f["eps"].tolist()))
+            keys = list(zip(f["lr"].tolist(), l2_in_kernel, f["beta1"].tolist(), f["beta2"].tolist(),
+                            f["eps"].tolist()))
         else:
-            keys = list(zip(f["lr"].tolist(), f["momentum"].tolist()))
+            keys = list(zip(f["lr"].tolist(), l2_in_kernel, f["momentum"].tolist()))
         by_key: dict[tuple, list[int]] = {}
         for r, k in enumerate(keys):
             by_key.setdefault(k, []).append(r)
         self._groups = []
         for key, runs_ in by_key.items():
-            tensors = [self._segments(b, _ranges(runs_)) for b in self._buffers]
+            ranges = _ranges(runs_)
+            tensors = [self._segments(b, ranges) for b in self._buffers]
             if self.precond is Precond.ADAM:
-                kw = dict(beta1=key[1], beta2=key[2], weight_decay=0.0, eps=key[3], amsgrad=False, maximize=False)
+                kw = dict(beta1=key[2], beta2=key[3], weight_decay=key[1], eps=key[4], amsgrad=False, maximize=False)
             else:
-                kw = dict(weight_decay=0.0, momentum=key[1], dampening=0.0, nesterov=False, maximize=False)
-                if not key[1]:
+                kw = dict(weight_decay=key[1], momentum=key[2], dampening=0.0, nesterov=False, maximize=False)
+                if not key[2]:
                     tensors[2] = []
-            self._groups.append((key[0], kw, tensors))
-        self._l2_ranges = self._scaled_ranges(self._l2)
+            self._groups.append((key[0], kw, tensors, ranges))
+        self._l2_ranges = self._scaled_ranges(self._l2) if self._blocks else []
         self._decoupled_ranges = [(a, b) for a, b, _ in self._scaled_ranges(self._decoupled_rate)]
         self.t = 0
 
@@ -249,10 +254,8 @@ class BatchedOptimizer:
         eta = self.schedule.multiplier(self.t)
         params, mine = self._buffers[0], self._buffers[1]
         given = _packed_matrix(grads) if self._packed else None
-        if given is not None and given.shape == mine.shape:
-            if given.data_ptr() != mine.data_ptr():
-                mine.copy_(given)
-        else:
+        direct = given is not None and given.shape == mine.shape and not self._l2_ranges
+        if not direct:
             torch._foreach_copy_(self._grads, list(grads))
         if self._l2_ranges:
             for a, b, lam in self._l2_ranges:
@@ -261,10 +264,15 @@ class BatchedOptimizer:
         if self._decoupled_ranges:
             shrink = self._shrink_factors(self.t)
             for a, b in self._decoupled_ranges:
-                for p in ([params[a:b]] if self._packed else [p[a:b] for p in params]):
-                    p.mul_(shrink[a:b].view((-1,) + (1,) * (p.dim() - 1)))
+                every = (a, b) == (0, self.runs)
+                for p in ([params if every else params[a:b]] if self._packed else [p[a:b] for p in params]):
+                    p.mul_((shrink if every else shrink[a:b]).view((-1,) + (1,) * (p.dim() - 1)))
         self._t.fill_(self.t)
-        for lr, kw, (p, g, *state) in self._groups:
+        given_rows = given.unbind(0) if direct and not self._blocks else None
+        for lr, kw, (p, g, *state), ranges in self._groups:
+            if direct:
+                g = ([given[a:b] for a, b in ranges] if given_rows is None
+                     else [given_rows[r] for a, b in ranges for r in range(a, b)])
             steps = [self._t] * len(p)
             if self.precond is Precond.ADAM:
                 torch._fused_adam_(p, g, state[0], state[1], [], steps, lr=eta * lr, **kw)
@@ -343,25 +351,25 @@ def run_rows(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor] | None:
 def _packed_matrix(tensors: Sequence[torch.Tensor]) -> torch.Tensor | None:
     """The (R, W) buffer whose rows hold the tensors run by run (see pack), or None."""
     first = tensors[0].detach()
-    runs, n = first.shape[0], sum(t[0].numel() for t in tensors)
+    runs = first.shape[0]
     if len(tensors) == 1 and first.is_contiguous():
-        width = n
-    else:
-        offset, stride = first.storage_offset(), first.stride(0) if runs > 1 else n
-        for t in tensors:
-            if (t.untyped_storage().data_ptr() != first.untyped_storage().data_ptr() or t.shape[0] != runs
-                    or (runs > 1 and t.stride(0) != stride) or t.storage_offset() != offset
-                    or not t[0].is_contiguous()):
-                return None
-            offset += t[0].numel()
-        width = n
-        base = tensors[0]._base
-        padded = _padded(n, first.element_size())
-        if (base is not None and base.dim() == 2 and base.shape == (runs, padded) and base.is_contiguous()
-                and base.storage_offset() == first.storage_offset()):
-            width = padded                      # pack's buffer: its padding belongs to the rows
-        elif runs > 1 and stride != n:
+        return first.view(runs, -1)
+    n = sum(t.numel() // max(1, runs) for t in tensors)
+    offset, stride = first.storage_offset(), first.stride(0) if runs > 1 else n
+    for t in tensors:
+        if (t.untyped_storage().data_ptr() != first.untyped_storage().data_ptr() or t.shape[0] != runs
+                or (runs > 1 and t.stride(0) != stride) or t.storage_offset() != offset
+                or not t[0].is_contiguous()):
             return None
+        offset += t[0].numel()
+    width = n
+    base = tensors[0]._base
+    padded = _padded(n, first.element_size())
+    if (base is not None and base.dim() == 2 and base.shape == (runs, padded) and base.is_contiguous()
+            and base.storage_offset() == first.storage_offset()):
+        width = padded                      # pack's buffer: its padding belongs to the rows
+    elif runs > 1 and stride != n:
+        return None
     return torch.as_strided(first, (runs, width), (width, 1), first.storage_offset())
 
 
