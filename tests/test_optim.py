@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.optim import OPTIMIZERS, BatchedOptimizer, Schedule
+from explorer.optim import OPTIMIZERS, BatchedOptimizer, Decay, Precond, Schedule
 
 STEPS = 1000
 
@@ -230,7 +230,11 @@ def test_a_batch_equals_the_same_runs_one_at_a_time():
 
 
 def test_registry_and_validation():
-    assert set(OPTIMIZERS) >= {"sgd-l2", "sgdw", "adam-l2", "adamw", "adamw-torch"}
+    # each name is the (preconditioner, decay placement) the README's table says it is
+    expect = {"sgd-l2": (Precond.SGD, Decay.L2), "sgdw": (Precond.SGD, Decay.DECOUPLED),
+              "sgd": (Precond.SGD, Decay.NONE), "adam": (Precond.ADAM, Decay.NONE), "adam-l2": (Precond.ADAM, Decay.L2),
+              "adamw": (Precond.ADAM, Decay.DECOUPLED), "adamw-torch": (Precond.ADAM, Decay.DECOUPLED_TORCH)}
+    assert {n: (k.precond, k.decay) for n, k in OPTIMIZERS.items()} == expect
     p = torch.zeros(2, 3)
     with pytest.raises(ValueError, match="one preconditioner"):
         BatchedOptimizer([p], ["adam-l2", "sgdw"])

@@ -1,6 +1,7 @@
 """Live training: the batched engine equals plain torch.optim loops; metrics are reproducible."""
 import subprocess
 import sys
+import threading
 
 import pytest
 import torch
@@ -9,8 +10,6 @@ import torch.nn.functional as F
 from explorer.data import MAX_TRAIN, TEST_SIZE, digits
 from explorer.models import forward_one, init_params
 from explorer.params import TRAIN
-import threading
-
 from explorer.train import LiveRun, TrainConfig, Trainer, changed_settings, train_table
 
 STEPS = 120
@@ -38,9 +37,10 @@ def reference_run(cfg: TrainConfig, make_opt, run_index: int = 0, steps: int = S
     (("adam-l2", "adamw-torch"), (lambda c: (lambda p: torch.optim.Adam(p, lr=c.lr, betas=(c.beta1, c.beta2),
                                                                            eps=c.eps, weight_decay=c.wd, fused=True)),
                                   lambda c: (lambda p: torch.optim.AdamW(p, lr=c.lr, betas=(c.beta1, c.beta2),
-                                                                            eps=c.eps, weight_decay=c.wd, fused=True)))),
-    (("sgd-l2", "sgd"), (lambda c: (lambda p: torch.optim.SGD(p, lr=c.lr, momentum=c.momentum, weight_decay=c.wd,
-                                                                      fused=True)),
+                                                                            eps=c.eps, weight_decay=c.wd,
+                                                                            fused=True)))),
+    (("sgd-l2", "sgd"), (lambda c: (lambda p: torch.optim.SGD(p, lr=c.lr, momentum=c.momentum,
+                                                                      weight_decay=c.wd, fused=True)),
                          lambda c: (lambda p: torch.optim.SGD(p, lr=c.lr, momentum=c.momentum, fused=True)))),
 ])
 def test_batched_training_equals_separate_torch_optim_loops(pair, makers, model):
