@@ -146,7 +146,7 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
 
 
 # The presets' sweep time on this project's quiet 2-core CPU (README, "Speed"), quoted before a first run.
-QUIET_SECONDS = {"coupling": "10 s on 2 threads (18 s on 1)", "long-runs": "46 s (92 s)"}
+QUIET_SECONDS = {"coupling": "9 s on 2 threads (14 s on 1)", "long-runs": "32 s (57 s)"}
 
 
 SWEEP_CONFIRM_SECONDS = 60   # a sweep expected to take longer asks before it starts
