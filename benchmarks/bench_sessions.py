@@ -105,21 +105,22 @@ with sync_playwright() as p:
                 first[script].append(t)
                 page.context.close()
 
-    with streamlit_server(script=BARE) as (base, proc):
+    def first_and_next(script: str, base: str):
+        """The server's first visitor (page kept open, its time recorded) and the next one's time."""
         page, t = visit(browser, base)
-        first[BARE].append(t)
+        first[script].append(t)
         idle(page)
-        other, bare_second = visit(browser, base)
+        other, next_visitor = visit(browser, base)
         other.context.close()
+        return page, next_visitor
+
+    with streamlit_server(script=BARE) as (base, proc):
+        page, bare_second = first_and_next(BARE, base)
         bare_rss = status_kb(proc.pid, "VmHWM")
         page.context.close()
 
     with streamlit_server(script=APP) as (base, proc):
-        page, t = visit(browser, base)
-        first[APP].append(t)
-        idle(page)
-        other, app_second = visit(browser, base)
-        other.context.close()
+        page, app_second = first_and_next(APP, base)
         moves = [move(page, rng) for _ in range(a.moves)]
         errors_one = page.locator(EXCEPTION).count()
         one = status_kb(proc.pid, "VmHWM")

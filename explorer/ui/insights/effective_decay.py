@@ -25,8 +25,8 @@ def render() -> None:
         r"\text{Adam+L2: }\frac{\alpha\lambda}{\sqrt{\hat v_{t,i}}+\epsilon}\ \text{per coordinate }i"
         r"\qquad\text{AdamW: }\alpha\lambda\ (\text{PyTorch})\ \text{or}\ \lambda\ (\text{paper})"
     )
-    surface, form, lr, wd, noise = adam_surface_controls("i3", "λ")
-    meta = {"surface": surface, "form": form, "lr": lr, "wd": wd, "noise": noise}
+    meta = adam_surface_controls("i3", "λ")
+    surface, form, lr, wd, noise = meta.values()
     e = _effective_decay(surface, lr, wd, 500, form, noise)
     e = e.assign(label=e["optimizer"].map(lambda n: OPTIMIZERS[n].label))
     show_chart(

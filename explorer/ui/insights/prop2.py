@@ -19,8 +19,8 @@ def render() -> None:
         r"\min_{\lambda'}\;\frac1T\sum_t\big\|\theta^{\text{Adam+L2}(\lambda')}_t-\theta^{\text{AdamW}(\lambda)}_t\big\|"
         r"\;>\;0"
     )
-    surface, form, lr, wd, noise = adam_surface_controls("i2", "λ (AdamW)")
-    meta = {"surface": surface, "form": form, "lr": lr, "wd": wd, "noise": noise}
+    meta = adam_surface_controls("i2", "λ (AdamW)")
+    surface, form, lr, wd, noise = meta.values()
     target = "adamw-torch" if form == "torch" else "adamw"
     m = _best_match(surface, target, "adam-l2", lr, wd, 500, noise)
     sgd = _best_match(surface, "sgdw", "sgd-l2", min(lr, 0.01), min(wd, 0.1), 500, 0.0)
