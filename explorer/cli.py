@@ -4,10 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .optim import Schedule
-from .params import SWEEP, TRAIN, TRAJECTORY, Spec, fmt
+from .params import TRAIN, TRAJECTORY, Spec, fmt
 from .surfaces import SURFACES
-from .trajectory import run_trajectories
+from .sweep import SWEEP
 
 TRAIN_COLUMNS = ["optimizer", "step", "train_loss", "test_loss", "test_acc", "weight_norm"]
 
@@ -153,13 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "landscape":
         return _landscape(parser, args)
     _notes([args.optimizer], args)
-    sched = Schedule(args.schedule, total_steps=args.steps, t0=args.t0, t_mult=args.t_mult)
-    res = run_trajectories(args.surface, [args.optimizer], lr=args.lr, wd=args.wd, beta1=args.beta1,
-                           beta2=args.beta2, eps=args.eps, momentum=args.momentum, steps=args.steps,
-                           start=args.start, schedule=sched, noise=args.noise, seed=args.seed)
-    if not _write(parser, res.frame[["step", "x", "y", "loss"]], args.out):
+    from .figures import trajectory_data
+    frame, diverged, _ = trajectory_data(vars(args), names=[args.optimizer])
+    if not _write(parser, frame[["step", "x", "y", "loss"]], args.out):
         return 2
-    k = res.diverged[args.optimizer]
+    k = diverged[args.optimizer]
     if k is not None:
         print(f"{parser.prog}: warning: {args.optimizer} diverged at step {k}", file=sys.stderr)
     return 0

@@ -33,9 +33,10 @@ def trajectory_subtitle(p: dict) -> str:
     return s + f" · start ({fmt(p['start'][0])}, {fmt(p['start'][1])})"
 
 
-def trajectory_data(p: dict):
-    """(frame, diverged, fixed points) for the view's parameters (keys of params.TRAJECTORY)."""
-    names = pair_optimizers(p["pair"], p["form"])
+def trajectory_data(p: dict, names=None):
+    """(frame, diverged, fixed points) for the view's parameters (keys of params.TRAJECTORY); `names`
+    overrides the pair (the CLI runs one named optimizer)."""
+    names = tuple(names or pair_optimizers(p["pair"], p["form"]))
     sched = Schedule(p["schedule"], total_steps=p["steps"], t0=p["t0"], t_mult=p["t_mult"])
     res = run_trajectories(p["surface"], names, lr=p["lr"], wd=p["wd"], beta1=p["beta1"], beta2=p["beta2"],
                            eps=p["eps"], momentum=p["momentum"], steps=p["steps"], start=p["start"],

@@ -5,6 +5,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .data import MAX_TRAIN
+from .models import MODELS
 from .optim import OPTIMIZERS, SCHEDULES, Decay, Precond
 from .surfaces import SURFACES
 
@@ -136,9 +138,6 @@ def pair_optimizers(pair: str, form: str) -> tuple[str, str]:
 
 # The live-training view. Defaults measured (README): on all 1,200 training digits, λ = 0.05 leaves
 # AdamW (PyTorch form) at 97.2 % test accuracy while Adam+L2 drops to 93.6 %.
-from .data import MAX_TRAIN  # noqa: E402
-from .models import MODELS  # noqa: E402
-
 TRAIN_LR_OPTIONS = _decades(-5, 0)
 INIT_SCALES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 TRAIN: dict[str, Spec] = {s.name: s for s in (
@@ -164,38 +163,12 @@ TRAIN: dict[str, Spec] = {s.name: s for s in (
     Spec("train_samples", MAX_TRAIN, "training digits used (test set: a fixed 597)", kind="int", lo=10,
          hi=MAX_TRAIN, options=(50, 100, 200, 300, 600, 900, 1200)),
     Spec("schedule", "cosine", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
-    Spec("t0", 300, "warm restarts: first period T_0 (steps)", kind="int", lo=1),
+    Spec("t0", None, "warm restarts: first period T_0 (steps; default: steps // 5)", kind="int", lo=1),
     Spec("t_mult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=10),
     Spec("seed", 0, "random seed (initial weights and batch order)", kind="int", lo=0, hi=2**31 - 1,
          widget="number_input"),
-    Spec("eval_every", 50, "evaluate every K steps", kind="int", lo=1, hi=100_000),
-)}
-
-
-# The sweep view (CLI: python -m explorer sweep). None = the preset's value.
-from .sweep import PRESETS  # noqa: E402
-
-SWEEP: dict[str, Spec] = {s.name: s for s in (
-    Spec("preset", "coupling", "a measured starting point (see README)", kind="choice", choices=tuple(PRESETS)),
-    Spec("pair", None, "adam: Adam+L2, AdamW (paper form), AdamW (PyTorch form); sgd: SGD+L2, SGDW "
-         "(default: the preset's)",
-         kind="choice", choices=("adam", "sgd"), widget="radio"),
-    Spec("lrs", None, "comma-separated learning rates (default: the preset's, 2^-8 … 2^-2)", kind="floats",
-         lo=0.0, lo_open=True),
-    Spec("wds", None, "comma-separated λ values used by every optimizer as its own λ (default: the "
-         "preset's grid per optimizer)", kind="floats", lo=0.0, lo_open=True),
-    Spec("steps", None, "updates per run (default: the preset's, 300)", kind="int", lo=1, hi=200_000),
-    Spec("seeds", None, "seeds averaged before the argmin (default: the preset's, 2)", kind="int", lo=1,
-         hi=20),
-    Spec("model", None, "default: the preset's", kind="choice", choices=tuple(MODELS)),
-    Spec("init_scale", None, "initial weight matrices × k (default: the preset's)", lo=0.0, lo_open=True,
-         hi=64.0, options=INIT_SCALES),
-    Spec("train_samples", None, "training digits used (default: the preset's, 300)", kind="int", lo=10,
-         hi=MAX_TRAIN),
-    Spec("batch_size", None, "mini-batch size (default: the preset's, 32)", kind="int", lo=1, hi=MAX_TRAIN),
-    Spec("schedule", None, "schedule multiplier η_t (default: the preset's, cosine)", kind="choice",
-         choices=SCHEDULES),
-    Spec("seed", None, "first seed; seeds are seed, seed+1, … (default 0)", kind="int", lo=0, hi=2**31 - 1),
+    Spec("eval_every", None, "evaluate every K steps (default: steps // 30, at least 1)", kind="int", lo=1,
+         hi=100_000),
 )}
 
 

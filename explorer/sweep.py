@@ -17,9 +17,10 @@ import pandas as pd
 import torch
 
 from .cost import Eta, sweep_threads, sweep_threads_now, torch_threads  # noqa: F401  (the app's API)
-from .data import digits
-from .models import forward, loss_per_run
-from .optim import OPTIMIZERS, Schedule
+from .data import MAX_TRAIN, digits
+from .models import MODELS, forward, loss_per_run
+from .optim import OPTIMIZERS, SCHEDULES, Schedule
+from .params import INIT_SCALES, Spec
 from .train import TrainConfig, Trainer, default_device
 
 PAIRS = {"adam": ("adam-l2", "adamw", "adamw-torch"), "sgd": ("sgd-l2", "sgdw")}
@@ -279,7 +280,8 @@ def interpret(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict[str, Coupli
     gap = abs(slopes[l2] - slopes[closest])
     forms = slopes["adamw"] - slopes["adamw-torch"] if cfg.pair == "adam" else math.nan
     t = cfg.train
-    eta_sum = float(sum(Schedule(t.schedule, total_steps=t.steps, t0=t.t0, t_mult=t.t_mult).multipliers(t.steps)))
+    sched = Schedule(t.schedule, total_steps=t.steps, t0=t.restart_period, t_mult=t.t_mult)
+    eta_sum = float(sum(sched.multipliers(t.steps)))
     n_star, regime = [], ""
     if cfg.pair == "adam" and math.isfinite(forms):
         n_star = [lr * wd * cfg.wd_scale * eta_sum for lr, wd in couplings["adamw-torch"].best_wd.items()]
@@ -315,3 +317,28 @@ PRESETS: dict[str, SweepConfig] = {
     "sgd": SweepConfig(pair="sgd", lrs=pow2(-8, -2), train=_SMALL,
                        wds=(("sgd-l2", pow2(-15, -3, 7)), ("sgdw", pow2(-17, -5, 7)))),
 }
+
+
+# The sweep view's parameters (CLI: python -m explorer sweep). None = the preset's value.
+SWEEP: dict[str, Spec] = {s.name: s for s in (
+    Spec("preset", "coupling", "a measured starting point (see README)", kind="choice", choices=tuple(PRESETS)),
+    Spec("pair", None, "adam: Adam+L2, AdamW (paper form), AdamW (PyTorch form); sgd: SGD+L2, SGDW "
+         "(default: the preset's)",
+         kind="choice", choices=("adam", "sgd"), widget="radio"),
+    Spec("lrs", None, "comma-separated learning rates (default: the preset's, 2^-8 … 2^-2)", kind="floats",
+         lo=0.0, lo_open=True),
+    Spec("wds", None, "comma-separated λ values used by every optimizer as its own λ (default: the "
+         "preset's grid per optimizer)", kind="floats", lo=0.0, lo_open=True),
+    Spec("steps", None, "updates per run (default: the preset's, 300)", kind="int", lo=1, hi=200_000),
+    Spec("seeds", None, "seeds averaged before the argmin (default: the preset's, 2)", kind="int", lo=1,
+         hi=20),
+    Spec("model", None, "default: the preset's", kind="choice", choices=tuple(MODELS)),
+    Spec("init_scale", None, "initial weight matrices × k (default: the preset's)", lo=0.0, lo_open=True,
+         hi=64.0, options=INIT_SCALES),
+    Spec("train_samples", None, "training digits used (default: the preset's, 300)", kind="int", lo=10,
+         hi=MAX_TRAIN),
+    Spec("batch_size", None, "mini-batch size (default: the preset's, 32)", kind="int", lo=1, hi=MAX_TRAIN),
+    Spec("schedule", None, "schedule multiplier η_t (default: the preset's, cosine)", kind="choice",
+         choices=SCHEDULES),
+    Spec("seed", None, "first seed; seeds are seed, seed+1, … (default 0)", kind="int", lo=0, hi=2**31 - 1),
+)}

@@ -17,34 +17,51 @@ import torch
 from .data import digits
 from .models import ModelSpec, forward, init_params, loss_per_run
 from .optim import BatchedOptimizer, Schedule
+from .params import TRAIN
 
 
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _default(name: str):
+    spec = TRAIN[name]
+    return spec.parse(spec.default) if spec.kind == "list" else spec.default
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Defaults = the app's and the CLI's defaults (explorer.params.TRAIN; a test keeps them equal)."""
-    optimizers: tuple[str, ...] = ("adam-l2", "adamw-torch")
-    model: str = "mlp"
-    width: int = 128
-    depth: int = 2
-    init_scale: float = 1.0
-    lr: float = 1e-3
-    wd: float = 0.05
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    momentum: float = 0.9
-    batch_size: int = 32
-    steps: int = 1500
-    train_samples: int = 1200
-    schedule: str = "cosine"
-    t0: int = 300
-    t_mult: int = 2
-    seed: int = 0
-    eval_every: int = 50
+    """One live-training or sweep configuration; every default is explorer.params.TRAIN's (the app's and
+    the CLI's). t0 and eval_every None: derived from steps (steps // 5, and steps // 30 but at least 1)."""
+    optimizers: tuple[str, ...] = _default("optimizers")
+    model: str = _default("model")
+    width: int = _default("width")
+    depth: int = _default("depth")
+    init_scale: float = _default("init_scale")
+    lr: float = _default("lr")
+    wd: float = _default("wd")
+    beta1: float = _default("beta1")
+    beta2: float = _default("beta2")
+    eps: float = _default("eps")
+    momentum: float = _default("momentum")
+    batch_size: int = _default("batch_size")
+    steps: int = _default("steps")
+    train_samples: int = _default("train_samples")
+    schedule: str = _default("schedule")
+    t0: int | None = _default("t0")
+    t_mult: int = _default("t_mult")
+    seed: int = _default("seed")
+    eval_every: int | None = _default("eval_every")
+
+    @property
+    def restart_period(self) -> int:
+        """Warm restarts' first period T_0 in steps."""
+        return self.t0 or max(1, self.steps // 5)
+
+    @property
+    def eval_interval(self) -> int:
+        """Steps between two evaluations."""
+        return self.eval_every or max(1, self.steps // 30)
 
     @property
     def model_spec(self) -> ModelSpec:
@@ -70,7 +87,7 @@ class Trainer:
             self.params, names, lr=cfg.lr if lr is None else lr, wd=cfg.wd if wd is None else wd,
             beta1=cfg.beta1, beta2=cfg.beta2, eps=cfg.eps,
             momentum=cfg.momentum,
-            schedule=Schedule(cfg.schedule, total_steps=cfg.steps, t0=cfg.t0, t_mult=cfg.t_mult))
+            schedule=Schedule(cfg.schedule, total_steps=cfg.steps, t0=cfg.restart_period, t_mult=cfg.t_mult))
         self._batches = torch.Generator().manual_seed(cfg.seed + 1)
         self._order = torch.empty(0, dtype=torch.long)
         self.step_count = 0
@@ -102,7 +119,7 @@ class Trainer:
 
     def advance(self, seconds: float) -> list[dict]:
         """Train for about `seconds` of wall time (whole eval_every chunks); the rows evaluated on the way."""
-        t0, rows, k = time.perf_counter(), [], self.cfg.eval_every
+        t0, rows, k = time.perf_counter(), [], self.cfg.eval_interval
         while not self.done and (not rows or time.perf_counter() - t0 < seconds):
             self.step(min(k - self.step_count % k, self.cfg.steps - self.step_count))
             rows += self.evaluate()

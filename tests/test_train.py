@@ -1,4 +1,5 @@
 """Live training: the batched engine equals plain torch.optim loops; metrics are reproducible."""
+import dataclasses
 import subprocess
 import sys
 import threading
@@ -9,7 +10,6 @@ import torch.nn.functional as F
 
 from explorer.data import MAX_TRAIN, TEST_SIZE, digits
 from explorer.models import forward_one, init_params
-from explorer.params import TRAIN
 from explorer.train import LiveRun, TrainConfig, Trainer, changed_settings, train_table
 
 STEPS = 120
@@ -106,12 +106,15 @@ def test_divergence_is_reported():
         assert all(row[m] != row[m] for m in ("train_loss", "test_loss", "test_acc"))  # NaN, not chance
 
 
-def test_defaults_are_one_source_of_truth():
-    cfg = TrainConfig()
-    for name, spec in TRAIN.items():
-        if hasattr(cfg, name):
-            want = spec.parse(spec.default) if spec.kind == "list" else spec.default
-            assert getattr(cfg, name) == want, name
+def test_evaluation_and_restart_periods_follow_steps_unless_given():
+    cfg = TrainConfig(steps=3000)
+    assert (cfg.eval_interval, cfg.restart_period) == (100, 600)
+    shorter = dataclasses.replace(cfg, steps=20)                 # derived again, not carried over
+    assert (shorter.eval_interval, shorter.restart_period) == (1, 4)
+    assert TrainConfig(steps=3000, eval_every=7, t0=11).eval_interval == 7
+    assert TrainConfig(steps=3000, t0=11).restart_period == 11
+    steps = sorted({r["step"] for r in Trainer(TrainConfig(steps=90, train_samples=100, width=8), "cpu").run()})
+    assert steps == list(range(0, 91, 3))
 
 
 def test_train_cli_csv_and_bad_arguments(tmp_path):

@@ -67,10 +67,7 @@ def train_controls() -> TrainConfig:
         steps=int(steps),
         train_samples=int(samples),
         schedule=schedule,
-        t0=max(1, int(steps) // 5),
-        t_mult=2,
         seed=int(seed),
-        eval_every=max(1, int(steps) // 30),
     )
 
 
