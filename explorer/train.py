@@ -74,6 +74,10 @@ METRICS = ["train_loss", "test_loss", "test_acc", "weight_norm"]
 class Trainer:
     """Advance R runs step by step; evaluate and inspect them at any time."""
 
+    # called as on_step(trainer) after every optimizer step (step_count already counts it); None: no
+    # instruments, nothing to pay (explorer.instruments.attach sets it)
+    on_step = None
+
     def __init__(self, cfg: TrainConfig, device: str | None = None, lr=None, wd=None):
         """lr, wd: optional per-run values (a sweep), overriding cfg.lr and cfg.wd."""
         self.cfg = cfg
@@ -116,6 +120,8 @@ class Trainer:
             self.step_count += 1
             bad = ~torch.isfinite(losses.detach())
             self._first_bad = torch.where(bad & (self._first_bad < 0), self.step_count, self._first_bad)
+            if self.on_step is not None:
+                self.on_step(self)
 
     def advance(self, seconds: float) -> list[dict]:
         """Train for about `seconds` of wall time (whole eval_every chunks); the rows evaluated on the way."""
