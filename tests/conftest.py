@@ -5,7 +5,12 @@ import io
 import json
 from pathlib import Path
 
+import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
+
+from explorer.data import digits
+from explorer.models import forward_one, init_params
+from explorer.train import TrainConfig, Trainer
 
 TIMEOUT = 60
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -62,3 +67,23 @@ def run_cli(*args):
         except SystemExit as e:
             code = e.code
     return code, out.getvalue(), err.getvalue()
+
+
+STEPS = 120
+
+
+def reference_run(cfg: TrainConfig, make_opt, run_index: int = 0, steps: int = STEPS):
+    """One model with torch.optim, written the way a user would: same init, same batches."""
+    spec = cfg.model_spec
+    params = [p[run_index].detach().clone().requires_grad_(True)
+              for p in init_params(spec, 1, cfg.seed)]
+    opt = make_opt(params)
+    data = digits(cfg.train_samples)
+    tr = Trainer(cfg, "cpu")              # only used for its batch order
+    for _ in range(steps):
+        idx = tr._next_batch()
+        loss = F.cross_entropy(forward_one(spec, params, data.x_train[idx]), data.y_train[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return [p.detach() for p in params]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
-from test_train import reference_run  # the plain torch.optim loop, same init and batches
+from conftest import reference_run, run_cli  # the plain torch.optim loop, same init and batches
 
 from explorer.data import digits
 from explorer.models import forward_one
@@ -125,14 +125,11 @@ def test_large_init_preset_is_far_from_equilibrium():
 
 
 def test_sweep_cli_writes_cells_and_prints_slopes():
-    import subprocess
-    import sys
-    args = [sys.executable, "-m", "explorer", "sweep", "--pair", "adam", "--lrs", "0.001,0.004",
-            "--wds", "0.0001,0.01,1", "--steps", "40", "--seeds", "2", "--model", "mlp",
-            "--train-samples", "100", "--schedule", "cosine", "--out", "-"]
-    p = subprocess.run(args, check=False, capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr
-    lines = p.stdout.strip().splitlines()
+    code, out, err = run_cli("sweep", "--pair", "adam", "--lrs", "0.001,0.004", "--wds", "0.0001,0.01,1",
+                             "--steps", "40", "--seeds", "2", "--model", "mlp", "--train-samples", "100",
+                             "--schedule", "cosine", "--out", "-")
+    assert code == 0, err
+    lines = out.strip().splitlines()
     assert lines[0] == "optimizer,lr,wd,seed,train_loss,test_loss,test_error,diverged"
     body = [l for l in lines[1:] if not l.startswith("coupling slope")]
     assert len(body) == 3 * 2 * 3 * 2                          # optimizers × lrs × wds × seeds
@@ -140,16 +137,14 @@ def test_sweep_cli_writes_cells_and_prints_slopes():
     assert [l.split()[2].rstrip(":") for l in slopes] == ["adam-l2", "adamw", "adamw-torch"]
     assert lines[-3:] == slopes                                # after the CSV
     # a preset brings its own pair
-    q = subprocess.run([sys.executable, "-m", "explorer", "sweep", "--preset", "sgd", "--steps", "10",
-                        "--seeds", "1", "--lrs", "0.01,0.1", "--train-samples", "100", "--out", "-"],
-                       check=False, capture_output=True, text=True, timeout=300)
-    assert q.returncode == 0, q.stderr
-    assert [l.split()[2].rstrip(":") for l in q.stdout.splitlines() if l.startswith("coupling")] == ["sgd-l2", "sgdw"]
+    code, out, err = run_cli("sweep", "--preset", "sgd", "--steps", "10", "--seeds", "1", "--lrs", "0.01,0.1",
+                             "--train-samples", "100", "--out", "-")
+    assert code == 0, err
+    assert [l.split()[2].rstrip(":") for l in out.splitlines() if l.startswith("coupling")] == ["sgd-l2", "sgdw"]
     for bad in (["--pair", "lion"], ["--lrs", "0.1,-1"], ["--wds", "x"], ["--seeds", "0"],
                 ["--pair", "sgd"], ["--preset", "sgd", "--pair", "adam"]):
-        q = subprocess.run([sys.executable, "-m", "explorer", "sweep", *bad], check=False, capture_output=True,
-                           text=True, timeout=120)
-        assert q.returncode == 2 and len(q.stderr.strip().splitlines()) == 1, (bad, q.stderr)
+        code, _, err = run_cli("sweep", *bad)
+        assert code == 2 and len(err.strip().splitlines()) == 1, (bad, err)
 
 
 @pytest.mark.parametrize("torch_slope,paper_slope,model,needle", [

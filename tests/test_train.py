@@ -1,35 +1,13 @@
 """Live training: the batched engine equals plain torch.optim loops; metrics are reproducible."""
 import dataclasses
-import subprocess
-import sys
 import threading
 
 import pytest
 import torch
-import torch.nn.functional as F
+from conftest import STEPS, reference_run, run_cli
 
 from explorer.data import MAX_TRAIN, TEST_SIZE, digits
-from explorer.models import forward_one, init_params
 from explorer.train import LiveRun, TrainConfig, Trainer, changed_settings, train_table
-
-STEPS = 120
-
-
-def reference_run(cfg: TrainConfig, make_opt, run_index: int = 0, steps: int = STEPS):
-    """One model with torch.optim, written the way a user would: same init, same batches."""
-    spec = cfg.model_spec
-    params = [p[run_index].detach().clone().requires_grad_(True)
-              for p in init_params(spec, 1, cfg.seed)]
-    opt = make_opt(params)
-    data = digits(cfg.train_samples)
-    tr = Trainer(cfg, "cpu")              # only used for its batch order
-    for _ in range(steps):
-        idx = tr._next_batch()
-        loss = F.cross_entropy(forward_one(spec, params, data.x_train[idx]), data.y_train[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return [p.detach() for p in params]
 
 
 @pytest.mark.parametrize("model", ["mlp", "mlp-ln"])
@@ -119,19 +97,18 @@ def test_evaluation_and_restart_periods_follow_steps_unless_given():
 
 def test_train_cli_csv_and_bad_arguments(tmp_path):
     out = tmp_path / "t.csv"
-    args = [sys.executable, "-m", "explorer", "train", "--steps", "40", "--eval-every", "20",
-            "--train-samples", "200", "--width", "16", "--out", str(out)]
-    assert subprocess.run(args, capture_output=True, timeout=120).returncode == 0
+    args = ["train", "--steps", "40", "--eval-every", "20", "--train-samples", "200", "--width", "16",
+            "--out", str(out)]
+    assert run_cli(*args)[0] == 0
     first = out.read_text()
     assert first.splitlines()[0] == "optimizer,step,train_loss,test_loss,test_acc,weight_norm"
     assert len(first.splitlines()) == 1 + 2 * 3
-    assert subprocess.run(args, capture_output=True, timeout=120).returncode == 0
+    assert run_cli(*args)[0] == 0
     assert out.read_text() == first
     for bad in (["--optimizers", "adam-l2,sgdw"], ["--model", "resnet"], ["--batch-size", "0"],
                 ["--train-samples", "5"], ["--lr", "-1"]):
-        p = subprocess.run([sys.executable, "-m", "explorer", "train", *bad], capture_output=True, text=True,
-                           timeout=120)
-        assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+        code, _, err = run_cli("train", *bad)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 def test_a_live_run_ticked_paused_and_resumed_from_threads_is_the_same_run():
