@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .params import TRAIN, TRAJECTORY, Spec, fmt
+from .params import CONVERT, TRAIN, TRAJECTORY, Spec, fmt
 from .surfaces import SURFACES
 from .sweep import SWEEP
 
@@ -89,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     la.add_argument("--grid", type=int, default=41, help="grid points per axis (5 to 201); default 41")
     la.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
     la.add_argument("--out", required=True, help="grid CSV file (the trajectories go next to it)")
+    cv = sub.add_parser("convert", help="a decay λ in every library's form: equivalent λ, τ, N, e^-N",
+                        description="Convert a decoupled weight decay between its forms — paper (η_t·λ), "
+                                    "PyTorch (η_t·α·λ), corrected (η_t²·α·λ), Composer (lr_t/lr_0·λ) — and print "
+                                    "the timescale τ = 1/(α·λ_torch) in steps and epochs, the number N of "
+                                    "timescales the run lasts and the share e^-N of the initial weights left.")
+    for name, spec in CONVERT.items():
+        _option(cv, spec, "--from" if name == "source" else None)
     sub.add_parser("surfaces", help="list the surfaces with their formulas")
     return p
 
@@ -151,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         return _export(parser, args, rest)
     if args.command == "landscape":
         return _landscape(parser, args)
+    if args.command == "convert":
+        return _convert(args)
     _notes([args.optimizer], args)
     from .figures import trajectory_data
     frame, diverged, _ = trajectory_data(vars(args), names=[args.optimizer])
@@ -311,4 +320,20 @@ def _landscape(parser, args) -> int:
     if not (_write(parser, res.grid, str(out)) and _write(parser, res.paths, str(paths))):
         return 2
     print(f"wrote {out} ({len(res.grid)} grid points) and {paths}", file=sys.stderr)
+    return 0
+
+
+def _convert(args) -> int:
+    from .convert import FORMS, convert_params
+    c = convert_params(vars(args))
+    src = FORMS[c.source]
+    print(f"λ = {fmt(c.wd)} in the {src.label} form (shrink {src.rate} per step), α = {fmt(c.lr)}, "
+          f"{c.steps} steps, {args.schedule}: the decay lasts N = {c.n:.4g} timescales; "
+          f"e^-N = {c.surviving:.1%} of the initial weights survive it.")
+    t = c.table
+    print(f"{'form':<16} {'λ':>11} {'shrink per step':<20} {'τ (steps)':>11} {'τ (epochs)':>11}  equal to yours")
+    for r in t.itertuples():
+        print(f"{r.form:<16} {r.lam:>11.4g} {r.shrink:<20} {r.tau_steps:>11.4g} {r.tau_epochs:>11.4g}  {r.equal}")
+    if c.warning():
+        print(f"python -m explorer: warning: {c.warning()}", file=sys.stderr)
     return 0

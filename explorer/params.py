@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
+from .convert import FORMS
 from .data import MAX_TRAIN
 from .models import MODELS
 from .optim import OPTIMIZERS, SCHEDULES, Decay, Precond
@@ -184,6 +185,20 @@ SWEEP_GRID: dict[str, Spec] = {s.name: s for s in (
     Spec("s_samples", None, "train samples", kind="int", lo=10, options=(100, 300, 600, 1200)),
 )}
 
+# The decay converter (CLI: python -m explorer convert; the Insights tab's panel 6).
+CONVERT: dict[str, Spec] = {s.name: s for s in (
+    Spec("source", "adamw-torch", "the form your λ is written in: adamw (paper, η_t·λ), adamw-torch (PyTorch, "
+         "η_t·α·λ), adamw-corrected (η_t²·α·λ), composer (lr_t/lr_0·λ)", kind="choice", choices=tuple(FORMS)),
+    Spec("lr", 1e-3, "peak learning rate α", lo=0.0, lo_open=True, hi=100.0, step=1e-4, widget="number_input"),
+    Spec("wd", 0.1, "decay λ, in the form given", lo=0.0, hi=1e6, step=1e-3, widget="number_input"),
+    Spec("steps", 10_000, "training steps", kind="int", lo=1, hi=1_000_000, widget="number_input"),
+    Spec("schedule", "cosine", "schedule multiplier η_t (warm restarts: T_0 = steps // 5, T_mult = 2)",
+         kind="choice", choices=SCHEDULES),
+    Spec("train_samples", 50_000, "training examples (one epoch)", kind="int", lo=1, hi=10**10,
+         widget="number_input"),
+    Spec("batch_size", 128, "batch size", kind="int", lo=1, hi=10**10, widget="number_input"),
+)}
+
 _NOISE_STOPS = (0.0, 0.1, 0.3, 1.0, 3.0)
 # The insight panels' controls (i1_ … i5_: one prefix per panel).
 INSIGHT: dict[str, Spec] = {s.name: s for s in (
@@ -215,6 +230,7 @@ INSIGHT: dict[str, Spec] = {s.name: s for s in (
     Spec("i5_kind", "pca", "plane: PCA of both paths, or filter-normalized random directions", kind="choice",
          choices=("pca", "random"), widget="radio"),
     Spec("i5_n", 41, "grid points per side", kind="int", lo=2, options=(21, 41, 61, 81)),
+    *(replace(s, name=f"i6_{s.name}") for s in CONVERT.values()),
 )}
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.ui import urlstate
-from explorer.ui.insights import decay_forms, effective_decay, landscape, prop1, prop2
+from explorer.ui.insights import converter, decay_forms, effective_decay, landscape, prop1, prop2
 
-PANELS = (prop1, prop2, effective_decay, decay_forms, landscape)
+PANELS = (prop1, prop2, effective_decay, decay_forms, landscape, converter)
 
 
 def owns(key: str) -> bool:
-    """This tab's URL parameters: i1_… to i5_…, one prefix per panel."""
+    """This tab's URL parameters: i1_… to i6_…, one prefix per panel."""
     return key.startswith(tuple(f"i{k}_" for k in range(1, len(PANELS) + 1)))
 
 
