@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .instruments import LAYER_STATS_COLUMNS
 from .params import CONVERT, TRAIN, TRAJECTORY, Spec, fmt
 from .surfaces import SURFACES
 from .sweep import SWEEP
@@ -54,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
             _option(tr, spec)
     tr.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
     tr.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
+    tr.add_argument("--layer-stats", default=None, metavar="FILE.csv",
+                    help="also write per weight matrix, at every evaluation step: " + ",".join(LAYER_STATS_COLUMNS)
+                         + " (rotation: mean angle between W_t-1 and W_t over the steps since the last row, "
+                         "radians per step; predicted_rotation: AdamW's equilibrium rotation on scale-invariant "
+                         "layers, Kosson et al. 2024, empty where it does not apply)")
     sw = sub.add_parser("sweep", help="lr × λ grid: one training run per cell, all cells batched; prints "
                                       "the coupling slope of each optimizer",
                         description="Train one model per (optimizer, lr, λ, seed) cell — all cells of a seed "
@@ -185,9 +191,12 @@ def _train(parser, args) -> int:
     import pandas as pd
     import torch
 
+    from .instruments import attach, timescale_lines
     from .optim import OPTIMIZERS
     from .train import TrainConfig, Trainer
 
+    if args.layer_stats == "-" or (args.layer_stats is not None and args.layer_stats == args.out):
+        parser.error("argument --layer-stats: needs a file name of its own (not - nor --out's)")
     if len({OPTIMIZERS[n].precond for n in args.optimizers}) != 1:
         parser.error("argument --optimizers: one batch needs one preconditioner (all Adam or all SGD)")
     _check_device(parser, args.device)
@@ -200,8 +209,13 @@ def _train(parser, args) -> int:
     _notes(cfg.optimizers, args)
     torch.set_flush_denormal(True)
     trainer = Trainer(cfg, args.device)
+    stats = attach(trainer) if args.layer_stats else None
     if not _write(parser, pd.DataFrame(trainer.run())[TRAIN_COLUMNS], args.out):
         return 2
+    if stats is not None and not _write(parser, pd.DataFrame(stats.rows)[LAYER_STATS_COLUMNS], args.layer_stats):
+        return 2
+    for line in timescale_lines(cfg):
+        print(f"{parser.prog}: {line}", file=sys.stderr)
     for name, k in trainer.diverged().items():
         if k is not None:
             print(f"{parser.prog}: warning: {name} diverged at step {k}", file=sys.stderr)
@@ -321,6 +335,7 @@ def _landscape(parser, args) -> int:
         return 2
     print(f"wrote {out} ({len(res.grid)} grid points) and {paths}", file=sys.stderr)
     return 0
+
 
 
 def _convert(args) -> int:

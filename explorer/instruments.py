@@ -178,3 +178,22 @@ def attach(trainer) -> LayerStats:
     stats = LayerStats(trainer)
     trainer.on_step = stats
     return stats
+
+
+def describe(t: Timescale) -> str:
+    """One timescale in words (the CLI's line; the page shows the same numbers)."""
+    if t.lam_torch is None:
+        return (f"{t.optimizer}: no single timescale (its decay α·λ/(√v̂+ε) differs per weight and moves "
+                "with v̂)")
+    if t.lam_torch == 0:
+        return f"{t.optimizer}: no decay"
+    text = (f"{t.optimizer}: λ_torch = {t.lam_torch:.4g}, τ = 1/(α·λ_torch) = {t.tau_steps:,.4g} steps "
+            f"({t.tau_epochs:,.4g} epochs), N = α·λ_torch·Ση_t = {t.n:.4g}, e^-N = {t.surviving:.4g} of the "
+            "initial weights would survive without gradients")
+    if t.negligible:
+        text += f"; N < {NEGLIGIBLE_N}: the decay can barely act in this run"
+    return text
+
+
+def timescale_lines(cfg) -> list[str]:
+    return ["timescale " + describe(t) for t in run_timescales(cfg)]

@@ -161,3 +161,24 @@ def test_instruments_do_not_change_the_run():
     attach(tr)
     assert tr.run() == plain
     assert Trainer.on_step is None           # attaching is per trainer
+
+
+def test_cli_writes_layer_stats_and_prints_timescales(tmp_path):
+    from conftest import run_cli
+    out, stats = tmp_path / "train.csv", tmp_path / "layers.csv"
+    code, _, err = run_cli("train", "--model", "mlp-ln", "--width", "16", "--steps", "20", "--eval-every", "10",
+                           "--train-samples", "100", "--optimizers", "adam-l2,adamw", "--lr", "0.01", "--wd", "0.01",
+                           "--schedule", "constant", "--out", str(out), "--layer-stats", str(stats))
+    assert code == 0, err
+    frame = pd.read_csv(stats)
+    assert list(frame.columns) == LAYER_STATS_COLUMNS
+    assert len(frame) == 2 * 3 * 3                          # optimizers × evaluations (0, 10, 20) × layers
+    later = frame[frame.step > 0]
+    assert later.rotation.gt(0).all() and frame[frame.step == 0].rotation.isna().all()
+    pred = later.set_index(["optimizer", "layer"]).predicted_rotation
+    # paper form, λ_paper = 0.01 = α·λ_torch, constant η: √(2·0.01·0.1/1.9) on the two LayerNorm layers only
+    assert pred.loc[("adamw", "layer 1")].tolist() == pytest.approx([math.sqrt(0.002 / 1.9)] * 2, rel=1e-9)  # 10 digits
+    assert pred.loc[("adamw", "layer 3")].isna().all() and pred.loc["adam-l2"].isna().all()
+    assert "timescale adamw: λ_torch = 1, τ = 1/(α·λ_torch) = 100 steps" in err and "N = α·λ_torch·Ση_t = 0.2," in err
+    code, _, err = run_cli("train", "--steps", "5", "--layer-stats", "-")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--layer-stats" in err

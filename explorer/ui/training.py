@@ -8,9 +8,11 @@ import streamlit as st
 import torch
 
 from explorer import charts, figures
+from explorer.instruments import attach
 from explorer.optim import OPTIMIZERS
 from explorer.params import TRAIN, pair_optimizers, sanity_notes
 from explorer.train import LiveRun, TrainConfig, changed_settings, default_device
+from explorer.ui import instruments
 from explorer.ui.controls import FORM_CAPTIONS, PAIR_CAPTIONS, export_menu, markdown_table, spec_widget, stops_slider
 
 
@@ -81,7 +83,9 @@ SETTING_LABELS = {
 
 
 def start_training(cfg: TrainConfig) -> None:
-    st.session_state["live"] = LiveRun(cfg)
+    live = LiveRun(cfg)
+    attach(live.trainer)          # the equilibrium instruments measure every step of the live run
+    st.session_state["live"] = live
 
 
 def render() -> None:
@@ -186,3 +190,4 @@ def live_panel() -> None:
         "orders of magnitude less than weights with small ones. Decoupled decay removes the same "
         "share, α·λ (PyTorch form) or λ (paper form), from every weight."
     )
+    instruments.render(live, sub, meta)
