@@ -184,35 +184,44 @@ class Coupling:
     intercept: float
     best_wd: dict[float, float]       # lr → λ with the lowest seed-averaged loss (every row)
     flat_rows: tuple[float, ...]      # lrs left out: λ hardly matters (max − min < 2 % of min) or all diverged
+    edge_rows: tuple[float, ...] = ()  # lrs whose best λ is the grid's first or last (left out when asked)
 
 
 def coupling(frame: pd.DataFrame, optimizer: str, metric: str = "test_loss",
-             flat_tolerance: float = 0.02) -> Coupling:
+             flat_tolerance: float = 0.02, exclude_edges: bool = False) -> Coupling:
     """The coupling measure of issue #4, exactly: seeds averaged first; per lr row the argmin λ; rows
     where λ hardly matters are left out; least squares of log2(best λ) on log2(lr) over the rest.
     0: the best λ does not depend on lr; −1: best λ ∝ 1/lr; +1: best λ ∝ lr. Diverged cells count as +∞.
+    Rows whose best λ is the grid's smallest or largest are listed in edge_rows: the true best may lie
+    beyond the grid. exclude_edges leaves them out of the fit too (the regime map does; a flat row that is
+    also on the edge counts as flat).
     """
     f = frame[frame["optimizer"] == optimizer].copy()
     f.loc[f["diverged"] | ~np.isfinite(f[metric]), metric] = np.inf
     mean = f.groupby(["lr", "wd"])[metric].mean().unstack("wd").sort_index()
-    best, flat, xs, ys = {}, [], [], []
+    best, flat, edge, xs, ys = {}, [], [], [], []
     for lr, row in mean.iterrows():
         vals = row.to_numpy(dtype=float)
         lo = vals.min()
         if not np.isfinite(lo):
             flat.append(lr)
             continue
-        best[lr] = float(row.index[int(np.argmin(vals))])
+        k = int(np.argmin(vals))
+        best[lr] = float(row.index[k])
         if vals.max() - lo < flat_tolerance * lo:
             flat.append(lr)
             continue
+        if k in (0, len(vals) - 1):
+            edge.append(lr)
+            if exclude_edges:
+                continue
         xs.append(math.log2(lr))
         ys.append(math.log2(best[lr]))
     if len(xs) >= 2 and np.ptp(xs) > 0:
         slope, intercept = np.polyfit(xs, ys, 1)
     else:
         slope = intercept = math.nan
-    return Coupling(float(slope), float(intercept), best, tuple(flat))
+    return Coupling(float(slope), float(intercept), best, tuple(flat), tuple(edge))
 
 
 def regime_text(torch_slope: float, paper_slope: float, n_star: list[float], model: str) -> str:
