@@ -15,12 +15,6 @@ from explorer.ui.server import server_state, session_id
 torch.set_num_threads(1)
 torch.set_flush_denormal(True)  # tiny Adam states otherwise make CPU training several times slower
 
-st.set_page_config(
-    page_title="Decoupled Weight Decay Explorer",
-    page_icon=":material/balance:",
-    layout="wide",
-    initial_sidebar_state="collapsed",
-)
 
 # tab → its module: render() draws it, owns(key) names its URL parameters
 VIEWS = {
@@ -37,6 +31,12 @@ def view_of_url_key(key: str) -> str | None:
 
 
 def main() -> None:
+    st.set_page_config(
+        page_title="Decoupled Weight Decay Explorer",
+        page_icon=":material/balance:",
+        layout="wide",
+        initial_sidebar_state="collapsed",
+    )
     server_state()["sessions"].touch(session_id())
     urlstate.start_run(lambda key: view_of_url_key(key) is not None)
     views = list(VIEWS)
@@ -77,4 +77,7 @@ def main() -> None:
     urlstate.sync_address_bar()
 
 
-main()
+if __name__ == "__main__":       # a visitor's script run
+    main()
+else:                            # `streamlit run app.py` imports this module once, before it serves anyone:
+    app = st.App(__file__)       # torch and the app's modules are then loaded when the first visitor comes

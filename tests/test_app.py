@@ -2,7 +2,17 @@
 import json
 
 import pytest
-from conftest import fresh, show, specs, trajectory_data
+from conftest import APP, fresh, show, specs, trajectory_data
+
+
+def test_streamlit_run_loads_the_app_before_its_first_visitor():
+    """`streamlit run app.py` finds app.py's st.App and imports the module (torch, the explorer) when the
+    server starts; each visitor's run executes the script as __main__ (what AppTest does too)."""
+    from pathlib import Path
+
+    from streamlit.web.server.app_discovery import discover_asgi_app
+    found = discover_asgi_app(Path(APP))
+    assert found.is_asgi_app and found.app_name == "app"
 
 
 def test_opens_with_both_panels_and_no_exception():
