@@ -41,3 +41,45 @@ def rotation_chart(stats: pd.DataFrame, optimizer: str, subtitle: str = "", widt
         chart = alt.layer(lines, dashed)
     title = f"Rotation per step · {OPTIMIZERS[optimizer].label}"
     return chart.properties(width=width, height=height, title=kit.title(title, subtitle, width))
+
+
+MAP_COLORS = {"adam-l2": "#d95f02", "adamw": "#1b9e77", "adamw-torch": "#1f78b4", "sgd-l2": "#d95f02",
+              "sgdw": "#1b9e77"}
+
+
+def map_chart(points: pd.DataFrame, axis_title: str, log_x: bool = True, subtitle: str = "",
+              width: int = 620, height: int = 300) -> alt.LayerChart:
+    """Coupling slope against the regime axis, one line per form, seed spread as a vertical bar, and the
+    three predictions (0: best λ independent of α, +1: ∝ α, −1: ∝ 1/α) as dotted reference lines."""
+    data = points.assign(label=points["optimizer"].map(lambda n: OPTIMIZERS[n].label))
+    names = list(dict.fromkeys(data["optimizer"]))
+    labels = [OPTIMIZERS[n].label for n in names]
+    color = alt.Color("label:N", scale=alt.Scale(domain=labels, range=[MAP_COLORS.get(n, "#666") for n in names]),
+                      legend=kit.legend(labels, width))
+    values = sorted(data["axis_value"].unique())
+    x = alt.X("axis_value:Q", title=axis_title,
+              scale=alt.Scale(type="log" if log_x else "linear", nice=False, zero=False,
+                              domain=[values[0] / 1.2, values[-1] * 1.2] if log_x else None),
+              axis=alt.Axis(values=[float(v) for v in values], format="~g"))
+    finite = data[np.isfinite(data["slope"])]
+    lo = float(np.nanmin(np.r_[finite["seed_min"], finite["slope"], -1.5])) if len(finite) else -1.5
+    hi = float(np.nanmax(np.r_[finite["seed_max"], finite["slope"], 1.5])) if len(finite) else 1.5
+    yscale = alt.Scale(domain=[lo - 0.1, hi + 0.1])
+    y = alt.Y("slope:Q", title="coupling slope (log₂ best λ on log₂ α)", scale=yscale)
+    refs = pd.DataFrame({"slope": [1.0, 0.0, -1.0], "what": ["+1: best λ ∝ α", "0: independent of α",
+                                                             "−1: best λ ∝ 1/α"]})
+    rules = alt.Chart(refs).mark_rule(strokeDash=[2, 3], color="#888").encode(y=alt.Y("slope:Q", scale=yscale),
+                                                                                 tooltip=["what:N"])
+    rule_text = alt.Chart(refs).mark_text(align="left", dx=4, dy=-6, color="#666", fontSize=11).encode(
+        y=alt.Y("slope:Q", scale=yscale), x=alt.value(2), text="what:N")
+    tips = ["label:N", alt.Tooltip("axis_value:Q", title=axis_title), alt.Tooltip("slope:Q", format="+.2f"),
+            alt.Tooltip("seed_slopes:N", title="each seed"), alt.Tooltip("counted_rows:Q", title="rows counted"),
+            alt.Tooltip("edge_rows:Q", title="edge rows (left out)"), alt.Tooltip("flat_rows:Q", title="flat rows"),
+            alt.Tooltip("n_median:Q", format=".3g", title="N at best cells (median)")]
+    base = alt.Chart(finite)
+    line = base.mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=60, filled=True)).encode(
+        x=x, y=y, color=color, tooltip=tips)
+    spread = base.mark_rule(strokeWidth=3, opacity=0.45).encode(
+        x=x, y=alt.Y("seed_min:Q", scale=yscale), y2="seed_max:Q", color=color, tooltip=tips)
+    return alt.layer(rules, rule_text, spread, line).properties(
+        width=width, height=height, title=kit.title("Which form decouples, along the regime axis", subtitle, width))

@@ -199,6 +199,20 @@ CONVERT: dict[str, Spec] = {s.name: s for s in (
     Spec("batch_size", 128, "batch size", kind="int", lo=1, hi=10**10, widget="number_input"),
 )}
 
+# The regime map (sweep tab, below the heat maps): one sweep per value of one training setting. A range
+# slider per axis picks consecutive stops; the defaults are five points each.
+MAP_AXES = ("steps", "init_scale", "batch_size")
+REGIME_MAP: dict[str, Spec] = {s.name: s for s in (
+    Spec("s_map_axis", "init_scale", "the training setting the map varies (the rest: the sweep above)",
+         kind="choice", choices=MAP_AXES),
+    Spec("s_map_steps", (100, 1000), "steps per run: the range of stops the map visits", kind="floats", lo=1,
+         options=(100, 200, 300, 600, 1000, 1500, 3000, 6000)),
+    Spec("s_map_init_scale", (1.0, 16.0), "initial weights × k: the range of stops the map visits", kind="floats",
+         lo=0.0, lo_open=True, options=INIT_SCALES),
+    Spec("s_map_batch_size", (8, 128), "batch size: the range of stops the map visits", kind="floats", lo=1,
+         options=(8, 16, 32, 64, 128, 256)),
+)}
+
 _NOISE_STOPS = (0.0, 0.1, 0.3, 1.0, 3.0)
 # The insight panels' controls (i1_ … i5_: one prefix per panel).
 INSIGHT: dict[str, Spec] = {s.name: s for s in (

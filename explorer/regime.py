@@ -51,7 +51,10 @@ class MapConfig:
 
 
 def estimate_map_seconds(cfg: MapConfig, device: str | None = None, threads: int | None = None) -> list[float]:
-    """Expected seconds of each point's sweep (measured: a few steps of the real computation per size)."""
+    """Expected seconds of each point's sweep (measured: a few steps of the real computation per size).
+    The initial scale does not change the cost: its points are timed at the base sweep's scale, once."""
+    if cfg.axis == "init_scale":
+        return [estimate_seconds(cfg.base, device, threads)] * len(cfg.values)
     return [estimate_seconds(cfg.point(v), device, threads) for v in cfg.values]
 
 

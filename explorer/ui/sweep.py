@@ -15,6 +15,7 @@ from explorer.optim import OPTIMIZERS
 from explorer.params import SWEEP_GRID, TRAIN, fmt
 from explorer.sweep import COUPLING_VISIBLE, PRESETS, SweepConfig, estimate_seconds, interpret, pow2, run_sweep
 from explorer.train import default_device
+from explorer.ui import regime
 from explorer.ui.controls import show_chart, spec_widget
 from explorer.ui.server import server_state, session_id
 from explorer.ui.urlstate import url_widget
@@ -157,6 +158,11 @@ def duration(seconds: float) -> str:
 
 
 def render() -> None:
+    cfg, metric, threads = sweep_section()
+    regime.render(cfg, metric, threads)      # the regime map: the same sweep along one training setting
+
+
+def sweep_section() -> tuple[SweepConfig, str, int]:
     cfg, metric, top_k = sweep_controls()
     store, shared = sweep_store(), server_state()
     with shared["lock"]:
@@ -214,13 +220,14 @@ def render() -> None:
             f"{QUIET_SECONDS['long-runs']}; the estimate above is measured for this grid, now. Results are "
             "cached, so a sweep anyone ran before appears at once."
         )
-        return
+        return cfg, metric, threads
     show_sweep(cfg, done.frame, metric, top_k)
     st.caption(
         f"Computed in {duration(done.seconds)} with {done.threads} thread(s)"
         + (f" (estimated {duration(done.estimate)})" if done.estimate else "")
         + "."
     )
+    return cfg, metric, threads
 
 
 def show_sweep(cfg: SweepConfig, frame: pd.DataFrame, metric: str, top_k: int) -> None:

@@ -1,0 +1,143 @@
+"""The regime map, below the sweep's heat maps: the coupling slope of each form along one training setting
+(explorer.regime computes; this module asks, runs under the server's one-sweep lock, and shows)."""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+
+import pandas as pd
+import streamlit as st
+
+from explorer.cost import torch_threads
+from explorer.equilibrium_charts import map_chart
+from explorer.figures import sweep_subtitle as sweep_subtitle_text
+from explorer.optim import OPTIMIZERS
+from explorer.params import REGIME_MAP, fmt
+from explorer.regime import AXES, MapConfig, estimate_map_seconds, map_points, points_frame, run_map
+from explorer.sweep import SweepConfig
+from explorer.ui.controls import markdown_table, show_chart, spec_widget
+from explorer.ui.server import server_state
+
+CONFIRM_SECONDS = 60          # a map expected to take longer asks before it starts (as a sweep does)
+
+
+@dataclasses.dataclass(frozen=True)
+class MapResult:
+    frame: pd.DataFrame
+    seconds: float
+    estimate: float
+    threads: int
+
+
+@st.cache_resource
+def map_store() -> collections.OrderedDict:
+    """Finished maps keyed by their MapConfig, shared read-only by every session (server_state's lock)."""
+    return collections.OrderedDict()
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def map_controls(base: SweepConfig) -> MapConfig | None:
+    c = st.columns([1, 2, 3])
+    axis = spec_widget(c[0], "Regime axis", REGIME_MAP["s_map_axis"])
+    spec = REGIME_MAP[f"s_map_{axis}"]
+    lo, hi = spec_widget(c[1], f"{AXES[axis][2]}: from … to", spec)
+    values = tuple(v for v in spec.options if lo <= v <= hi)
+    c[2].caption(f"{len(values)} points: {', '.join(fmt(v) for v in values)} — {AXES[axis][1]}. Every other "
+                 "setting, the grids and the seeds are the sweep's above.")
+    if base.pair != "adam":
+        st.info("The regime map compares the three Adam forms; choose an Adam preset above.")
+        return None
+    if base.seeds < 2:
+        st.info("The regime map needs at least 2 seeds (their spread is part of the result): set *seeds* above.")
+        return None
+    return MapConfig(base, axis, values)
+
+
+def render(base: SweepConfig, metric: str, threads: int) -> None:
+    st.markdown("---")
+    st.subheader("Which form decouples, and when: the regime map")
+    st.caption(
+        "The same sweep at several values of one training setting. Predictions, each for its own regime: "
+        "PyTorch form **0** when the run lasts many decay timescales and the weights' scale matters (fixed "
+        "point m̂/(√v̂+ε) = −λ_torch·θ; Xie & Li, ICML 2024); paper form **0** (PyTorch form **−1**) when the "
+        "start is not forgotten (N ≲ 1: total shrinkage λ_paper·Ση_t); paper form **0** for scale-invariant "
+        "weights at rotational equilibrium (Kosson et al., ICML 2024). Rows whose best λ lies on the grid's "
+        "edge are left out, like flat rows; bars: the slope of each seed alone.")
+    cfg = map_controls(base)
+    if cfg is None:
+        return
+    store, shared = map_store(), server_state()
+    with shared["lock"]:
+        done = store.get(cfg)
+    estimates = None if done else estimate_map_seconds(cfg, threads=threads)
+    estimate = sum(estimates) if estimates else done.estimate
+    cells = len(base.optimizers) * len(base.lrs) * len(base.wds[0][1])
+    b1, b2, b3 = st.columns([1, 1, 4])
+    run = b1.button("▶ Run map", type="primary", key="s_map_run", disabled=done is not None)
+    b2.button("■ Cancel", key="s_map_cancel", help="stops a running map (nothing is cached)")
+    b3.caption(f"{len(cfg.values)} points × {cells} cells × {base.seeds} seeds"
+               + (" · cached" if done else f" · about **{_duration(estimate)}** with {threads} thread(s) now"))
+    if run and estimate > CONFIRM_SECONDS:
+        st.session_state["s_map_asked"] = cfg
+        run = False
+    if done is None and st.session_state.get("s_map_asked") == cfg:
+        st.warning(f"This map takes about **{_duration(estimate)}** here (measured now). Fewer points, seeds, "
+                   "steps or grid rows make it faster.")
+        run = st.button(f"Run it anyway (≈ {_duration(estimate)})", key="s_map_confirm")
+    if run and done is None:
+        st.session_state.pop("s_map_asked", None)
+        done = _compute(cfg, estimates, threads)
+        with shared["lock"]:
+            store[cfg] = done
+            while len(store) > 12:
+                store.popitem(last=False)
+    if done is None:
+        st.info("Press ▶ Run map: nothing is computed before (a link alone never starts it).")
+        return
+    show_map(cfg, done, metric)
+
+
+def _compute(cfg: MapConfig, estimates: list[float], threads: int) -> MapResult:
+    shared = server_state()
+    bar = st.progress(0.0, text="starting…")
+    waited = 0.0
+    while not shared["sweep"].acquire(timeout=0.5):      # one sweep or map computes at a time per server
+        waited += 0.5
+        bar.progress(0.0, text=f"waiting for another session's sweep to finish ({waited:.0f} s)…")
+    try:
+        t0 = time.perf_counter()
+
+        def progress(f: float, left: float | None) -> None:
+            bar.progress(min(f, 1.0), text=f"{f:.0%}" + (f" · about {_duration(left)} left" if left else ""))
+
+        with torch_threads(threads):
+            frame = run_map(cfg, progress=progress, estimates=estimates)
+        result = MapResult(frame, time.perf_counter() - t0, sum(estimates), threads)
+    finally:
+        shared["sweep"].release()
+    bar.empty()
+    return result
+
+
+def show_map(cfg: MapConfig, done: MapResult, metric: str) -> None:
+    table = points_frame(map_points(cfg, done.frame, metric))
+    axis_title = AXES[cfg.axis][2]
+    sub = sweep_subtitle_text(cfg.base) + f" · metric {metric}"
+    meta = dataclasses.asdict(cfg.base) | {"axis": cfg.axis, "values": cfg.values, "metric": metric}
+    show_chart(st, map_chart(table, axis_title, subtitle=sub), key="s_map_chart", stem=f"regime-map-{cfg.axis}",
+               frame=table, meta=meta, height=470)
+    shown = table.assign(run=table["optimizer"].map(lambda n: OPTIMIZERS[n].label))[
+        ["axis_value", "run", "slope", "seed_slopes", "counted_rows", "edge_rows", "flat_rows", "n_median"]]
+    st.markdown(markdown_table(shown.rename(columns={
+        "axis_value": axis_title, "seed_slopes": "each seed", "counted_rows": "rows counted",
+        "edge_rows": "edge rows", "flat_rows": "flat rows", "n_median": "N at best (median)"})).replace("nan", "—"))
+    st.caption(f"Computed in {_duration(done.seconds)} with {done.threads} thread(s) (estimated "
+               f"{_duration(done.estimate)}). Slope: seeds averaged, then the sweep's coupling measure; N = "
+               "α·λ_torch·Ση_t at the counted rows' best cells (λ_torch = λ_paper/α for the paper form). A point "
+               "with few counted rows says little: widen the grid where edge rows appear.")
+    st.download_button("Download the map's runs (CSV)", done.frame.to_csv(index=False), f"regime-map-{cfg.axis}.csv",
+                       "text/csv", key="s_map_csv")
