@@ -17,6 +17,10 @@ from PIL import Image
 from .surfaces import SURFACES
 
 MAX_POINTS = 600    # line points drawn per run (the data keeps every step: CSV/JSON export)
+MAX_FRAMES = 200    # steps a playback stops at per run: every step up to 200, evenly spaced beyond
+RACE = "race_step"  # the trajectory view's playback parameter (the step shown), one per chart
+START_STEP = 0.05   # the start sliders' resolution; a click on the surface picks one of their stops
+START_CELLS = 40    # clickable cells per axis at most (each an SVG element in the browser)
 # Vega's "greys" scheme reversed (#1e1e1e → #e2e2e2), as Vega renders it at t = 0, 1/8, …, 1: the
 # surface image keeps the look of the former rect heat map (minimum of f dark).
 GREYS = np.array([30, 56.5, 88, 112, 136, 161, 185, 206.5, 226])
@@ -145,3 +149,31 @@ def surface_tips(surface: str, n: int = 20) -> pd.DataFrame:
     yy, xx = np.meshgrid(surf.ylim[0] + dy * np.arange(n), surf.xlim[0] + dx * np.arange(n), indexing="ij")
     f = surf.value(torch.from_numpy(xx + dx / 2), torch.from_numpy(yy + dy / 2)).numpy()
     return pd.DataFrame({"x": sig(xx.ravel(), 5), "y": sig(yy.ravel(), 5), "f": sig(f.ravel(), 4)})
+
+
+def frame_steps(n_steps: int, frames: int = MAX_FRAMES) -> np.ndarray:
+    """The steps a playback of an `n_steps` run stops at: floor(i·n/m) for i = 0…m, m = min(n, frames − 1) —
+    every step of a short run, evenly spaced ones of a long run, always 0 and n."""
+    m = max(1, min(n_steps, frames - 1))
+    return np.unique(np.arange(m + 1) * n_steps // m)
+
+
+def start_cells(lim: tuple[float, float]) -> tuple[float, int]:
+    """(cell width, cells) of the clickable start grid on one axis: every k-th start-slider stop is a cell
+    centre, k the least that keeps the cells ≤ START_CELLS + 1."""
+    stops = math.floor((lim[1] - lim[0]) / START_STEP + 1e-9)
+    k = max(1, math.ceil(stops / START_CELLS))
+    return k * START_STEP, stops // k + 1
+
+
+def start_of_cell(surface: str, ix, iy) -> tuple[float, float] | None:
+    """The start a click on cell (ix, iy) of the surface's start grid asks for (a start-slider stop), or None
+    when the indices are not a cell's."""
+    surf = SURFACES[surface]
+    out = []
+    for i, lim in ((ix, surf.xlim), (iy, surf.ylim)):
+        width, cells = start_cells(lim)
+        if isinstance(i, bool) or not isinstance(i, (int, float)) or i != int(i) or not 0 <= i < cells:
+            return None
+        out.append(min(lim[1], round(lim[0] + int(i) * width, 10)))
+    return out[0], out[1]

@@ -77,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Produce a view's figure or data without a browser. The view's own "
                                     "options follow: see `python -m explorer export --view VIEW --help`.")
     ex.add_argument("--view", required=True, choices=VIEWS, help="which view: " + ", ".join(VIEWS))
-    ex.add_argument("--format", required=True, choices=("png", "svg", "csv", "json"), dest="fmt",
-                    help="png or svg (the figure, rendered by vl-convert), csv or json (its data)")
+    ex.add_argument("--format", required=True, choices=("png", "svg", "csv", "json", "gif"), dest="fmt",
+                    help="png or svg (the figure, rendered by vl-convert), csv or json (its data), gif (the "
+                         "trajectory race animated: --frames N, --fps F)")
     ex.add_argument("--out", required=True, help="output file, or - for stdout")
     la = sub.add_parser("landscape", help="loss on a plane through a trained Adam+L2 / AdamW pair",
                         description="Train the pair (same init and batches), then evaluate the training loss on "
@@ -116,6 +117,8 @@ def _view_parser(view: str) -> argparse.ArgumentParser:
         for name, spec in TRAJECTORY.items():
             if name != "optimizer":
                 _option(p, spec)
+        p.add_argument("--frames", type=int, default=None, help="gif: frames (2 to 600); default 48")
+        p.add_argument("--fps", type=float, default=None, help="gif: frames per second (1 to 50); default 12")
     elif view == "train":
         for name, spec in TRAIN.items():
             if name != "optimizers":
@@ -282,8 +285,22 @@ def _export(parser, args, rest) -> int:
     view = _view_parser(args.view)
     opts = view.parse_args(rest)
     torch.set_flush_denormal(True)
-    if args.view == "trajectory":
-        fig = figures.trajectory_figure(vars(opts))
+    if args.fmt == "gif" and args.view != "trajectory":
+        parser.error("argument --format: gif is for --view trajectory (the race animated)")
+    if args.view == "trajectory" and args.fmt != "gif" and (opts.frames is not None or opts.fps is not None):
+        view.error("argument --frames/--fps: only with --format gif")
+    if args.fmt == "gif":
+        from .animate import DEFAULT_FPS, DEFAULT_FRAMES, MAX_FPS, MAX_FRAMES, race_gif
+        frames = DEFAULT_FRAMES if opts.frames is None else opts.frames
+        fps = DEFAULT_FPS if opts.fps is None else opts.fps
+        if not 2 <= frames <= MAX_FRAMES:
+            view.error(f"argument --frames: must be between 2 and {MAX_FRAMES}, got {frames}")
+        if not 1 <= fps <= MAX_FPS:          # NaN fails too
+            view.error(f"argument --fps: must be between 1 and {MAX_FPS}, got {fps:g}")
+        p = {k: v for k, v in vars(opts).items() if k not in ("frames", "fps")}
+        data = race_gif({**p, "start": p["start"] or SURFACES[p["surface"]].start}, frames, fps)
+    elif args.view == "trajectory":
+        fig = figures.trajectory_figure({k: v for k, v in vars(opts).items() if k not in ("frames", "fps")})
     elif args.view == "train":
         _check_device(view, opts.device)
         kw = {k: v for k, v in vars(opts).items() if k not in ("pair", "form", "device")}
@@ -292,7 +309,8 @@ def _export(parser, args, rest) -> int:
     else:
         _check_device(view, opts.device)
         fig = figures.sweep_figure(_sweep_config(view, opts), opts.metric, opts.top_k, opts.device)
-    data = export(fig.chart, fig.frame, args.fmt, fig.meta)
+    if args.fmt != "gif":
+        data = export(fig.chart, fig.frame, args.fmt, fig.meta)
     try:
         if args.out == "-":
             sys.stdout.buffer.write(data)

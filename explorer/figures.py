@@ -45,18 +45,28 @@ def trajectory_data(p: dict, names=None):
     return res.frame, res.diverged, fixed
 
 
-def trajectory_charts(p: dict, frame, diverged, fixed) -> dict[str, alt.Chart]:
+def trajectory_charts(p: dict, frame, diverged, fixed, clickable: bool = False) -> dict[str, alt.Chart]:
+    """Both panels and the loss and ‖θ‖ charts, each with the playback step `kit.RACE` (default: the last);
+    clickable: the panels report a click's start cell (the app)."""
     names = pair_optimizers(p["pair"], p["form"])
     sub = trajectory_subtitle(p)
     out = {}
     for name, other in ((names[0], names[1]), (names[1], names[0])):
         out[name] = charts.trajectory_panel(
             p["surface"], frame, name, other, fixed[name], diverged[name],
-            title=f"{OPTIMIZERS[name].label} · {SURFACES[p['surface']].title}", subtitle=sub)
+            title=f"{OPTIMIZERS[name].label} · {SURFACES[p['surface']].title}", subtitle=sub, race=True,
+            clickable=clickable)
     out["loss"] = charts.metric_chart(frame, "loss", "f(θ), without the decay term", names, log=True,
-                                      subtitle=sub)
-    out["norm"] = charts.metric_chart(frame, "norm", "‖θ‖", names, subtitle=sub)
+                                      subtitle=sub, race=True)
+    out["norm"] = charts.metric_chart(frame, "norm", "‖θ‖", names, subtitle=sub, race=True)
     return out
+
+
+def race_chart(p: dict, frame, diverged, fixed) -> alt.Chart:
+    """The race: both panels side by side (the animated export's figure)."""
+    c = trajectory_charts(p, frame, diverged, fixed)
+    names = pair_optimizers(p["pair"], p["form"])
+    return alt.hconcat(c[names[0]], c[names[1]])
 
 
 def trajectory_figure(p: dict) -> Figure:

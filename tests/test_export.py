@@ -73,7 +73,7 @@ def test_cli_export_and_its_errors(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     check(out.read_bytes(), "png")
-    for bad in (["--view", "x", "--format", "png", "--out", "a"], ["--view", "trajectory", "--format", "gif",
+    for bad in (["--view", "x", "--format", "png", "--out", "a"], ["--view", "train", "--format", "gif",
                 "--out", "a"], ["--view", "trajectory", "--format", "png", "--out", "a", "--lr", "0"],
                 ["--view", "train", "--format", "csv", "--out", "a", "--model", "vgg"]):
         code, _, err = run_cli("export", *bad)

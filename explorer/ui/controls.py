@@ -14,8 +14,9 @@ from explorer.ui import urlstate
 from explorer.ui.urlstate import url_widget
 
 
-def export_menu(key: str, stem: str, chart, frame, meta: dict) -> None:
-    """⤓ PNG / SVG (rendered server-side by vl-convert) and CSV / JSON of the chart's data.
+def export_menu(key: str, stem: str, chart, frame, meta: dict, animation=None, animation_stem: str = "") -> None:
+    """⤓ PNG / SVG (rendered server-side by vl-convert) and CSV / JSON of the chart's data; with `animation`
+    (a callable giving GIF bytes) also an animated GIF.
 
     chart and frame are callables: nothing is rendered until a button is pressed."""
     with st.popover("Export", icon=":material/download:", width="content"):
@@ -29,6 +30,10 @@ def export_menu(key: str, stem: str, chart, frame, meta: dict) -> None:
                 width="stretch",
                 on_click="ignore",  # a download changes nothing: no rerun that could close the menu
             )
+        if animation is not None:
+            st.download_button("GIF (the race, animated)", data=animation, file_name=f"{animation_stem or stem}.gif",
+                               mime="image/gif", key=f"dl_{key}_gif", width="stretch", on_click="ignore",
+                               help="both panels, the paths growing; takes a few seconds")
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -43,13 +48,15 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, **size) -> None:
-    """An Altair chart (or its spec) with its export menu underneath (every chart of the app exports)."""
+def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, chart_key: str | None = None,
+               animation=None, animation_stem: str = "", **size) -> None:
+    """An Altair chart (or its spec) with its export menu underneath (every chart of the app exports).
+    chart_key and the rest of `size` (on_select, selection_mode, height …) go to st.vega_lite_chart."""
     # the spec as a dict, without Altair's per-chart JSON-schema validation (tested in test_charts)
     spec = chart if isinstance(chart, dict) else charts.spec(chart)
-    where.vega_lite_chart(spec, **({"width": "stretch"} | size))
+    where.vega_lite_chart(spec, key=chart_key, **({"width": "stretch"} | size))
     with contextlib.nullcontext() if where is st else where:
-        export_menu(key, stem, lambda: chart, lambda: frame, meta)
+        export_menu(key, stem, lambda: chart, lambda: frame, meta, animation, animation_stem)
 
 
 PAIR_CAPTIONS = ["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"]

@@ -14,6 +14,7 @@ from explorer.params import TRAIN, pair_optimizers, sanity_notes
 from explorer.train import LiveRun, TrainConfig, changed_settings, default_device
 from explorer.ui import instruments
 from explorer.ui.controls import FORM_CAPTIONS, PAIR_CAPTIONS, export_menu, markdown_table, spec_widget, stops_slider
+from explorer.ui.player import player
 
 
 def owns(key: str) -> bool:
@@ -21,6 +22,7 @@ def owns(key: str) -> bool:
     return key.startswith("t_")
 
 
+TRAIN_STEP = "train_step"   # the finished run's playback parameter (explorer/ui/player.py)
 TICK_SECONDS = 0.6  # training per fragment run (= its timer period): the page redraws between ticks
 
 
@@ -160,9 +162,15 @@ def live_panel() -> None:
     sub = figures.train_subtitle(trainer.cfg)
     parts = figures.train_parts(rows, names, snap["effective_decay"], snap["step"])
     decay = parts.pop("effective_decay")
+    shown = parts
+    if not snap["running"] and snap["step"] >= trainer.cfg.steps and len(rows):
+        # a finished run: a step slider and play over its recorded curves, in the browser (no rerun)
+        steps = sorted(int(s) for s in rows["step"].unique())
+        shown = {k: charts.with_scrubber(p, TRAIN_STEP, steps[-1]) for k, p in parts.items()}
+        player(TRAIN_STEP, steps, "Recorded run")
     slots = st.columns(3) + st.columns(3)
     for slot, (key, part) in zip(slots, parts.items()):
-        slot.vega_lite_chart(*part, width="stretch", height=260)
+        slot.vega_lite_chart(*shown[key], width="stretch", height=260)
         with slot:
             export_menu(
                 f"train_{key}", f"train-{key}", lambda p=part: charts.to_altair(p, sub), lambda: rows, meta

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import charts, figures
+from explorer import animate, charts, figures
+from explorer import chartkit as kit
 from explorer.optim import OPTIMIZERS
 from explorer.params import TRAJECTORY, fmt, pair_optimizers, sanity_notes
 from explorer.surfaces import SURFACES
 from explorer.trajectory import summary_table
 from explorer.ui.controls import FORM_CAPTIONS, PAIR_CAPTIONS, markdown_table, show_chart, spec_widget, stops_slider
 from explorer.ui.copy import CAPTIONS, FORMULAS
+from explorer.ui.player import player
 from explorer.ui.urlstate import url_widget
 
 # the URL parameters this tab's controls own
@@ -26,8 +28,31 @@ def trajectory_view_data(params: tuple):
     both cached, so a setting seen before (by any session) redraws without recomputing either."""
     p = dict(params)
     frame, diverged, fixed = figures.trajectory_data(p)
-    figs = figures.trajectory_charts(p, frame, diverged, fixed)
+    figs = figures.trajectory_charts(p, frame, diverged, fixed, clickable=True)
     return frame, diverged, fixed, {k: charts.spec(c) for k, c in figs.items()}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def race_gif(params: tuple) -> bytes:
+    """The view's race as an animated GIF (rendered when asked for: seconds, not at page load)."""
+    p = dict(params)
+    return animate.race_gif(p, data=trajectory_view_data(params)[:3])
+
+
+CLICKS = "_traj_clicks"     # surface clicks handled: part of the panels' keys, so each click starts afresh
+
+
+def start_from_click(key: str) -> None:
+    """A click on a panel's surface: both runs start at the clicked cell (a start-slider stop)."""
+    state = st.session_state.get(key) or {}
+    picked = (state.get("selection") or {}).get("start") or []
+    if picked and isinstance(picked[0], dict):
+        start = kit.start_of_cell(st.session_state.get("surface", TRAJECTORY["surface"].default),
+                                  picked[0].get("ix"), picked[0].get("iy"))
+        if start is not None:
+            st.session_state["x0"], st.session_state["y0"] = start
+    # a new key for the panels: their selection starts empty, so clicking the same cell again works too
+    st.session_state[CLICKS] = st.session_state.get(CLICKS, 0) + 1
 
 
 def reset_start():
@@ -59,8 +84,10 @@ def trajectory_controls(where) -> dict:
         if key in st.session_state and not lim[0] <= st.session_state[key] <= lim[1]:
             st.session_state[key] = surf.start[i]
     c = where.columns(2)
-    v["x0"] = url_widget(c[0], "slider", "Start x", *surf.xlim, surf.start[0], 0.05, key="x0")
-    v["y0"] = url_widget(c[1], "slider", "Start y", *surf.ylim, surf.start[1], 0.05, key="y0")
+    v["x0"] = url_widget(c[0], "slider", "Start x", *surf.xlim, surf.start[0], kit.START_STEP, key="x0",
+                         help="or click the surface")
+    v["y0"] = url_widget(c[1], "slider", "Start y", *surf.ylim, surf.start[1], kit.START_STEP, key="y0",
+                         help="or click the surface")
     adam = v["pair"] == "adam"
     more = where.expander("β1, β2, ε, μ · schedule · seed")
     v["schedule"] = spec_widget(
@@ -104,7 +131,10 @@ def trajectory_view(v: dict) -> None:
     for note in sanity_notes(names, v["lr"], v["wd"], v["beta1"], v["beta2"], v["eps"]):
         st.info(note)
     meta = {**p, "optimizers": names}
+    player(kit.RACE, kit.frame_steps(int(frame["step"].max())), "Race")
     cols = st.columns(2, gap="small")
+    clicks = st.session_state.get(CLICKS, 0)
+    key = tuple(sorted(p.items()))
     for col, name in zip(cols, names):
         with col:
             if diverged[name] is not None:
@@ -112,8 +142,11 @@ def trajectory_view(v: dict) -> None:
                     f"{OPTIMIZERS[name].label} diverged at step {diverged[name]} (the loss or θ became "
                     "inf/NaN). Lower the learning rate."
                 )
+            chart_key = f"traj_{name}_{clicks}"
             show_chart(st, figs[name], key=f"traj_{name}", stem=f"trajectory-{v['surface']}-{name}",
-                       frame=frame, meta=meta)
+                       frame=frame, meta=meta, chart_key=chart_key, selection_mode=["start"],
+                       on_select=lambda k=chart_key: start_from_click(k),
+                       animation=lambda: race_gif(key), animation_stem=f"race-{v['surface']}")
             st.latex(FORMULAS[name])
             st.caption(CAPTIONS[name])
     if v["pair"] == "adam" and v["form"] == "paper" and v["lr"] > 0:
