@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "timescales the run lasts and the share e^-N of the initial weights left.")
     for name, spec in CONVERT.items():
         _option(cv, spec, "--from" if name == "source" else None)
+    from .cli_map import add_parser as add_map_parser
+    add_map_parser(sub, _option)
     sub.add_parser("surfaces", help="list the surfaces with their formulas")
     return p
 
@@ -165,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         return _sweep(parser, args)
     if args.command == "export":
         return _export(parser, args, rest)
+    if args.command == "map":
+        from .cli_map import run as run_map_command
+        return run_map_command(parser, args, _sweep_config, _check_device, _write)
     if args.command == "landscape":
         return _landscape(parser, args)
     if args.command == "convert":

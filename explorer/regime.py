@@ -129,7 +129,7 @@ def points_frame(points: list[MapPoint]) -> pd.DataFrame:
         rows.append({"axis_value": p.axis_value, "optimizer": p.optimizer, "slope": p.slope,
                      "seed_min": min(finite) if finite else math.nan,
                      "seed_max": max(finite) if finite else math.nan,
-                     "seed_slopes": ",".join(f"{s:+.2f}" for s in p.seed_slopes),
+                     "seed_slopes": ",".join(f"{s:+.2f}" if math.isfinite(s) else "n/a" for s in p.seed_slopes),
                      "counted_rows": p.counted, "edge_rows": p.edge_rows, "flat_rows": p.flat_rows,
                      "n_median": p.n_median})
     return pd.DataFrame(rows)
