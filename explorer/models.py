@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .optim import pack
+from .packing import pack
 
 MODELS = {
     "mlp": "ReLU MLP",

@@ -19,6 +19,8 @@ from typing import Sequence
 
 import torch
 
+from .packing import aligned, packed_matrix, zeros_like_packed
+
 
 class Decay(str, Enum):
     NONE = "none"
@@ -174,11 +176,11 @@ class BatchedOptimizer:
         # one tensor. With rows a whole number of 64-byte units long, every element takes the kernel's
         # vector body (never its scalar tail), whatever the block or the thread split: grouping runs
         # then gives the same bits as one call per run.
-        matrix = _packed_matrix(self.params)
+        matrix = packed_matrix(self.params)
         self._packed = matrix is not None
-        self._blocks = self._packed and _aligned(matrix)
+        self._blocks = self._packed and aligned(matrix)
         if self._packed:
-            zeros = lambda: _zeros_like_packed(matrix, self.params)  # noqa: E731
+            zeros = lambda: zeros_like_packed(matrix, self.params)  # noqa: E731
         else:
             zeros = lambda: [torch.zeros_like(p, memory_format=torch.contiguous_format) for p in self.params]  # noqa: E731
         self.state = list(zip(zeros(), zeros())) if self.precond is Precond.ADAM else zeros()
@@ -188,7 +190,7 @@ class BatchedOptimizer:
             buffers += [[m for m, _ in self.state], [v for _, v in self.state]]
         else:
             buffers += [self.state]
-        self._buffers = [_packed_matrix(b) if self._packed else b for b in buffers]
+        self._buffers = [packed_matrix(b) if self._packed else b for b in buffers]
         self._t = torch.zeros((), dtype=torch.float32, device=dev)  # as torch.optim's fused
 
         # one fused-kernel call per group of runs sharing (lr, β1, β2, ε) or (lr, μ): the kernel takes
@@ -253,7 +255,7 @@ class BatchedOptimizer:
         self.t += 1
         eta = self.schedule.multiplier(self.t)
         params, mine = self._buffers[0], self._buffers[1]
-        given = _packed_matrix(grads) if self._packed else None
+        given = packed_matrix(grads) if self._packed else None
         direct = given is not None and given.shape == mine.shape and not self._l2_ranges
         if not direct:
             torch._foreach_copy_(self._grads, list(grads))
@@ -321,73 +323,6 @@ class BatchedOptimizer:
                 rate = rate + l2
             out.append(rate.expand_as(p).clone())
         return out
-
-
-ROW_BYTES = 64   # a packed row is padded to a whole number of cache lines, the fused kernels' work unit
-
-
-def pack(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """The same values as views of one run-major buffer (R, W): run r's slices of all the tensors are
-    adjacent, so run r is the contiguous row r, zero-padded to a multiple of ROW_BYTES (the padding has
-    zero gradients, so no update moves it). The views keep their shapes and can be autograd leaves."""
-    r = tensors[0].shape[0]
-    sizes = [t[0].numel() for t in tensors]
-    flat = torch.zeros(r, _padded(sum(sizes), tensors[0].element_size()), dtype=tensors[0].dtype,
-                       device=tensors[0].device)
-    out, offset = [], 0
-    for t, n in zip(tensors, sizes):
-        out.append(flat[:, offset:offset + n].view(t.shape).copy_(t.detach()))
-        offset += n
-    return out
-
-
-def run_rows(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor] | None:
-    """Each run's row of the buffer that `pack` made (views, padding included), or None if the tensors
-    are not packed. One contiguous (R, …) tensor counts as packed, its rows unpadded."""
-    m = _packed_matrix(tensors)
-    return None if m is None else list(m.unbind(0))
-
-
-def _packed_matrix(tensors: Sequence[torch.Tensor]) -> torch.Tensor | None:
-    """The (R, W) buffer whose rows hold the tensors run by run (see pack), or None."""
-    first = tensors[0].detach()
-    runs = first.shape[0]
-    if len(tensors) == 1 and first.is_contiguous():
-        return first.view(runs, -1)
-    n = sum(t.numel() // max(1, runs) for t in tensors)
-    offset, stride = first.storage_offset(), first.stride(0) if runs > 1 else n
-    for t in tensors:
-        if (t.untyped_storage().data_ptr() != first.untyped_storage().data_ptr() or t.shape[0] != runs
-                or (runs > 1 and t.stride(0) != stride) or t.storage_offset() != offset
-                or not t[0].is_contiguous()):
-            return None
-        offset += t[0].numel()
-    width = n
-    base = tensors[0]._base
-    padded = _padded(n, first.element_size())
-    if (base is not None and base.dim() == 2 and base.shape == (runs, padded) and base.is_contiguous()
-            and base.storage_offset() == first.storage_offset()):
-        width = padded                      # pack's buffer: its padding belongs to the rows
-    elif runs > 1 and stride != n:
-        return None
-    return torch.as_strided(first, (runs, width), (width, 1), first.storage_offset())
-
-
-def _zeros_like_packed(matrix: torch.Tensor, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """Zeros with the same packed layout as tensors (views of a fresh buffer shaped like matrix)."""
-    buf = torch.zeros_like(matrix, memory_format=torch.contiguous_format)
-    shift = buf.storage_offset() - matrix.storage_offset()
-    return [buf.as_strided(t.shape, t.stride(), t.storage_offset() + shift) for t in tensors]
-
-
-def _padded(n: int, element_size: int) -> int:
-    unit = max(1, ROW_BYTES // element_size)
-    return -(-n // unit) * unit
-
-
-def _aligned(matrix: torch.Tensor) -> bool:
-    """Rows a whole number of ROW_BYTES long: every element takes the kernels' vector body."""
-    return matrix.shape[1] * matrix.element_size() % ROW_BYTES == 0
 
 
 def _ranges(runs: Sequence[int]) -> list[tuple[int, int]]:

@@ -259,7 +259,7 @@ def test_packed_parameters_take_the_same_steps():
     """Packed parameters (one contiguous row per run, one kernel call per run) and separate tensors
     (one call per run over its slice of each tensor) are the same update, up to float32 round-off:
     the kernel's vector body and scalar tail fall on different elements."""
-    from explorer.optim import pack, run_rows
+    from explorer.packing import pack, run_rows
     g = torch.Generator().manual_seed(0)
     shapes = [(4, 7, 5), (4, 5), (4, 5, 3)]
     start = [torch.randn(s, generator=g) for s in shapes]
@@ -296,7 +296,7 @@ def wide_net_loss(w1, b1, w2):
 def test_grouped_kernel_calls_are_torch_fused_bit_for_bit(lrs, wd, beta1, beta2, eps):
     """A sweep's shape: each lr row of each form shares one fused-kernel call (L2 and the torch-form
     decay as batched ops on the packed rows), and every run equals torch.optim(fused=True) exactly."""
-    from explorer.optim import pack
+    from explorer.packing import pack
     kw = dict(betas=(beta1, beta2), eps=eps, fused=True)
     torch_class = {"adam-l2": torch.optim.Adam, "adamw-torch": torch.optim.AdamW, "adam": torch.optim.Adam}
     cells = [(n, lr, w) for n in torch_class for lr in lrs for w in (wd, wd / 4)]
@@ -322,7 +322,7 @@ def test_grouped_kernel_calls_are_torch_fused_bit_for_bit(lrs, wd, beta1, beta2,
 
 def test_one_kernel_call_per_group_of_runs(monkeypatch):
     """The sweep's runs are grouped by (lr, β1, β2, ε): 3 forms × 4 lrs × 5 λ are 4 calls a step."""
-    from explorer.optim import pack
+    from explorer.packing import pack
     calls = []
     real = torch._fused_adam_
     monkeypatch.setattr(torch, "_fused_adam_", lambda p, *a, **k: calls.append(len(p)) or real(p, *a, **k))
