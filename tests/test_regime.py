@@ -133,3 +133,19 @@ def test_cli_map_writes_points_and_refuses_bad_input(tmp_path):
                       (("--runs", "-"), "--runs")):
         code, _, err = run_cli(*common, *bad)
         assert code == 2 and len(err.strip().splitlines()) == 1 and what in err, (bad, err)
+
+
+@pytest.mark.parametrize("torch_slope,paper_slope,model,n_star,needle", [
+    (0.0, 0.79, "mlp-ln", [12, 47, 750], "not* what rotational equilibrium predicts"),
+    (-1.0, 0.0, "mlp-ln", [4, 8, 16], "rotational-equilibrium"),
+    (-1.0, 0.0, "mlp-ln", [0.2, 0.5, 1.0], "far-from-equilibrium"),   # same slopes, N too small: transient
+    (-1.0, 0.0, "mlp", [4, 8, 16], "far-from-equilibrium"),
+])
+def test_regime_text_names_each_prediction_with_its_source(torch_slope, paper_slope, model, n_star, needle):
+    from explorer.sweep import regime_text
+    text = regime_text(torch_slope, paper_slope, n_star, model)
+    assert needle in text
+    assert f"PyTorch form {torch_slope:+.2f}, paper form {paper_slope:+.2f}" in text
+    for source in ("Xie & Li", "Wang & Aitchison", "Kosson"):       # every regime's rule, none as general
+        assert source in text
+    assert "none in general" in text
