@@ -38,8 +38,8 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
 
     race: the paths are drawn up to the step held by the parameter `kit.RACE` (default: the last), with a
     marker on each run and the focus run's step, f and ‖θ‖ above the plot (playback, animated export).
-    clickable: the tooltip grid becomes the start-slider grid (`kit.start_cells`), a point selection "start"
-    whose cell indices (ix, iy) a click reports (the app sets the start from them)."""
+    clickable: the tooltip grid becomes the start-slider grid (`kit.start_cells`) on top of every layer, a point
+    selection "start" whose cell indices (ix, iy) a click reports (the app sets the start from them)."""
     surf = SURFACES[surface]
     xs = alt.Scale(domain=list(surf.xlim), nice=False, zero=False)
     ys = alt.Scale(domain=list(surf.ylim), nice=False, zero=False)
@@ -57,12 +57,9 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
         x=alt.X("x:Q", scale=xs, title="x"), x2="x2:Q", y=alt.Y("y:Q", scale=ys, title="y"), y2="y2:Q")
     tips = kit.surface_tips(surface)
     dx, dy = (float(np.ptp(lim)) / math.isqrt(len(tips)) for lim in (surf.xlim, surf.ylim))
-    if clickable:
-        hover = _start_grid(surface, xs, ys, tips, dx, dy)
-    else:
-        hover = alt.Chart(tips).transform_calculate(x2=f"datum.x + {dx!r}", y2=f"datum.y + {dy!r}").mark_rect(
-            opacity=0).encode(x=alt.X("x:Q", scale=xs), x2="x2:Q", y=alt.Y("y:Q", scale=ys), y2="y2:Q",
-                              tooltip=[alt.Tooltip("f:Q", format=".4g")])
+    hover = alt.Chart(tips).transform_calculate(x2=f"datum.x + {dx!r}", y2=f"datum.y + {dy!r}").mark_rect(
+        opacity=0).encode(x=alt.X("x:Q", scale=xs), x2="x2:Q", y=alt.Y("y:Q", scale=ys), y2="y2:Q",
+                          tooltip=[alt.Tooltip("f:Q", format=".4g")])
     color = alt.Color("label:N", scale=_color_scale(names),
                       legend=kit.legend([OPTIMIZERS[n].label for n in names], size))
     path = alt.Chart(path_data).mark_line(strokeWidth=2.2, clip=True).encode(
@@ -71,13 +68,14 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
         detail="label:N")
     if race:
         path = path.transform_filter(f"datum.step <= {kit.RACE}").properties(name=RACE_LAYER + "path")
-    layers = [image, hover, path]
+    # clickable: the start grid goes on top of every layer instead (a click on a path or a mark picks a start too)
+    layers = [image, path] if clickable else [image, hover, path]
     ends = inside[inside["optimizer"] == focus]
     if len(ends):
         marks = pd.concat([ends.iloc[[0]].assign(what="start"), ends.iloc[[-1]].assign(what="end")])
         has_loss = "loss" in marks        # the insight panels' paths carry no loss column
         marks = marks[["x", "y", "step", "what"] + (["loss"] if has_loss else [])]
-        tips = ["what:N", "step:Q", alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")]
+        mark_tips = ["what:N", "step:Q", alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")]
         if race:        # the end mark appears when the playback gets there
             ends_chart = alt.Chart(marks).transform_filter(f"datum.what == 'start' || datum.step <= {kit.RACE}")
             ends_chart = ends_chart.properties(name=RACE_LAYER + "ends")
@@ -88,7 +86,7 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
             shape=alt.Shape("what:N", scale=alt.Scale(domain=["start", "end"], range=["circle", "square"]),
                             legend=None),
             color=alt.value("#222222"),
-            tooltip=tips + ([alt.Tooltip("loss:Q", format=".4g")] if has_loss else [])))
+            tooltip=mark_tips + ([alt.Tooltip("loss:Q", format=".4g")] if has_loss else [])))
     if fixed is not None:
         fp = pd.DataFrame({"x": [fixed.point[0]], "y": [fixed.point[1]], "label": [fixed.label]})
         layers.append(alt.Chart(fp).mark_point(shape="diamond", size=200, filled=True,
@@ -109,6 +107,8 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
                             "text": [f"diverged at step {diverged_at}"]})
         layers.append(alt.Chart(msg).mark_text(fontSize=18, fontWeight="bold", color="#b2182b").encode(
             x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text="text:N"))
+    if clickable:
+        layers.append(_start_grid(surface, xs, ys, tips, dx, dy))
     head = kit.title(title, subtitle, size)
     if race:
         layers += _race_markers(rows, names, focus, xs, ys, color)

@@ -9,7 +9,7 @@ import pytest
 from conftest import fresh, run_cli, specs
 from PIL import Image
 
-from explorer import animate, charts, chartkit, figures
+from explorer import animate, chartkit, charts, figures
 from explorer.export import chart_bytes
 from explorer.params import TRAJECTORY
 from explorer.surfaces import SURFACES
