@@ -45,7 +45,7 @@ def render() -> None:
         st.warning(c.warning())
     show_chart(st, charts.lines(left, "step", "surviving", "form", "Share of the initial weights the decay "
                                 "leaves after t steps", y_title="Π(1 − r_t)", width=560, height=220),
-               key="i6_survival", stem="decay-forms-converted", frame=left, meta=p, height=260)
+               key="i6_survival", stem="decay-forms-converted", frame=left, meta=p, width="content")
     st.caption("Forms with the same power of η_t make the same update at every step once their λ agree; the "
                "corrected form (η_t²) can only match the total N under a varying schedule — it decays less "
                "while the learning rate is low. Composer's DecoupledAdamW scales λ by lr_t/lr_0 = η_t: the "
