@@ -95,6 +95,7 @@ def render(base: SweepConfig, metric: str, threads: int) -> None:
             store[cfg] = done
             while len(store) > 12:
                 store.popitem(last=False)
+        st.rerun()       # redraw from the cache: the estimate and the confirmation above are stale now
     if done is None:
         st.info("Press ▶ Run map: nothing is computed before (a link alone never starts it).")
         return
