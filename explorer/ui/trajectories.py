@@ -146,7 +146,8 @@ def trajectory_view(v: dict) -> None:
             show_chart(st, figs[name], key=f"traj_{name}", stem=f"trajectory-{v['surface']}-{name}",
                        frame=frame, meta=meta, chart_key=chart_key, selection_mode=["start"],
                        on_select=lambda k=chart_key: start_from_click(k),
-                       animation=lambda: race_gif(key), animation_stem=f"race-{v['surface']}")
+                       animation=lambda: race_gif(key), animation_stem=f"race-{v['surface']}", height=416,
+                       grow=False)
             st.latex(FORMULAS[name])
             st.caption(CAPTIONS[name])
     if v["pair"] == "adam" and v["form"] == "paper" and v["lr"] > 0:
