@@ -48,12 +48,23 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+# Streamlit fits a chart's whole height (title, axes, legends) into the spec's `height`, squeezing the plot
+# to a sliver; fit-x sizes the width to the column and keeps the plot's own height.
+GROW = {"type": "fit-x", "contains": "padding"}
+_CONCAT = ("hconcat", "vconcat", "concat", "facet", "repeat")
+
+
 def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, chart_key: str | None = None,
-               animation=None, animation_stem: str = "", **size) -> None:
+               animation=None, animation_stem: str = "", grow: bool = True, **size) -> None:
     """An Altair chart (or its spec) with its export menu underneath (every chart of the app exports).
-    chart_key and the rest of `size` (on_select, selection_mode, height …) go to st.vega_lite_chart."""
+    grow: the plot keeps its spec height and the width follows the column (False: the whole chart fits the
+    spec's size, as the square surface panels do to stay above the fold). chart_key and the rest of `size`
+    (on_select, selection_mode, height …) go to st.vega_lite_chart."""
     # the spec as a dict, without Altair's per-chart JSON-schema validation (tested in test_charts)
     spec = chart if isinstance(chart, dict) else charts.spec(chart)
+    if grow and not any(k in spec for k in _CONCAT):
+        spec = {**spec, "autosize": GROW}       # the element then takes the chart's height: `height` is moot
+        size.pop("height", None)
     where.vega_lite_chart(spec, key=chart_key, **({"width": "stretch"} | size))
     with contextlib.nullcontext() if where is st else where:
         export_menu(key, stem, lambda: chart, lambda: frame, meta, animation, animation_stem)

@@ -46,6 +46,6 @@ def render() -> None:
         charts.landscape_chart(
             res.grid, res.paths, res.axes, subtitle=f"{model} · λ={fmt(wd)} · {steps} steps · {n}×{n} grid"
         ),
-        key="i5_landscape", stem="landscape", frame=res.grid, meta=meta, width="content",
+        key="i5_landscape", stem="landscape", frame=res.grid, meta=meta, width="content", grow=False,
     )
     st.caption(f"Computed in {seconds:.1f} s on {default_device()} (training included).")

@@ -39,7 +39,7 @@ def render() -> None:
     show_chart(
         cols[0],
         charts.trajectory_panel(surface, f, "sgdw", "sgd-l2", title="SGDW and SGD+L2 (λ' = λ/α)", size=360),
-        key="i1_paths", stem="prop1-paths", frame=f, meta=meta, width="content",
+        key="i1_paths", stem="prop1-paths", frame=f, meta=meta, width="content", grow=False,
     )
     dist = f[f.optimizer == "sgdw"][["step", "distance"]].assign(what="‖θ_SGD+L2 − θ_SGDW‖")
     show_chart(

@@ -40,6 +40,7 @@ def render() -> None:
             surface, m.paths, target, "adam-l2", size=300, title=f"AdamW and the best Adam+L2, λ' = {m.best_wd:.3g}"
         ),
         key="i2_paths", stem="prop2-paths", frame=m.paths, meta=meta | {"best_lambda": m.best_wd}, width="content",
+        grow=False,
     )
     resid = insights.match_gaps(m, target)
     show_chart(
