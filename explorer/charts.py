@@ -293,7 +293,8 @@ def _layer_norm_spec(names: tuple, width: int, height: int) -> str:
     empty = pd.DataFrame({"step": [], "norm": [], "layer": [], "label": []})
     return _spec(alt.Chart(empty).mark_line(strokeWidth=1.8).encode(
         x=alt.X("step:Q", axis=kit.step_axis(width)), y=alt.Y("norm:Q", title=None), color=_color(names, width),
-        strokeDash=alt.StrokeDash("layer:N", legend=alt.Legend(title="layer", orient="bottom", direction="horizontal")),
+        strokeDash=alt.StrokeDash("layer:N", legend=alt.Legend(title="layer", orient="bottom", direction="horizontal",
+                                                               columns=2)),   # beside the runs' legend: 2 fit
         tooltip=["label:N", "layer:N", "step:Q", alt.Tooltip("norm:Q", format=".4g")],
     ).properties(width=width, height=height, title="‖W‖ per layer"))
 

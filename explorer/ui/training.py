@@ -13,7 +13,15 @@ from explorer.optim import OPTIMIZERS
 from explorer.params import TRAIN, pair_optimizers, sanity_notes
 from explorer.train import LiveRun, TrainConfig, changed_settings, default_device
 from explorer.ui import instruments
-from explorer.ui.controls import FORM_CAPTIONS, PAIR_CAPTIONS, export_menu, markdown_table, spec_widget, stops_slider
+from explorer.ui.controls import (
+    FORM_CAPTIONS,
+    GROW,
+    PAIR_CAPTIONS,
+    export_menu,
+    markdown_table,
+    spec_widget,
+    stops_slider,
+)
 from explorer.ui.player import player
 
 
@@ -170,7 +178,8 @@ def live_panel() -> None:
         player(TRAIN_STEP, steps, "Recorded run")
     slots = st.columns(3) + st.columns(3)
     for slot, (key, part) in zip(slots, parts.items()):
-        slot.vega_lite_chart(*shown[key], width="stretch", height=260)
+        data, spec = shown[key]
+        slot.vega_lite_chart(data, {**spec, "autosize": GROW}, width="stretch")   # plots keep their height
         with slot:
             export_menu(
                 f"train_{key}", f"train-{key}", lambda p=part: charts.to_altair(p, sub), lambda: rows, meta
