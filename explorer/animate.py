@@ -58,10 +58,13 @@ def panel_specs(spec: dict) -> list[dict]:
     (PAD, TOP) of the canvas."""
     out = []
     for view in _views(spec):
+        layers = [la for la in view["layer"] if _is_race(la)]
+        used = {la.get("data", {}).get("name") for la in layers}
         out.append({
-            "$schema": spec.get("$schema"), "datasets": spec.get("datasets", {}),
+            "$schema": spec.get("$schema"),
+            "datasets": {k: v for k, v in spec.get("datasets", {}).items() if k in used},
             "params": copy.deepcopy(spec.get("params", []) + view.get("params", [])),
-            "layer": [copy.deepcopy(la) for la in view["layer"] if _is_race(la)],
+            "layer": copy.deepcopy(layers),
             "width": view["width"], "height": view["height"],
             "autosize": {"type": "none"}, "padding": {"left": PAD, "right": PAD, "top": TOP, "bottom": PAD},
             "config": {**spec.get("config", {}), "axis": {"disable": True}, "legend": {"disable": True},

@@ -174,3 +174,18 @@ def test_the_app_shows_the_race_player_and_clickable_panels():
     assert steps == chartkit.frame_steps(TRAJECTORY["steps"].default).tolist()
     panels = [s for s in specs(at) if any(q["name"] == "start" for q in s.get("params", []))]
     assert len(panels) == 2
+
+
+def test_a_finished_live_run_shows_its_player_and_scrubbable_curves():
+    at = fresh(view="train")
+    at.select_slider(key="t_steps").set_value(100).run()
+    at.button(key="t_start").click().run()
+    for _ in range(20):
+        if not at.session_state["live"].running:
+            break
+        at.run()
+    at.run()
+    assert not at.exception and at.session_state["live"].trainer.done
+    assert any("player-train_step" in h.proto.body for h in at.get("html"))
+    scrubbed = [s for s in specs(at) if any(q.get("name") == "train_step" for q in s.get("params", []))]
+    assert len(scrubbed) == 5                  # train/test loss, accuracy, ‖θ‖, ‖W‖ per layer
