@@ -5,7 +5,8 @@ the whole figure costs ~0.8 s a frame (vl-convert, mostly axes, titles and the s
 that do not move are rendered once: the figure without its playback layers (charts.RACE_LAYER) is the
 background, and each frame renders only the playback layers of each panel — the same layers, scales and
 size, on a transparent canvas — and lays them over the background where the scenegraph puts that panel's
-plot. tests/test_race.py checks a composed frame against the whole figure rendered at the same step."""
+plot (so the moving marker passes over the ◆, not under it as in the app). tests/test_race.py checks a
+composed frame against the whole figure rendered at the same step."""
 from __future__ import annotations
 
 import copy

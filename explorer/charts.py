@@ -87,6 +87,8 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
                             legend=None),
             color=alt.value("#222222"),
             tooltip=mark_tips + ([alt.Tooltip("loss:Q", format=".4g")] if has_loss else [])))
+    if race:            # under the ◆, which the end marker would hide where a run ends on it
+        layers += _race_markers(rows, names, focus, xs, ys, color)
     if fixed is not None:
         fp = pd.DataFrame({"x": [fixed.point[0]], "y": [fixed.point[1]], "label": [fixed.label]})
         layers.append(alt.Chart(fp).mark_point(shape="diamond", size=200, filled=True,
@@ -111,7 +113,6 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
         layers.append(_start_grid(surface, xs, ys, tips, dx, dy))
     head = kit.title(title, subtitle, size)
     if race:
-        layers += _race_markers(rows, names, focus, xs, ys, color)
         head.offset = 20                    # room for the step readout between the title and the plot
         return alt.layer(*layers).add_params(_race_param(frame)).properties(width=size, height=size, title=head)
     return alt.layer(*layers).properties(width=size, height=size, title=head)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .instruments import NEGLIGIBLE_N
-from .optim import Schedule
+from .schedules import Schedule
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ import altair as alt
 import pandas as pd
 
 from . import charts
-from .optim import OPTIMIZERS, Schedule
+from .optim import OPTIMIZERS
 from .params import fmt, pair_optimizers
+from .schedules import Schedule
 from .surfaces import SURFACES
 from .sweep import SweepConfig, coupling, run_sweep
 from .train import TrainConfig, Trainer

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .optim import OPTIMIZERS, BatchedOptimizer, Decay, Schedule
+from .optim import OPTIMIZERS, BatchedOptimizer, Decay
+from .schedules import Schedule
 from .surfaces import SURFACES
 from .train import TrainConfig, Trainer
 from .trajectory import run_trajectories

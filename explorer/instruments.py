@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import torch
 
 from .models import ModelSpec
-from .optim import OPTIMIZERS, Decay, Precond, Schedule
+from .optim import OPTIMIZERS, Decay, Precond
+from .schedules import Schedule
 
 NEGLIGIBLE_N = 0.1        # below this many decay timescales the decay has barely acted (e^−N ≥ 90 %)
 LAYER_STATS_COLUMNS = ["optimizer", "step", "layer", "scale_invariant", "weight_norm", "rotation",

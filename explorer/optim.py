@@ -12,7 +12,6 @@ by side, or a whole lr × λ grid). The preconditioner (SGD or Adam) is shared b
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import Enum
 from typing import Sequence
@@ -20,6 +19,7 @@ from typing import Sequence
 import torch
 
 from .packing import aligned, packed_matrix, zeros_like_packed
+from .schedules import Schedule
 
 
 class Decay(str, Enum):
@@ -51,49 +51,6 @@ OPTIMIZERS: dict[str, OptimizerKind] = {k.name: k for k in (
     OptimizerKind("adamw", Precond.ADAM, Decay.DECOUPLED, "AdamW (paper form)"),
     OptimizerKind("adamw-torch", Precond.ADAM, Decay.DECOUPLED_TORCH, "AdamW (PyTorch form)"),
 )}
-
-SCHEDULES = ("constant", "cosine", "step", "warm_restarts")
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """The schedule multiplier η_t of the paper (t = 1, 2, … is the step being taken).
-
-    cosine: η_t = η_min + (1−η_min)·½(1 + cos(π·(t−1)/T))            (torch CosineAnnealingLR)
-    step:   η_t = γ^⌊(t−1)/step_size⌋                                   (torch StepLR)
-    warm_restarts (SGDR): cosine over periods T_0, T_0·T_mult, …      (torch CosineAnnealingWarmRestarts)
-    """
-    kind: str = "constant"
-    total_steps: int = 1000
-    t0: int = 200
-    t_mult: int = 2
-    step_size: int = 0          # 0 → total_steps // 3
-    gamma: float = 0.1
-    eta_min: float = 0.0
-
-    def __post_init__(self):
-        if self.kind not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.kind!r}; choose from {', '.join(SCHEDULES)}")
-
-    def multiplier(self, t: int) -> float:
-        e = t - 1  # steps already taken
-        if self.kind == "constant":
-            return 1.0
-        if self.kind == "step":
-            every = self.step_size or max(1, self.total_steps // 3)
-            return self.gamma ** (e // every)
-        if self.kind == "cosine":
-            t_cur, t_i = e, max(1, self.total_steps)
-        else:
-            t_cur, t_i = e, max(1, self.t0)
-            while t_cur >= t_i:
-                t_cur -= t_i
-                t_i *= max(1, self.t_mult)
-        return self.eta_min + (1.0 - self.eta_min) * 0.5 * (1.0 + math.cos(math.pi * t_cur / t_i))
-
-    def multipliers(self, steps: int) -> list[float]:
-        return [self.multiplier(t) for t in range(1, steps + 1)]
-
 
 def _per_run(value, n: int, name: str) -> torch.Tensor:
     t = torch.as_tensor(value, dtype=torch.float64).flatten()

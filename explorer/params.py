@@ -8,7 +8,8 @@ from typing import Any, Callable
 from .convert import FORMS
 from .data import MAX_TRAIN
 from .models import MODELS
-from .optim import OPTIMIZERS, SCHEDULES, Decay, Precond
+from .optim import OPTIMIZERS, Decay, Precond
+from .schedules import SCHEDULES
 from .surfaces import SURFACES
 
 

@@ -19,8 +19,9 @@ import torch
 from .cost import Eta, sweep_threads, sweep_threads_now, torch_threads  # noqa: F401  (the app's API)
 from .data import MAX_TRAIN, digits
 from .models import MODELS, forward, loss_per_run
-from .optim import OPTIMIZERS, SCHEDULES, Schedule
+from .optim import OPTIMIZERS
 from .params import INIT_SCALES, Spec
+from .schedules import SCHEDULES, Schedule
 from .train import TrainConfig, Trainer, default_device
 
 PAIRS = {"adam": ("adam-l2", "adamw", "adamw-torch"), "sgd": ("sgd-l2", "sgdw")}

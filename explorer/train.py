@@ -16,8 +16,9 @@ import torch
 
 from .data import digits
 from .models import ModelSpec, forward, init_params, loss_per_run
-from .optim import BatchedOptimizer, Schedule
+from .optim import BatchedOptimizer
 from .params import TRAIN
+from .schedules import Schedule
 
 
 def default_device() -> str:

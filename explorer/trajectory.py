@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .optim import OPTIMIZERS, BatchedOptimizer, Decay, Precond, Schedule
+from .optim import OPTIMIZERS, BatchedOptimizer, Decay, Precond
+from .schedules import Schedule
 from .surfaces import SURFACES
 
 

@@ -6,8 +6,8 @@ import torch
 from conftest import fresh, run_cli
 
 from explorer.convert import FORMS, convert, convert_params, schedule_of, survival
-from explorer.optim import Schedule
 from explorer.params import CONVERT
+from explorer.schedules import Schedule
 
 DEFAULTS = {k: s.default for k, s in CONVERT.items()}
 

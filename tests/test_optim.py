@@ -6,7 +6,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.optim import OPTIMIZERS, BatchedOptimizer, Decay, Precond, Schedule
+from explorer.optim import OPTIMIZERS, BatchedOptimizer, Decay, Precond
+from explorer.schedules import Schedule
 
 STEPS = 1000
 

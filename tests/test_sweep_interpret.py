@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from explorer.optim import Schedule
+from explorer.schedules import Schedule
 from explorer.sweep import COUPLING_VISIBLE, SweepConfig, coupling, interpret, pow2
 from explorer.train import TrainConfig
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from explorer.optim import Schedule
+from explorer.schedules import Schedule
 from explorer.trajectory import fixed_point, run_trajectories
 
 
