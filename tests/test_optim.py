@@ -244,7 +244,7 @@ def test_registry_and_validation():
     with pytest.raises(ValueError, match="expected 1 or 2"):
         BatchedOptimizer([p], "adamw", lr=[1, 2, 3])
     with pytest.raises(ValueError, match="unknown schedule"):
-        Schedule("linear")
+        Schedule("exponential")
 
 
 def test_paper_form_is_the_torch_form_with_lambda_over_alpha_for_any_schedule():

@@ -33,7 +33,7 @@ def export_menu(key: str, stem: str, chart, frame, meta: dict, animation=None, a
         if animation is not None:
             st.download_button("GIF (the race, animated)", data=animation, file_name=f"{animation_stem or stem}.gif",
                                mime="image/gif", key=f"dl_{key}_gif", width="stretch", on_click="ignore",
-                               help="both panels, the paths growing; takes a few seconds")
+                               help="both panels, the paths growing; rendered when you click: 10–30 s")
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
