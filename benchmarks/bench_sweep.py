@@ -6,13 +6,18 @@ Measured in one run on the default Adam grid (3 optimizers × 7 lr × 7 λ = 147
   * achieved GFLOP/s of the engine (matmul FLOPs of forward + backward) vs torch.mm on large
     square matrices with the same threads;
   * the ceiling for this grid on this machine, measured from its two unavoidable parts: the step's
-    eight batched matmuls alone (batch 32: small per-run matrices) and one fused Adam pass over all
-    weights (7 × 4 bytes per weight: memory-bound). FLOPs / (their sum) is the best any engine can
-    reach here without changing the problem.
+    eight batched matmuls alone, into kept outputs (batch 32: small per-run matrices), and one fused
+    Adam pass over all weights (7 × 4 bytes per weight: memory-bound). FLOPs / (their sum) is the best
+    any engine can reach here without changing the problem;
+  * one step taken apart: the Trainer's step, its forward + backward (of which the matmuls, the rest
+    elementwise), its optimizer step (of which one fused Adam pass, the rest the decay's passes and
+    kernel calls), and what is left (the step's Python: batch, divergence check, calls). Medians over
+    interleaved rounds, so a load that comes and goes slows every part alike.
     python benchmarks/bench_sweep.py [--steps 300] [--device cuda] [--threads N]
 """
 import argparse
 import dataclasses
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,7 +27,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from explorer.data import digits  # noqa: E402
-from explorer.models import forward, forward_one, init_params, loss_per_run  # noqa: E402
+from explorer.models import forward_one, init_params  # noqa: E402
 from explorer.sweep import PRESETS, grid_cells, run_sweep, seed_trainer  # noqa: E402
 from explorer.train import Trainer, default_device  # noqa: E402
 
@@ -82,48 +87,41 @@ def naive() -> float:
     return time.perf_counter() - t0
 
 
-def timed(f, reps=20) -> float:
-    f()
-    sync()
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        f()
-    sync()
-    return (time.perf_counter() - t0) / reps
-
-
-def engine_parts() -> tuple[float, float, int]:
-    """Seconds per step of the engine's forward + backward and of its optimizer update; kernel calls a step."""
-    tr = seed_trainer(cfg, 0, a.device)
+def step_parts(rounds=15) -> tuple[dict[str, float], int]:
+    """Median seconds per step of each part (interleaved rounds of two calls each); kernel calls a step."""
+    tr = seed_trainer(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=10 ** 9)), 0, a.device)
     idx = tr._next_batch()
-
-    def fwd_bwd():
-        for p in tr.params:
-            p.grad = None
-        loss_per_run(forward(spec, tr.params, tr.data.x_train[idx]), tr.data.y_train[idx]).sum().backward()
-    fwd_bwd()
-    grads = [p.grad for p in tr.params]
-    return timed(fwd_bwd), timed(lambda: tr.opt.step(grads)), len(tr.opt._groups)
-
-
-def ceiling_parts() -> tuple[float, float]:
-    """Seconds per step of (a) the step's matmuls alone, (b) one fused Adam pass over all weights."""
+    x, y = tr.data.x_train[idx], tr.data.y_train[idx]
     r, b = len(cells), cfg.train.batch_size
     mats = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        h = torch.randn(r, b, n_in, device=dev)
-        w = torch.randn(r, n_in, n_out, device=dev)
-        dz = torch.randn(r, b, n_out, device=dev)
-        mats.append((lambda h=h, w=w: torch.bmm(h, w)))                          # forward
-        mats.append((lambda h=h, dz=dz: torch.bmm(h.transpose(1, 2), dz)))       # dW
+        h, w, dz = (torch.randn(r, *s, device=dev) for s in ((b, n_in), (n_in, n_out), (b, n_out)))
+        outs = [torch.empty(r, *s, device=dev) for s in ((b, n_out), (n_in, n_out), (b, n_in))]
+        mats.append(lambda h=h, w=w, o=outs[0]: torch.bmm(h, w, out=o))                          # forward
+        mats.append(lambda h=h, dz=dz, o=outs[1]: torch.bmm(h.transpose(1, 2), dz, out=o))       # dW
         if i > 0:
-            mats.append((lambda w=w, dz=dz: torch.bmm(dz, w.transpose(1, 2))))   # dX
-    t_mm = timed(lambda: [m() for m in mats])
+            mats.append(lambda w=w, dz=dz, o=outs[2]: torch.bmm(dz, w.transpose(1, 2), out=o))   # dX
     p, g, m, v = (torch.rand(n_weights, device=dev) for _ in range(4))
-    step = [torch.tensor(10.0, device=dev)]
-    t_opt = timed(lambda: torch._fused_adam_([p], [g], [m], [v], [], step, lr=1e-3, beta1=0.9, beta2=0.999,
-                                             weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False))
-    return t_mm, t_opt
+    t = [torch.tensor(10.0, device=dev)]
+    parts = {
+        "step": lambda: tr.step(1),
+        "forward+backward": lambda: tr.backprop(x, y),
+        "matmuls": lambda: [f() for f in mats],
+        "optimizer": lambda: tr.opt.step(tr.opt.grads),
+        "adam pass": lambda: torch._fused_adam_([p], [g], [m], [v], [], t, lr=1e-3, beta1=0.9, beta2=0.999,
+                                                weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False),
+    }
+    times: dict[str, list[float]] = {k: [] for k in parts}
+    with torch.no_grad():
+        for _ in range(rounds + 1):
+            for k, f in parts.items():
+                sync()
+                t0 = time.perf_counter()
+                f()
+                f()
+                sync()
+                times[k].append((time.perf_counter() - t0) / 2)
+    return {k: statistics.median(v[1:]) for k, v in times.items()}, len(tr.opt._groups)
 
 
 def matmul_peak(n=2048, reps=10) -> float:
@@ -149,14 +147,19 @@ print(f"batched engine:  {tb:7.2f} s   {len(cells) * a.steps / tb:9.0f} cell-ste
 print(f"naive loop:      {tn:7.2f} s   {len(cells) * a.steps / tn:9.0f} cell-steps/s   {work / tn / 1e9:6.1f} GFLOP/s")
 print(f"speed-up:        {tn / tb:7.1f}×")
 print(f"torch.mm peak:   {peak:7.1f} GFLOP/s → the engine reaches {100 * work / tb / 1e9 / peak:.0f} % of it")
-f_b, opt, calls = engine_parts()
-t_mm, t_opt = ceiling_parts()
+ms, calls = step_parts()
+ms = {k: 1e3 * v for k, v in ms.items()}
+t_mm, t_opt = ms["matmuls"] / 1e3, ms["adam pass"] / 1e3
 step_flop = flop_per_cell_step * len(cells)
-print(f"engine step:     {1e3 * (f_b + opt):7.2f} ms = forward+backward {1e3 * f_b:.2f} ms "
-      f"+ optimizer {1e3 * opt:.2f} ms ({calls} fused-kernel calls)")
-print(f"ceiling step:    {1e3 * (t_mm + t_opt):7.2f} ms = the matmuls alone {1e3 * t_mm:.2f} ms "
-      f"({step_flop / t_mm / 1e9:.0f} GFLOP/s) + one fused Adam pass {1e3 * t_opt:.2f} ms "
-      f"({28 * n_weights / t_opt / 1e9:.0f} GB/s at 28 bytes per weight)")
+print(f"engine step:     {ms['step']:7.2f} ms = forward+backward {ms['forward+backward']:.2f} "
+      f"(matmuls {ms['matmuls']:.2f} + elementwise {ms['forward+backward'] - ms['matmuls']:.2f}) "
+      f"+ optimizer {ms['optimizer']:.2f} (one fused Adam pass {ms['adam pass']:.2f} + decay passes and "
+      f"{calls} kernel calls {ms['optimizer'] - ms['adam pass']:.2f}) "
+      f"+ Python {ms['step'] - ms['forward+backward'] - ms['optimizer']:.2f} ms (medians, interleaved)")
+print(f"ceiling step:    {ms['matmuls'] + ms['adam pass']:7.2f} ms = the matmuls alone {ms['matmuls']:.2f} ms "
+      f"({step_flop / t_mm / 1e9:.0f} GFLOP/s) + one fused Adam pass {ms['adam pass']:.2f} ms "
+      f"({28 * n_weights / t_opt / 1e9:.0f} GB/s at 28 bytes per weight) = "
+      f"{100 * (ms['matmuls'] + ms['adam pass']) / ms['step']:.0f} % of the engine's step")
 ceil = step_flop / (t_mm + t_opt) / 1e9
 print(f"ceiling:         {ceil:7.1f} GFLOP/s = {100 * ceil / peak:.0f} % of matmul peak; "
       f"the engine reaches {100 * work / tb / 1e9 / ceil:.0f} % of this ceiling")

@@ -99,3 +99,73 @@ def forward_one(spec: ModelSpec, params: list[torch.Tensor], x: torch.Tensor) ->
         if i + 2 < len(params):
             h = torch.relu(F.layer_norm(h, h.shape[-1:]) if spec.kind == "mlp-ln" else h)
     return h
+
+
+class Backprop:
+    """The batched MLP's per-run losses and their gradients, by hand: no autograd graph, and the weight and
+    bias gradients written straight into `grads` (e.g. the optimizer's packed buffer, so nothing is
+    copied). The same ATen operations autograd runs (baddbmm/bmm, threshold_backward for the ReLU,
+    native_layer_norm_backward, the log-softmax's backward in closed form), into buffers kept between
+    steps. Device-agnostic: everything lives where the parameters live.
+    """
+
+    def __init__(self, spec: ModelSpec, params: list[torch.Tensor], grads: list[torch.Tensor]):
+        if spec.kind not in MODELS:
+            raise ValueError(f"unknown model {spec.kind!r}; choose from {', '.join(MODELS)}")
+        self.spec = spec
+        self.weights = [p.detach() for p in params[0::2]]
+        self.biases = [p.detach() for p in params[1::2]]
+        self.grad_w, self.grad_b = grads[0::2], grads[1::2]
+        self._work: dict[int, list[torch.Tensor]] = {}
+
+    def _buffers(self, batch: int) -> list[torch.Tensor]:
+        """Per hidden layer its pre-activation (R, B, width), and with LayerNorm its activation too; two
+        gradients of a hidden layer's output, used in turn; the logits' gradient and the logits (R, B,
+        classes)."""
+        if batch not in self._work:
+            w, spec = self.weights[0], self.spec
+            r, kw = w.shape[0], dict(dtype=w.dtype, device=w.device)
+            per_layer = 2 if spec.kind == "mlp-ln" else 1
+            hidden = [torch.empty(r, batch, spec.width, **kw) for _ in range(spec.depth * per_layer)]
+            grads = [torch.empty(r, batch, spec.width, **kw) for _ in (0, 1)]
+            out = [torch.empty(r, batch, spec.classes, **kw) for _ in (0, 1)]
+            self._work = {batch: hidden + grads + out}
+        return self._work[batch]
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Losses (R,) of the batch x (B, inputs), labels y (B,); their gradients are in `grads` after."""
+        b, n, runs = x.shape[0], len(self.weights), self.weights[0].shape[0]
+        work = list(self._buffers(b))         # taken from the front as the forward goes
+        ln = self.spec.kind == "mlp-ln"
+        acts, saved = [x.expand(runs, *x.shape)], []        # each layer's input; what its backward needs
+        for i in range(n - 1):
+            z = torch.baddbmm(self.biases[i][:, None, :], acts[-1], self.weights[i], out=work.pop(0))
+            if ln:
+                normed, mean, rstd = torch.native_layer_norm(z, z.shape[-1:], None, None, 1e-5)
+                saved.append((z, mean, rstd))
+                acts.append(torch.clamp_min(normed, 0, out=work.pop(0)))
+            else:
+                acts.append(z.clamp_min_(0))      # the ReLU's backward needs its output only
+        logits = torch.baddbmm(self.biases[-1][:, None, :], acts[-1], self.weights[-1], out=work[-1])
+        logp = torch.log_softmax(logits.transpose(1, 2), 1)     # as loss_per_run: classes in the middle
+        losses = F.nll_loss(logp, y.expand(runs, b), reduction="none").mean(1)
+        # the mean's and nll_loss's backward: −1/B at each label; then the log-softmax's own backward
+        d_logp = torch.zeros(self.spec.classes, b, dtype=logp.dtype, device=logp.device)
+        d_logp.scatter_(0, y[None], -1.0 / b)
+        dz = torch.ops.aten._log_softmax_backward_data(d_logp.expand_as(logp), logp, 1, logp.dtype)
+        # (R, B, classes) contiguous, as autograd hands it on: the last bias's sum over the batch then adds
+        # in the same order, and every gradient is autograd's to the bit
+        dz = dz.transpose(1, 2)
+        dz = dz if dz.is_contiguous() else work[-2].copy_(dz)
+        for i in range(n - 1, -1, -1):
+            torch.sum(dz, 1, out=self.grad_b[i])
+            torch.bmm(acts[i].transpose(1, 2), dz, out=self.grad_w[i])
+            if i:
+                g = torch.bmm(dz, self.weights[i].transpose(1, 2), out=work[i % 2])
+                torch.ops.aten.threshold_backward.grad_input(g, acts[i], 0, grad_input=g)
+                if ln:
+                    z, mean, rstd = saved[i - 1]
+                    g = torch.ops.aten.native_layer_norm_backward(g, z, z.shape[-1:], mean, rstd, None, None,
+                                                                  [True, False, False])[0]
+                dz = g
+        return losses

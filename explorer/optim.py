@@ -18,7 +18,7 @@ from typing import Sequence
 
 import torch
 
-from .packing import aligned, packed_matrix, zeros_like_packed
+from .packing import aligned, row_matrices, zeros_like_rows
 from .schedules import Schedule
 
 
@@ -129,15 +129,15 @@ class BatchedOptimizer:
         self._shrink: torch.Tensor | None = None      # (steps, R) factors 1 − η_t·rate, made in chunks
         self._shrink_from = 1
         dev = self.params[0].device
-        # Packed parameters (see pack): run r is row r of one buffer, so a block of consecutive runs is
-        # one tensor. With rows a whole number of 64-byte units long, every element takes the kernel's
-        # vector body (never its scalar tail), whatever the block or the thread split: grouping runs
-        # then gives the same bits as one call per run.
-        matrix = packed_matrix(self.params)
-        self._packed = matrix is not None
-        self._blocks = self._packed and aligned(matrix)
+        # Packed parameters (see pack): run r of each tensor is row r of its buffer, so a block of
+        # consecutive runs is one tensor per parameter. With rows a whole number of 64-byte units long,
+        # every element takes the kernel's vector body (never its scalar tail), whatever the block or
+        # the thread split: grouping runs then gives the same bits as one call per run.
+        matrices = row_matrices(self.params)
+        self._packed = matrices is not None
+        self._blocks = self._packed and aligned(matrices)
         if self._packed:
-            zeros = lambda: zeros_like_packed(matrix, self.params)  # noqa: E731
+            zeros = lambda: zeros_like_rows(matrices, self.params)  # noqa: E731
         else:
             zeros = lambda: [torch.zeros_like(p, memory_format=torch.contiguous_format) for p in self.params]  # noqa: E731
         self.state = list(zip(zeros(), zeros())) if self.precond is Precond.ADAM else zeros()
@@ -147,7 +147,7 @@ class BatchedOptimizer:
             buffers += [[m for m, _ in self.state], [v for _, v in self.state]]
         else:
             buffers += [self.state]
-        self._buffers = [packed_matrix(b) if self._packed else b for b in buffers]
+        self._buffers = [row_matrices(b) if self._packed else b for b in buffers]
         self._t = torch.zeros((), dtype=torch.float32, device=dev)  # as torch.optim's fused
 
         # one fused-kernel call per group of runs sharing (lr, β1, β2, ε) or (lr, μ): the kernel takes
@@ -180,23 +180,25 @@ class BatchedOptimizer:
         self._decoupled_ranges = [(a, b) for a, b, _ in self._scaled_ranges(self._decoupled_rate)]
         self.t = 0
 
+    @property
+    def grads(self) -> list[torch.Tensor]:
+        """The gradient buffer step reads, laid out like the parameters (packed when they are): a
+        backward that writes its gradients here and passes this list to step spares the copy."""
+        return self._grads
+
     def _segments(self, buffer, ranges: list[tuple[int, int]]) -> list[torch.Tensor]:
-        """The tensors one kernel call gets for these runs of a buffer: a block of rows per range when
-        the rows are aligned, else one tensor per run (per run and parameter when not packed)."""
+        """The tensors one kernel call gets for these runs of a buffer: a block of rows of each matrix per
+        range when the rows are aligned, else one per run and tensor (row or slice)."""
         if self._blocks:
-            return [buffer[a:b] for a, b in ranges]
-        runs = [r for a, b in ranges for r in range(a, b)]
-        if self._packed:
-            return [buffer[r] for r in runs]
-        return [t[r] for r in runs for t in buffer]
+            return [m[a:b] for a, b in ranges for m in buffer]
+        return [t[r] for a, b in ranges for r in range(a, b) for t in buffer]
 
     def _scaled_ranges(self, rate: torch.Tensor) -> list[tuple[int, int, list[torch.Tensor]]]:
         """Ranges of consecutive runs with a nonzero rate, each with its rates shaped to broadcast over
         its block of each buffer (float32 on the parameters' device, as the kernel's scalar would be)."""
         out = []
         for a, b in _ranges([r for r, x in enumerate(rate.tolist()) if x]):
-            shapes = [self._buffers[0]] if self._packed else self.params
-            out.append((a, b, [_broadcastable(rate[a:b], p) for p in shapes]))
+            out.append((a, b, [_broadcastable(rate[a:b], p) for p in self._buffers[0]]))
         return out
 
     def step(self, grads: Sequence[torch.Tensor]) -> None:
@@ -205,6 +207,7 @@ class BatchedOptimizer:
         Decoupled decay is a batched multiply θ ← θ·(1 − η_t·λ_paper − η_t·α·λ_torch) of the decoupled
         runs, as torch.optim.AdamW does before its Adam step; L2 a batched g ← g + λθ of the L2 runs.
         Then torch's fused Adam / SGD kernel, once per group of runs that share its scalar arguments.
+        grads may be self.grads, written in place (no copy then; L2 runs get λθ added to them).
         """
         if torch.is_grad_enabled():
             with torch.no_grad():
@@ -212,36 +215,31 @@ class BatchedOptimizer:
         self.t += 1
         eta = self.schedule.multiplier(self.t)
         params, mine = self._buffers[0], self._buffers[1]
-        given = packed_matrix(grads) if self._packed else None
-        direct = given is not None and given.shape == mine.shape and not self._l2_ranges
-        if not direct:
+        own = len(grads) == len(self._grads) and all(g is m for g, m in zip(grads, self._grads))
+        given = row_matrices(grads) if self._packed and not own else None
+        direct = (given is not None and [g.shape for g in given] == [m.shape for m in mine]
+                  and not self._l2_ranges)
+        if not (own or direct):
             torch._foreach_copy_(self._grads, list(grads))
-        if self._l2_ranges:
-            for a, b, lam in self._l2_ranges:
-                for g, p, l in self._pairs(mine, params, a, b, lam):
-                    g.addcmul_(p, l)
+        for a, b, lam in self._l2_ranges:
+            for g, p, l in zip(mine, params, lam):
+                g[a:b].addcmul_(p[a:b], l)
         if self._decoupled_ranges:
             shrink = self._shrink_factors(self.t)
             for a, b in self._decoupled_ranges:
                 every = (a, b) == (0, self.runs)
-                for p in ([params if every else params[a:b]] if self._packed else [p[a:b] for p in params]):
+                for p in params:
+                    p = p if every else p[a:b]
                     p.mul_((shrink if every else shrink[a:b]).view((-1,) + (1,) * (p.dim() - 1)))
         self._t.fill_(self.t)
-        given_rows = given.unbind(0) if direct and not self._blocks else None
         for lr, kw, (p, g, *state), ranges in self._groups:
             if direct:
-                g = ([given[a:b] for a, b in ranges] if given_rows is None
-                     else [given_rows[r] for a, b in ranges for r in range(a, b)])
+                g = self._segments(given, ranges)
             steps = [self._t] * len(p)
             if self.precond is Precond.ADAM:
                 torch._fused_adam_(p, g, state[0], state[1], [], steps, lr=eta * lr, **kw)
             else:
                 torch._fused_sgd_(p, g, state[0], lr=eta * lr, is_first_step=self.t == 1, **kw)
-
-    def _pairs(self, grads, params, a: int, b: int, lam: list[torch.Tensor]):
-        if self._packed:
-            return [(grads[a:b], params[a:b], lam[0])]
-        return [(g[a:b], p[a:b], l) for g, p, l in zip(grads, params, lam)]
 
     def _shrink_factors(self, t: int, chunk: int = 256) -> torch.Tensor:
         """(R,) factors 1 − η_t·(λ_paper + α·λ_torch) in the parameters' dtype and device, computed in

@@ -1,6 +1,8 @@
-"""The packed layout of batched parameters: run r's slices of all tensors are one contiguous row r of a
-single (R, W) buffer, padded to whole 64-byte units, so a block of consecutive runs is one tensor for the
-fused optimizer kernels, and gradients written in the same layout need no copy."""
+"""The packed layout of batched parameters: each tensor (R, …) is a view of its own (R, W) buffer whose
+row r holds run r's values, padded to whole 64-byte units. A block of consecutive runs is then one
+tensor per parameter for the fused optimizer kernels, every element in the kernels' vector body (so
+grouping runs changes no bit), and a batched matmul can write a gradient into such a buffer directly
+(its batches are contiguous, as torch's CPU bmm needs for one batched MKL call)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -11,57 +13,51 @@ ROW_BYTES = 64   # a packed row is padded to a whole number of cache lines, the 
 
 
 def pack(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """The same values as views of one run-major buffer (R, W): run r's slices of all the tensors are
-    adjacent, so run r is the contiguous row r, zero-padded to a multiple of ROW_BYTES (the padding has
-    zero gradients, so no update moves it). The views keep their shapes and can be autograd leaves."""
-    r = tensors[0].shape[0]
-    sizes = [t[0].numel() for t in tensors]
-    flat = torch.zeros(r, padded(sum(sizes), tensors[0].element_size()), dtype=tensors[0].dtype,
-                       device=tensors[0].device)
-    out, offset = [], 0
-    for t, n in zip(tensors, sizes):
-        out.append(flat[:, offset:offset + n].view(t.shape).copy_(t.detach()))
-        offset += n
+    """The same values as views of one (R, W) buffer per tensor: run r's slice is the contiguous row r,
+    zero-padded to a multiple of ROW_BYTES (the padding has zero gradients, so no update moves it). The
+    views keep their shapes and can be autograd leaves."""
+    out = []
+    for t in tensors:
+        n = t[0].numel()
+        flat = torch.zeros(t.shape[0], padded(n, t.element_size()), dtype=t.dtype, device=t.device)
+        out.append(flat[:, :n].view(t.shape).copy_(t.detach()))
     return out
 
 
-def run_rows(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor] | None:
-    """Each run's row of the buffer that `pack` made (views, padding included), or None if the tensors
-    are not packed. One contiguous (R, …) tensor counts as packed, its rows unpadded."""
-    m = packed_matrix(tensors)
-    return None if m is None else list(m.unbind(0))
-
-
-def packed_matrix(tensors: Sequence[torch.Tensor]) -> torch.Tensor | None:
-    """The (R, W) buffer whose rows hold the tensors run by run (see pack), or None."""
-    first = tensors[0].detach()
-    runs = first.shape[0]
-    if len(tensors) == 1 and first.is_contiguous():
-        return first.view(runs, -1)
-    n = sum(t.numel() // max(1, runs) for t in tensors)
-    offset, stride = first.storage_offset(), first.stride(0) if runs > 1 else n
+def row_matrices(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor] | None:
+    """Each tensor as the (R, W) matrix of its runs' rows, padding included where `pack` made it (views
+    of the same memory), or None when some tensor's runs are not rows of one buffer."""
+    out = []
     for t in tensors:
-        if (t.untyped_storage().data_ptr() != first.untyped_storage().data_ptr() or t.shape[0] != runs
-                or (runs > 1 and t.stride(0) != stride) or t.storage_offset() != offset
-                or not t[0].is_contiguous()):
+        m = _row_matrix(t)
+        if m is None:
             return None
-        offset += t[0].numel()
-    width = n
-    base = tensors[0]._base
-    full = padded(n, first.element_size())
-    if (base is not None and base.dim() == 2 and base.shape == (runs, full) and base.is_contiguous()
-            and base.storage_offset() == first.storage_offset()):
-        width = full                        # pack's buffer: its padding belongs to the rows
-    elif runs > 1 and stride != n:
+        out.append(m)
+    return out
+
+
+def _row_matrix(t: torch.Tensor) -> torch.Tensor | None:
+    d = t.detach()
+    runs, n = d.shape[0], d[0].numel() if d.shape[0] else 0
+    if runs == 0 or not d[0].is_contiguous():
         return None
-    return torch.as_strided(first, (runs, width), (width, 1), first.storage_offset())
+    full, base = padded(n, d.element_size()), t._base
+    if (base is not None and base.dim() == 2 and base.shape == (runs, full) and base.is_contiguous()
+            and base.storage_offset() == d.storage_offset()
+            and (runs == 1 or d.stride(0) == full)):
+        return torch.as_strided(d, (runs, full), (full, 1), d.storage_offset())   # pack's buffer
+    if d.is_contiguous():
+        return d.view(runs, n)
+    return None
 
 
-def zeros_like_packed(matrix: torch.Tensor, tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """Zeros with the same packed layout as tensors (views of a fresh buffer shaped like matrix)."""
-    buf = torch.zeros_like(matrix, memory_format=torch.contiguous_format)
-    shift = buf.storage_offset() - matrix.storage_offset()
-    return [buf.as_strided(t.shape, t.stride(), t.storage_offset() + shift) for t in tensors]
+def zeros_like_rows(matrices: Sequence[torch.Tensor], tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Zeros laid out as tensors are in their row matrices (views of fresh buffers shaped like them)."""
+    out = []
+    for m, t in zip(matrices, tensors):
+        buf = torch.zeros_like(m, memory_format=torch.contiguous_format)
+        out.append(buf.as_strided(t.shape, t.stride(), t.storage_offset() - m.storage_offset()))
+    return out
 
 
 def padded(n: int, element_size: int) -> int:
@@ -69,6 +65,6 @@ def padded(n: int, element_size: int) -> int:
     return -(-n // unit) * unit
 
 
-def aligned(matrix: torch.Tensor) -> bool:
+def aligned(matrices: Sequence[torch.Tensor]) -> bool:
     """Rows a whole number of ROW_BYTES long: every element takes the kernels' vector body."""
-    return matrix.shape[1] * matrix.element_size() % ROW_BYTES == 0
+    return all(m.shape[1] * m.element_size() % ROW_BYTES == 0 for m in matrices)

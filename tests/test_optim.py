@@ -257,10 +257,10 @@ def test_paper_form_is_the_torch_form_with_lambda_over_alpha_for_any_schedule():
 
 
 def test_packed_parameters_take_the_same_steps():
-    """Packed parameters (one contiguous row per run, one kernel call per run) and separate tensors
-    (one call per run over its slice of each tensor) are the same update, up to float32 round-off:
-    the kernel's vector body and scalar tail fall on different elements."""
-    from explorer.packing import pack, run_rows
+    """Packed parameters (each run's slice of a tensor a padded row, runs grouped in blocks) and separate
+    tensors (unpadded: one slice per run and tensor) are the same update, up to float32 round-off: the
+    kernel's vector body and scalar tail fall on different elements."""
+    from explorer.packing import aligned, pack, row_matrices
     g = torch.Generator().manual_seed(0)
     shapes = [(4, 7, 5), (4, 5), (4, 5, 3)]
     start = [torch.randn(s, generator=g) for s in shapes]
@@ -269,7 +269,7 @@ def test_packed_parameters_take_the_same_steps():
     results = []
     for packed in (False, True):
         params = pack(start) if packed else [t.clone() for t in start]
-        assert (run_rows(params) is not None) == packed
+        assert aligned(row_matrices(params)) == packed
         opt = BatchedOptimizer(params, names, lr=[1e-2, 2e-3, 5e-3, 1e-3], wd=[0.1, 0.5, 0.01, 0.0],
                                schedule=Schedule("cosine", total_steps=50))
         for gs in grads:
@@ -332,4 +332,4 @@ def test_one_kernel_call_per_group_of_runs(monkeypatch):
     params = pack([torch.randn(len(cells), 7, 5), torch.randn(len(cells), 5)])
     opt = BatchedOptimizer(params, [n for n, _, _ in cells], lr=[c[1] for c in cells], wd=[c[2] for c in cells])
     opt.step([torch.randn_like(p) for p in params])
-    assert calls == [3] * 4      # each call: one block of 5 consecutive runs (rows) per form
+    assert calls == [3 * 2] * 4      # each call: one block of 5 consecutive runs (rows) per form and tensor
