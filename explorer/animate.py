@@ -2,7 +2,7 @@
 
 Every frame is the trajectory view's own figure (figures.race_chart) with its playback step set. Rendering
 the whole figure costs ~0.8 s a frame (vl-convert, mostly axes, titles and the surface image), so the parts
-that do not move are rendered once: the figure without its playback layers (charts.RACE_LAYER) is the
+that do not move are rendered once: the figure without its playback layers (playback.RACE_LAYER) is the
 background, and each frame renders only the playback layers of each panel — the same layers, scales and
 size, on a transparent canvas — and lays them over the background where the scenegraph puts that panel's
 plot (so the moving marker passes over the ◆, not under it as in the app). tests/test_race.py checks a
@@ -17,7 +17,7 @@ from PIL import Image
 
 from . import figures
 from .chartkit import RACE
-from .charts import RACE_LAYER
+from .playback import RACE_LAYER
 
 DEFAULT_FRAMES, DEFAULT_FPS, HOLD_SECONDS = 48, 12, 2.0
 MAX_FRAMES, MAX_FPS = 600, 50

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import chartkit as kit
+from . import playback as pb
 from .optim import OPTIMIZERS
 from .surfaces import SURFACES
 
@@ -67,7 +68,7 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
         opacity=alt.condition(alt.datum.label == OPTIMIZERS[focus].label, alt.value(1.0), alt.value(0.35)),
         detail="label:N")
     if race:
-        path = path.transform_filter(f"datum.step <= {kit.RACE}").properties(name=RACE_LAYER + "path")
+        path = path.transform_filter(f"datum.step <= {kit.RACE}").properties(name=pb.RACE_LAYER + "path")
     # clickable: the start grid goes on top of every layer instead (a click on a path or a mark picks a start too)
     layers = [image, path] if clickable else [image, hover, path]
     ends = inside[inside["optimizer"] == focus]
@@ -78,7 +79,7 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
         mark_tips = ["what:N", "step:Q", alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")]
         if race:        # the end mark appears when the playback gets there
             ends_chart = alt.Chart(marks).transform_filter(f"datum.what == 'start' || datum.step <= {kit.RACE}")
-            ends_chart = ends_chart.properties(name=RACE_LAYER + "ends")
+            ends_chart = ends_chart.properties(name=pb.RACE_LAYER + "ends")
         else:
             ends_chart = alt.Chart(marks)
         layers.append(ends_chart.mark_point(filled=True, size=110, stroke="white", strokeWidth=1.2, clip=race).encode(
@@ -88,7 +89,7 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
             color=alt.value("#222222"),
             tooltip=mark_tips + ([alt.Tooltip("loss:Q", format=".4g")] if has_loss else [])))
     if race:            # under the ◆, which the end marker would hide where a run ends on it
-        layers += _race_markers(rows, names, focus, xs, ys, color)
+        layers += pb.race_markers(rows, names, focus, xs, ys, color, COLORS[focus])
     if fixed is not None:
         fp = pd.DataFrame({"x": [fixed.point[0]], "y": [fixed.point[1]], "label": [fixed.label]})
         layers.append(alt.Chart(fp).mark_point(shape="diamond", size=200, filled=True,
@@ -110,83 +111,12 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
         layers.append(alt.Chart(msg).mark_text(fontSize=18, fontWeight="bold", color="#b2182b").encode(
             x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text="text:N"))
     if clickable:
-        layers.append(_start_grid(surface, xs, ys, tips, dx, dy))
+        layers.append(pb.start_grid(surface, xs, ys, tips, dx, dy))
     head = kit.title(title, subtitle, size)
     if race:
         head.offset = 20                    # room for the step readout between the title and the plot
-        return alt.layer(*layers).add_params(_race_param(frame)).properties(width=size, height=size, title=head)
+        return alt.layer(*layers).add_params(pb.race_param(frame)).properties(width=size, height=size, title=head)
     return alt.layer(*layers).properties(width=size, height=size, title=head)
-
-
-RACE_LAYER = "race_"    # name prefix of the layers that follow the playback step (animate.py redraws only those)
-
-
-def _race_param(frame: pd.DataFrame) -> alt.Parameter:
-    """The step a playback shows (default: the last, the whole race), bound to a range input that the app's
-    player drives (explorer/ui/player.py)."""
-    last = int(frame["step"].max()) if len(frame) else 0
-    return alt.param(name=kit.RACE, value=last, bind=alt.binding_range(min=0, max=max(last, 1), step=1))
-
-
-def race_rows(frame: pd.DataFrame, focus: str, other: str | None) -> pd.DataFrame:
-    """The runs' rows at the playback's steps (`kit.frame_steps`): step, run r (0: focus, 1: other), x, y, and
-    the focus run's loss and norm for the readout; finite rows only, rounded (the spec stays small)."""
-    n = int(frame["step"].max()) if len(frame) else 0
-    out = []
-    for r, name in enumerate([focus] + ([other] if other else [])):
-        fields = ["x", "y"] + (["loss", "norm"] if r == 0 else [])
-        rows = frame[(frame["optimizer"] == name) & frame["step"].isin(kit.frame_steps(n))]
-        rows = rows[np.isfinite(rows[fields]).all(axis=1)]
-        cols = {"step": rows["step"].astype(int).to_numpy(), "r": r}
-        out.append(pd.DataFrame(cols | {f: kit.sig(rows[f].to_numpy(), 5 if f in "xy" else 4) for f in fields}))
-    return pd.concat(out, ignore_index=True)        # the other run's loss and norm: null
-
-
-def _at_race_step(chart: alt.Chart, by: str = "label") -> alt.Chart:
-    """Each run's last row at or before the playback step."""
-    return chart.transform_filter(f"datum.step <= {kit.RACE}").transform_joinaggregate(
-        shown="max(step)", groupby=[by]).transform_filter("datum.step == datum.shown")
-
-
-def _race_markers(rows, names, focus, xs, ys, color) -> list[alt.Chart]:
-    data = race_rows(rows, focus, names[1] if len(names) > 1 else None)
-    labels = [OPTIMIZERS[n].label for n in names]
-    label = "datum.r == 0 ? " + json.dumps(labels[0]) + " : " + json.dumps(labels[-1])
-    marker = _at_race_step(alt.Chart(data), "r").transform_calculate(label=label).mark_point(
-        filled=True, size=150, stroke="white", strokeWidth=1.5, clip=True).encode(
-        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), color=color,
-        opacity=alt.condition("datum.r == 0", alt.value(1.0), alt.value(0.5)),
-        tooltip=["label:N", "step:Q", alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")],
-    ).properties(name=RACE_LAYER + "marker")
-    text = ("'step ' + format(datum.step, ',') + ' · f = ' + format(datum.loss, '.4~g') + ' · ‖θ‖ = ' "
-            "+ format(datum.norm, '.4~g')")
-    readout = _at_race_step(alt.Chart(data).transform_filter("datum.r == 0"), "r").transform_calculate(
-        readout=text).mark_text(align="left", baseline="bottom", dy=-6, fontSize=12, fontWeight="bold",
-                                color=COLORS[focus]).encode(
-        x=alt.value(0), y=alt.value(0), text="readout:N").properties(name=RACE_LAYER + "readout")
-    return [marker, readout]
-
-
-def _start_grid(surface: str, xs, ys, tips: pd.DataFrame, dx: float, dy: float) -> alt.Chart:
-    """Transparent cells centred on every k-th start-slider stop (generated in the browser: no data in the
-    spec), each with f of its tooltip cell; a click selects the cell's indices (ix, iy)."""
-    surf = SURFACES[surface]
-    (wx, nx), (wy, ny) = kit.start_cells(surf.xlim), kit.start_cells(surf.ylim)
-    (x0, x1), (y0, y1) = surf.xlim, surf.ylim
-    n = math.isqrt(len(tips))
-    keyed = tips.assign(key=np.arange(len(tips)))           # tips run x fastest, as `key` below
-    pick = alt.selection_point(name="start", fields=["ix", "iy"], on="click", clear=False, toggle=False)
-    return alt.Chart(alt.sequence(0, nx * ny, as_="i")).transform_calculate(
-        ix=f"datum.i % {nx}", iy=f"floor(datum.i / {nx})").transform_calculate(
-        cx=f"{x0!r} + {wx!r} * datum.ix", cy=f"{y0!r} + {wy!r} * datum.iy").transform_calculate(
-        x=f"max({x0!r}, datum.cx - {wx / 2!r})", x2=f"min({x1!r}, datum.cx + {wx / 2!r})",
-        y=f"max({y0!r}, datum.cy - {wy / 2!r})", y2=f"min({y1!r}, datum.cy + {wy / 2!r})",
-        key=f"min({n - 1}, floor((datum.cx - {x0!r}) / {dx!r})) + {n} * min({n - 1}, floor((datum.cy - {y0!r}) "
-            f"/ {dy!r}))").transform_lookup(
-        lookup="key", from_=alt.LookupData(keyed, key="key", fields=["f"])).mark_rect(opacity=0).encode(
-        x=alt.X("x:Q", scale=xs), x2="x2:Q", y=alt.Y("y:Q", scale=ys), y2="y2:Q",
-        tooltip=[alt.Tooltip("f:Q", format=".4g"), alt.Tooltip("cx:Q", title="click: start x", format=".4g"),
-                 alt.Tooltip("cy:Q", title="start y", format=".4g")]).add_params(pick)
 
 
 def metric_chart(frame: pd.DataFrame, field: str, title: str, names, log: bool = False,
@@ -211,14 +141,8 @@ def metric_chart(frame: pd.DataFrame, field: str, title: str, names, log: bool =
     ).properties(width=width, height=height, title=kit.title(title, subtitle, width))
     if not race:
         return line
-    rule = alt.Chart(pd.DataFrame({"n": [0]})).transform_calculate(step=kit.RACE).mark_rule(
-        color="#555555", strokeDash=[3, 3]).encode(x="step:Q").properties(name=RACE_LAYER + "rule")
-    # the drawn points themselves (every step up to MAX_POINTS, then within a pixel): no second data set
-    dots = _at_race_step(alt.Chart(data)).mark_point(filled=True, size=70, stroke="white", strokeWidth=1).encode(
-        x="step:Q", y=alt.Y(f"{field}:Q", scale=y_scale), color=color,
-        tooltip=["label:N", "step:Q", alt.Tooltip(f"{field}:Q", format=".5g")]).properties(name=RACE_LAYER + "dots")
-    return alt.layer(line, rule, dots).add_params(_race_param(frame)).properties(
-        width=width, height=height, title=kit.title(title, subtitle, width))
+    return alt.layer(line, *pb.step_rule_and_dots(data, field, y_scale, color)).add_params(
+        pb.race_param(frame)).properties(width=width, height=height, title=kit.title(title, subtitle, width))
 
 
 TRAIN_TITLES = {"train_loss": "train loss", "test_loss": "test loss", "test_acc": "test accuracy",
@@ -471,30 +395,3 @@ def landscape_chart(grid: pd.DataFrame, paths: pd.DataFrame, axes: tuple[str, st
         tooltip=["label:N", "step:Q", alt.Tooltip("loss:Q", format=".4g")])
     return alt.layer(heat, path).properties(width=size, height=size,
                                             title=kit.title("Loss landscape through both runs", subtitle, size))
-
-
-# ---------------------------------------------------------------- playback of a finished live run
-def with_scrubber(part: LivePart, param: str, last_step: int) -> LivePart:
-    """A live metric part with a rule at the step held by `param` and each run's point there (the last
-    recorded at or before it), the parameter bound to a range input that the app's player drives."""
-    data, spec = part
-    keep = ("width", "height", "title", "config", "$schema", "autosize")
-    base = {k: v for k, v in spec.items() if k not in keep}
-    enc = base.get("encoding", {})
-    y = {k: v for k, v in enc.get("y", {}).items() if k in ("field", "type", "scale")}
-    at_step = [{"filter": f"datum.step <= {param}"},
-               {"joinaggregate": [{"op": "max", "field": "step", "as": "shown"}],
-                "groupby": [f for f in ("label", "layer") if f in data]},
-               {"filter": "datum.step == datum.shown"}]
-    rule = {"data": {"values": [{}]}, "transform": [{"calculate": param, "as": "step"}],
-            "mark": {"type": "rule", "color": "#555555", "strokeDash": [3, 3]},
-            "encoding": {"x": {"field": "step", "type": "quantitative"}}}
-    dots = {"transform": at_step, "mark": {"type": "point", "filled": True, "size": 60, "stroke": "white",
-                                           "strokeWidth": 1},
-            "encoding": {"x": {"field": "step", "type": "quantitative"}, "y": y, "color": enc.get("color"),
-                         "tooltip": enc.get("tooltip")}}
-    out = {k: spec[k] for k in keep if k in spec}
-    out["layer"] = [base, rule, dots]
-    out["params"] = [{"name": param, "value": int(last_step),
-                      "bind": {"input": "range", "min": 0, "max": max(int(last_step), 1), "step": 1}}]
-    return data, out

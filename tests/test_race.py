@@ -9,7 +9,7 @@ import pytest
 from conftest import fresh, run_cli, specs
 from PIL import Image
 
-from explorer import animate, chartkit, charts, figures
+from explorer import animate, chartkit, charts, figures, playback
 from explorer.export import chart_bytes
 from explorer.params import TRAJECTORY
 from explorer.surfaces import SURFACES
@@ -155,13 +155,13 @@ def test_a_finished_live_run_gets_a_scrubber_over_its_curves():
                          "norm_0": [5.0] * 6, "norm_1": [3.0] * 6})
     names = ["adam-l2", "adamw-torch"]
     for metric in ("train_loss", "test_acc"):
-        data, spec = charts.with_scrubber(charts.training_part(rows, metric, names), "train_step", 100)
+        data, spec = playback.with_scrubber(charts.training_part(rows, metric, names), "train_step", 100)
         assert spec["params"][0]["name"] == "train_step" and spec["params"][0]["value"] == 100
         full = {**spec, "data": {"values": json.loads(data.to_json(orient="records"))}, "params": [
             {**spec["params"][0], "value": 50}]}
         svg = chart_bytes(full, "svg").decode()
         assert svg.count('class="mark-symbol') >= 1 and "mark-rule" in svg
-    data, spec = charts.with_scrubber(charts.layer_norm_part(rows, names), "train_step", 100)
+    data, spec = playback.with_scrubber(charts.layer_norm_part(rows, names), "train_step", 100)
     assert {"label", "layer"} <= set(spec["layer"][2]["transform"][1]["groupby"])
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from explorer import charts, figures
+from explorer import charts, figures, playback
 from explorer.instruments import attach
 from explorer.optim import OPTIMIZERS
 from explorer.params import TRAIN, pair_optimizers, sanity_notes
@@ -174,7 +174,7 @@ def live_panel() -> None:
     if not snap["running"] and snap["step"] >= trainer.cfg.steps and len(rows):
         # a finished run: a step slider and play over its recorded curves, in the browser (no rerun)
         steps = sorted(int(s) for s in rows["step"].unique())
-        shown = {k: charts.with_scrubber(p, TRAIN_STEP, steps[-1]) for k, p in parts.items()}
+        shown = {k: playback.with_scrubber(p, TRAIN_STEP, steps[-1]) for k, p in parts.items()}
         player(TRAIN_STEP, steps, "Recorded run")
     slots = st.columns(3) + st.columns(3)
     for slot, (key, part) in zip(slots, parts.items()):
