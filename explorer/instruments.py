@@ -111,6 +111,11 @@ def run_timescales(cfg) -> list[Timescale]:
     return [timescale(n, cfg.lr, cfg.wd, total, per_epoch) for n in cfg.optimizers]
 
 
+def _norms(w: torch.Tensor) -> torch.Tensor:
+    """‖w[r]‖ per run, accumulated in float64."""
+    return torch.linalg.vector_norm(w.flatten(1), dim=1, dtype=torch.float64)
+
+
 class LayerStats:
     """A Trainer's per-step hook (`trainer.on_step = LayerStats(trainer)`) measuring every weight matrix.
 
@@ -133,27 +138,44 @@ class LayerStats:
         self._lr_lam = [lr * x if predicts_rotation(n) else math.nan for n, lr, x in zip(self.names, lrs, lam)]
         self._beta = [(1 - b) / (1 + b) for b in b1]
         self._weights = trainer.params[0::2]
-        self._prev = [w.detach().double() for w in self._weights]
-        runs, layers = len(self.names), len(self.layers)
-        self._rotation = torch.zeros(layers, runs, dtype=torch.float64)
-        self._relative = torch.zeros(layers, runs, dtype=torch.float64)
-        self._predicted = [0.0] * runs
+        self._prev = [w.detach().clone() for w in self._weights]
+        self._norm = torch.stack([_norms(w) for w in self._weights])            # (layers, runs), float64
+        dev = self._norm.device
+        self._rotation = torch.zeros_like(self._norm, device=dev)
+        self._relative = torch.zeros_like(self._norm, device=dev)
+        self._predicted = [0.0] * len(self.names)
         self._count = 0
         self.rows: list[dict] = self._rows(trainer.step_count) if trainer.step_count == 0 else []
 
     def __call__(self, trainer) -> None:
         eta = self.schedule.multiplier(trainer.step_count)
-        for i, w in enumerate(self._weights):
-            cur = w.detach().double()
-            prev = self._prev[i]
-            self._rotation[i] += angle(prev, cur).cpu()
-            self._relative[i] += ((cur - prev).flatten(1).norm(dim=1) / prev.flatten(1).norm(dim=1)).cpu()
-            self._prev[i] = cur
+        # The angle from two float32 reductions per layer, without copies of the weights: with d = W_t − W_{t−1}
+        # (exact in float32 wherever a weight changed by less than a factor 2, Sterbenz), ‖W_t‖² = ‖W_{t−1}‖² +
+        # 2·W_{t−1}·d + ‖d‖², so the radial change ‖W_t‖ − ‖W_{t−1}‖ = (2·W_{t−1}·d + ‖d‖²)/(‖W_{t−1}‖ + ‖W_t‖)
+        # carries only the dot product's relative error, and the chord ‖Ŵ_{t−1} − Ŵ_t‖² = (‖d‖² − radial²)/
+        # (‖W_{t−1}‖·‖W_t‖) stays exact for tiny angles (1 − cos would cancel); the angle is 2·asin(chord/2),
+        # as in `angle`. ‖W‖ is recomputed in float64 at every row, so it does not drift.
+        size, along = [], []
+        for prev, w in zip(self._prev, self._weights):
+            cur = w.detach()
+            d = (cur - prev).flatten(1)
+            size.append(torch.linalg.vector_norm(d, dim=1))
+            along.append(torch.linalg.vecdot(prev.flatten(1), d))
+            prev.copy_(cur)
+        dd, ad, na = torch.stack(size).double(), torch.stack(along).double(), self._norm
+        grow = 2 * ad + dd * dd
+        nb = (na * na + grow).clamp_min(0).sqrt()
+        radial = grow / (na + nb)
+        chord = ((dd * dd - radial * radial).clamp_min(0) / (na * nb)).sqrt()
+        self._rotation += 2 * torch.asin((chord / 2).clamp(max=1.0))
+        self._relative += dd / na
+        self._norm = nb
         self._predicted = [p + math.sqrt(2 * eta * x * b) if not math.isnan(x) else math.nan
                            for p, x, b in zip(self._predicted, self._lr_lam, self._beta)]
         self._count += 1
         t = trainer.step_count
         if t % self.every == 0 or t >= self.total:
+            self._norm = torch.stack([_norms(w) for w in self._weights])
             self.rows = self.rows + self._rows(t)
             self._rotation.zero_()
             self._relative.zero_()
@@ -162,7 +184,7 @@ class LayerStats:
 
     def _rows(self, step: int) -> list[dict]:
         k = self._count
-        norms = torch.stack([p.flatten(1).norm(dim=1) for p in self._prev]).cpu().tolist()
+        norms = self._norm.cpu().tolist()
         rot, rel = (self._rotation / k).tolist() if k else None, (self._relative / k).tolist() if k else None
         out = []
         for r, name in enumerate(self.names):

@@ -143,7 +143,9 @@ def test_layer_stats_are_the_means_of_the_steps_between_evaluations():
         for i, layer in enumerate(tr.spec.layer_names):
             got = rows[(rows.optimizer == name) & (rows.layer == layer) & (rows.step == 20)].iloc[0]
             want = sum(angle(snapshots[t - 1][i], snapshots[t][i])[r].item() for t in range(11, 21)) / 10
-            assert got.rotation == pytest.approx(want, rel=1e-12)
+            # the hook's float32 difference is exact for small steps; where a weight crosses zero it rounds
+            # (≤ 6e-8 of that weight's change)
+            assert got.rotation == pytest.approx(want, rel=1e-6)
             assert got.weight_norm == pytest.approx(snapshots[20][i][r].double().norm().item(), rel=1e-12)
             assert got.scale_invariant == (i < 2)
             if lam[name] is None or i == 2:
