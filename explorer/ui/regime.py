@@ -131,7 +131,8 @@ def show_map(cfg: MapConfig, done: MapResult, metric: str) -> None:
     meta = dataclasses.asdict(cfg.base) | {"axis": cfg.axis, "values": cfg.values, "metric": metric}
     show_chart(st, map_chart(table, axis_title, subtitle=sub), key="s_map_chart", stem=f"regime-map-{cfg.axis}",
                frame=table, meta=meta, height=470)
-    shown = table.assign(run=table["optimizer"].map(lambda n: OPTIMIZERS[n].label))[
+    shown = table.assign(run=table["optimizer"].map(lambda n: OPTIMIZERS[n].label),
+                         slope=table["slope"].map(lambda v: "n/a" if pd.isna(v) else f"{v:+.2f}"))[
         ["axis_value", "run", "slope", "seed_slopes", "counted_rows", "edge_rows", "flat_rows", "n_median"]]
     st.markdown(markdown_table(shown.rename(columns={
         "axis_value": axis_title, "seed_slopes": "each seed", "counted_rows": "rows counted",
