@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from explorer.cost import torch_threads
 from explorer.instruments import (
     LAYER_STATS_COLUMNS,
     angle,
@@ -19,6 +20,13 @@ from explorer.instruments import (
 )
 from explorer.models import ModelSpec, forward, init_params
 from explorer.train import TrainConfig, Trainer
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models: one thread is fastest, and a busy machine does not stall a second one."""
+    with torch_threads(1):
+        yield
 
 
 def rotated(x: torch.Tensor, theta: float, seed: int = 0) -> torch.Tensor:

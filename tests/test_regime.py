@@ -7,12 +7,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from explorer.cost import torch_threads
 from explorer.regime import MapConfig, map_points, points_frame, run_map
 from explorer.sweep import SweepConfig, coupling, run_sweep
 from explorer.train import TrainConfig
 
 LRS = [2.0 ** e for e in (-4, -3, -2, -1)]
 WDS = [2.0 ** e for e in (-3, -2, -1, 0, 1, 2, 3)]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models: one thread is fastest, and a busy machine does not stall a second one."""
+    with torch_threads(1):
+        yield
 
 
 def synthetic(target, seeds=(0,), flat=()) -> pd.DataFrame:
