@@ -51,11 +51,17 @@ class MapConfig:
 
 
 def estimate_map_seconds(cfg: MapConfig, device: str | None = None, threads: int | None = None) -> list[float]:
-    """Expected seconds of each point's sweep (measured: a few steps of the real computation per size).
-    The initial scale does not change the cost: its points are timed at the base sweep's scale, once."""
+    """Expected seconds of each point's sweep, from one measurement of the base sweep (a few steps of the real
+    computation, cached per size): the initial scale does not change the cost, steps scale it, and a larger
+    batch is taken as proportionally dearer (a smaller one as no cheaper). Nothing is timed per point, so
+    a link asking for a map of large batches costs one base calibration, not five."""
+    base = estimate_seconds(cfg.base, device, threads)
+    t = cfg.base.train
     if cfg.axis == "init_scale":
-        return [estimate_seconds(cfg.base, device, threads)] * len(cfg.values)
-    return [estimate_seconds(cfg.point(v), device, threads) for v in cfg.values]
+        return [base] * len(cfg.values)
+    if cfg.axis == "steps":
+        return [estimate_seconds(cfg.point(v), device, threads) for v in cfg.values]   # same size: cached
+    return [base * max(1.0, v / t.batch_size) for v in cfg.values]
 
 
 def run_map(cfg: MapConfig, device: str | None = None,

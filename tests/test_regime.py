@@ -157,3 +157,21 @@ def test_regime_text_names_each_prediction_with_its_source(torch_slope, paper_sl
     for source in ("Xie & Li", "Wang & Aitchison", "Kosson"):       # every regime's rule, none as general
         assert source in text
     assert "none in general" in text
+
+
+def test_map_estimate_times_the_base_sweep_once(monkeypatch):
+    import explorer.regime as regime
+    timed = []
+
+    def fake(cfg, device=None, threads=None):
+        timed.append(cfg.train)
+        return 1.0 + 0.01 * cfg.train.steps
+
+    monkeypatch.setattr(regime, "estimate_seconds", fake)
+    base = tiny()                                    # 6 steps, batch 16
+    assert regime.estimate_map_seconds(MapConfig(base, "init_scale", (1.0, 4.0, 16.0))) == [1.06] * 3
+    assert regime.estimate_map_seconds(MapConfig(base, "steps", (100, 300))) == pytest.approx([2.0, 4.0])
+    timed.clear()
+    got = regime.estimate_map_seconds(MapConfig(base, "batch_size", (8, 16, 64, 256)))
+    assert got == pytest.approx([1.06, 1.06, 4 * 1.06, 16 * 1.06])
+    assert [t.batch_size for t in timed] == [16]     # a link asking for large batches times no large batch
