@@ -12,7 +12,7 @@ Measured in one run on the default Adam grid (3 optimizers × 7 lr × 7 λ = 147
     engine's parts and back to back, the faster counting);
   * one step taken apart: the Trainer's step, its forward + backward (of which the matmuls, the rest
     elementwise), its optimizer step (of which one fused Adam pass, the rest the decay's passes and
-    kernel calls), and what is left (the step's Python: batch, divergence check, calls). Medians over
+    kernel calls), and the rest (batch, divergence check, the parts' cache interplay). Medians over
     interleaved rounds, so a load that comes and goes slows every part alike.
     python benchmarks/bench_sweep.py [--steps 300] [--device cuda] [--threads N]
 """
@@ -170,7 +170,8 @@ print(f"engine step:     {ms['step']:7.2f} ms = forward+backward {ms['forward+ba
       f"(matmuls {ms['matmuls']:.2f} + elementwise {ms['forward+backward'] - ms['matmuls']:.2f}) "
       f"+ optimizer {ms['optimizer']:.2f} (one fused Adam pass {ms['adam pass']:.2f} + decay passes and "
       f"{calls} kernel calls {ms['optimizer'] - ms['adam pass']:.2f}) "
-      f"+ Python {ms['step'] - ms['forward+backward'] - ms['optimizer']:.2f} ms (medians, interleaved)")
+      f"+ the rest {ms['step'] - ms['forward+backward'] - ms['optimizer']:.2f} ms (batch, divergence check, "
+      f"the parts' effect on each other's caches; medians, interleaved)")
 print(f"ceiling step:    {ms['matmuls'] + ms['adam pass']:7.2f} ms = the matmuls alone {ms['matmuls']:.2f} ms "
       f"({step_flop / t_mm / 1e9:.0f} GFLOP/s) + one fused Adam pass {ms['adam pass']:.2f} ms "
       f"({28 * n_weights / t_opt / 1e9:.0f} GB/s at 28 bytes per weight; each the faster of interleaved and "
