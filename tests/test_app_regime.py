@@ -36,3 +36,18 @@ def test_map_needs_two_seeds():
     assert not at.exception
     assert any("at least 2 seeds" in i.value for i in at.info)
     assert not [b for b in at.button if b.key == "s_map_run"]
+
+
+def test_bad_map_values_in_a_link_warn_by_name_and_fall_back():
+    at = fresh({"s_map_axis": "depth", "s_map_init_scale": "2,32"}, view="sweep")
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    assert "s_map_axis" in text and "s_map_init_scale" in text
+    assert at.selectbox(key="s_map_axis").value == "init_scale"                 # the defaults
+    assert at.select_slider(key="s_map_init_scale").value == (1.0, 16.0)
+
+
+def test_a_reversed_range_in_a_link_reads_as_the_same_range():
+    at = fresh({"s_map_init_scale": "16,2"}, view="sweep")
+    assert not at.exception
+    assert any("4 points: 2, 4, 8, 16" in c.value for c in at.caption)

@@ -44,7 +44,7 @@ def map_controls(base: SweepConfig) -> MapConfig | None:
     c = st.columns([1, 2, 3])
     axis = spec_widget(c[0], "Regime axis", REGIME_MAP["s_map_axis"])
     spec = REGIME_MAP[f"s_map_{axis}"]
-    lo, hi = spec_widget(c[1], f"{AXES[axis][2]}: from … to", spec)
+    lo, hi = sorted(spec_widget(c[1], f"{AXES[axis][2]}: from … to", spec))   # a link may give them reversed
     values = tuple(v for v in spec.options if lo <= v <= hi)
     c[2].caption(f"{len(values)} points: {', '.join(fmt(v) for v in values)} — {AXES[axis][1]}. Every other "
                  "setting, the grids and the seeds are the sweep's above.")
