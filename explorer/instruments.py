@@ -25,6 +25,7 @@ from .optim import OPTIMIZERS, Decay, Precond
 from .schedules import Schedule
 
 NEGLIGIBLE_N = 0.1        # below this many decay timescales the decay has barely acted (e^−N ≥ 90 %)
+EQUILIBRIUM_N = 3.0       # from this many the start is forgotten (e^−3 ≈ 5 % left): a run counts as at equilibrium
 LAYER_STATS_COLUMNS = ["optimizer", "step", "layer", "scale_invariant", "weight_norm", "rotation",
                        "predicted_rotation"]
 
@@ -201,6 +202,23 @@ def attach(trainer) -> LayerStats:
     stats = LayerStats(trainer)
     trainer.on_step = stats
     return stats
+
+
+def regime_of(t: Timescale, scale_invariant_layers: bool) -> str:
+    """Which regime the decay of this run is in, by its N (and whether some layers are scale-invariant)."""
+    if t.lam_torch is None:
+        return "no single timescale: Adam+L2's decay runs through √v̂"
+    if t.lam_torch == 0:
+        return "no decay"
+    if t.negligible:
+        return "decay barely acts (N < 0.1)"
+    if t.n < EQUILIBRIUM_N:
+        return f"transient: the start is not forgotten (N < {EQUILIBRIUM_N:g})"
+    if scale_invariant_layers and predicts_rotation(t.optimizer):
+        return "equilibrium: LayerNorm layers should turn at the predicted rate, the output layer sit at a fixed point"
+    if predicts_rotation(t.optimizer):
+        return "equilibrium: near AdamW's fixed point m̂/(√v̂+ε) = −λ_torch·θ"
+    return "equilibrium: the start is forgotten"
 
 
 def describe(t: Timescale) -> str:

@@ -18,6 +18,7 @@ import torch
 
 from .cost import Eta, sweep_threads, sweep_threads_now, torch_threads  # noqa: F401  (the app's API)
 from .data import MAX_TRAIN, digits
+from .instruments import EQUILIBRIUM_N
 from .models import MODELS, forward, loss_per_run
 from .optim import OPTIMIZERS
 from .params import INIT_SCALES, Spec
@@ -236,7 +237,6 @@ PREDICTIONS = {
                    "√(2·η_t·α·λ_torch·(1−β1)/(1+β1)) per step, a function of λ_paper = α·λ_torch only (Kosson, "
                    "Messmer & Jaggi, ICML 2024)"),
 }
-EQUILIBRIUM_N = 3.0     # decay timescales from which a run counts as at equilibrium (e^−3 ≈ 5 % of the start left)
 
 
 def regime_text(torch_slope: float, paper_slope: float, n_star: list[float], model: str) -> str:

@@ -192,3 +192,14 @@ def test_cli_writes_layer_stats_and_prints_timescales(tmp_path):
     assert "timescale adamw: λ_torch = 1, τ = 1/(α·λ_torch) = 100 steps" in err and "N = α·λ_torch·Ση_t = 0.2," in err
     code, _, err = run_cli("train", "--steps", "5", "--layer-stats", "-")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--layer-stats" in err
+
+
+def test_regime_of_a_run_follows_its_decay_timescales():
+    from explorer.instruments import regime_of
+    per_epoch = 37.5
+    assert "barely acts" in regime_of(timescale("adamw-torch", 1e-4, 0.01, 1000.0, per_epoch), False)   # N = 0.001
+    assert "transient" in regime_of(timescale("adamw-torch", 1e-3, 1.0, 1000.0, per_epoch), True)        # N = 1
+    assert "LayerNorm" in regime_of(timescale("adamw", 1e-2, 1e-2, 1000.0, per_epoch), True)              # N = 10
+    assert "fixed point" in regime_of(timescale("adamw", 1e-2, 1e-2, 1000.0, per_epoch), False)
+    assert "√v̂" in regime_of(timescale("adam-l2", 1e-2, 1e-2, 1000.0, per_epoch), True)
+    assert "forgotten" in regime_of(timescale("sgdw", 1e-2, 1e-2, 1000.0, per_epoch), True)      # no prediction

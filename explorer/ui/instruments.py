@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.equilibrium_charts import rotation_chart
-from explorer.instruments import NEGLIGIBLE_N, LayerStats, run_timescales
+from explorer.instruments import NEGLIGIBLE_N, LayerStats, regime_of, run_timescales, scale_invariant
 from explorer.optim import OPTIMIZERS
 from explorer.ui.controls import markdown_table, show_chart
 
@@ -20,20 +20,21 @@ def _num(v: float, digits: str = ".3g") -> str:
 def timescale_readout(cfg) -> None:
     """τ = 1/(α·λ_torch), N = α·λ_torch·Ση_t and e^−N of every run of cfg, and a warning when N ≪ 1."""
     rows, faint = [], []
+    invariant = any(scale_invariant(cfg.model_spec))
     for t in run_timescales(cfg):
         label = OPTIMIZERS[t.optimizer].label
         if t.lam_torch is None:
-            rows.append([label, "—", "none: α·λ/(√v̂+ε) differs per weight", "—", "—", "—"])
+            rows.append([label, "—", "none: α·λ/(√v̂+ε) differs per weight", "—", "—", "—", regime_of(t, invariant)])
             continue
         rows.append([label, _num(t.lam_torch, ".4g"), _num(t.tau_steps), _num(t.tau_epochs), _num(t.n, ".3g"),
-                     f"{t.surviving:.3g}"])
+                     f"{t.surviving:.3g}", regime_of(t, invariant)])
         if t.negligible:
             faint.append(f"{label}: N = {t.n:.2g}")
     st.markdown("**Decay timescales of this run** — τ = 1/(α·λ_torch) steps to forget the start by a factor "
                 "e; N = α·λ_torch·Σ_t η_t timescales in the whole run; e^−N of the initial weights would "
                 "survive the decay alone (λ_paper = α·λ_torch).")
     st.markdown(markdown_table(pd.DataFrame(rows, columns=["run", "λ_torch", "τ (steps)", "τ (epochs)", "N",
-                                                           "e^−N"])))
+                                                           "e^−N", "regime"])))
     if faint:
         st.warning(f"{'; '.join(faint)} (< {NEGLIGIBLE_N}): the decay can barely act in this run — the weights "
                    "end where the gradients took them, whatever λ is. Raise λ, α or the steps to see it work.")
