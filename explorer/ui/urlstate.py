@@ -91,7 +91,8 @@ def url_rule(kind: str, a: dict) -> tuple[Callable[[list[str]], Any], str]:
             raise BadValue
         parsed = [one(v) for v in values]
         if pair:
-            if kind == "slider" and parsed[0] > parsed[1]:
+            order = (lambda v: a["options"].index(v)) if kind == "select_slider" else (lambda v: v)
+            if order(parsed[0]) > order(parsed[1]):         # a reversed range: refused, like any bad value
                 raise BadValue
             return tuple(parsed)
         return parsed[0]
