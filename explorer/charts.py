@@ -14,6 +14,9 @@ from . import playback as pb
 from .optim import OPTIMIZERS
 from .surfaces import SURFACES
 
+# Altair's debug mode validates each object as built (~40 % of a redraw); to_dict() still does (export, tests)
+alt.utils.schemapi.disable_debug_mode()
+
 COLORS = {"adam-l2": "#d95f02", "sgd-l2": "#d95f02", "adam": "#7f7f7f", "sgd": "#7f7f7f",
           "adamw": "#1f78b4", "adamw-torch": "#1f78b4", "sgdw": "#1f78b4"}
 
