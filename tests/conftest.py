@@ -3,8 +3,10 @@ in this process."""
 import contextlib
 import io
 import json
+import os
 from pathlib import Path
 
+import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
@@ -13,6 +15,9 @@ from explorer.models import forward_one, init_params
 from explorer.train import TrainConfig, Trainer
 
 TIMEOUT = 60
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)          # the suite runs on one worker per core: one torch thread each
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
