@@ -44,7 +44,9 @@ def test_gradients_are_autograds_bit_for_bit(kind, width, depth, runs, batches, 
         assert torch.equal(losses, want_losses)
         for i, (mine, theirs) in enumerate(zip(grads, want)):
             assert torch.equal(mine, theirs), (i, (mine - theirs).abs().max().item())
-        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in params[::2])
+        # never vacuous: the output bias's gradient, softmax − one-hot, cannot vanish (hidden weights' may:
+        # ReLUs dead on a small batch, whose zeros must match autograd's too)
+        assert (want[-1].abs().flatten(1).sum(1) > 0).all()
 
 
 def test_nonfinite_losses_are_reported_not_hidden():
