@@ -3,7 +3,7 @@ import dataclasses
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from explorer.models import Backprop, ModelSpec, forward, init_params, loss_per_run
@@ -24,6 +24,7 @@ def autograd_grads(spec, params, x, y):
 @given(kind=st.sampled_from(["mlp", "mlp-ln"]), width=st.sampled_from([4, 16, 33, 128]),
        depth=st.integers(1, 3), runs=st.integers(1, 5), batches=st.lists(st.integers(1, 40), min_size=2, max_size=3),
        seed=st.integers(0, 2**16), init_scale=st.sampled_from([0.5, 1.0, 8.0]))
+@example(kind="mlp", width=4, depth=3, runs=1, batches=[35, 1], seed=690, init_scale=0.5)   # dead hidden units
 def test_gradients_are_autograds_bit_for_bit(kind, width, depth, runs, batches, seed, init_scale):
     """Several batches in a row (the kept buffers are reused or remade) on packed parameters whose runs
     differ, as after some training; the gradients land in the given packed buffer."""
