@@ -166,6 +166,27 @@ def rss_mb(pid: int, field: str = "VmHWM") -> float:
     return float("nan")
 
 
+def test_the_player_settles_when_a_chart_holds_fewer_steps(page):
+    """The race player syncs every chart's step input; an input drawn for fewer steps clamps the player's
+    step, and comparing with the unclamped step re-set it on every redraw (a chart redraws on input): the
+    page froze — seen with four sessions moving Steps. Here a fake chart input redraws on every input event."""
+    from explorer.ui.player import player_html
+
+    page.set_content(
+        '<div class="vega-bindings"><input type="range" name="race_step" min="0" max="10" value="10"></div>'
+        '<div id="charts"></div>'
+        '<script>document.querySelector("input[name=race_step]").addEventListener("input", () => {'
+        '  window.redraws = (window.redraws || 0) + 1;'
+        '  document.getElementById("charts").append(document.createElement("span")); });</script>')
+    page.evaluate("html => { const d = document.createElement('div'); d.innerHTML = html;"
+                  " document.body.append(d); for (const s of d.querySelectorAll('script'))"
+                  " { const t = document.createElement('script'); t.textContent = s.textContent; s.replaceWith(t); } }",
+                  player_html("race_step", list(range(21))))
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.redraws || 0", ) <= 2           # settled: not a redraw loop
+    assert page.locator("input[name=race_step]").input_value() == "10"  # the chart's own last step
+
+
 def test_four_sessions_with_hostile_links_stay_responsive_and_small(browser):
     """A fresh server: a link asking for every heavy insight, a link asking for the largest sweep, garbage,
     and a session moving sliders — no exception, no computation without a click, RSS ≤ 800 MB."""

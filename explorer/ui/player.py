@@ -24,13 +24,17 @@ _SCRIPT = """
   const inputs = () => document.querySelectorAll('.vega-bindings input[name="' + param + '"]');
   const frameMs = %(ms)s / Math.max(1, last);
   let timer = null;
+  // the value a chart's input can take: an input clamps what it cannot hold (a chart drawn for fewer steps),
+  // and comparing with the unclamped step would set it again on every redraw, forever
+  const held = (el, s) => Math.min(Math.max(s, el.min === "" ? s : +el.min), el.max === "" ? s : +el.max);
   function show(i) {
     range.value = i;
     const s = steps[i];
     out.textContent = "step " + s.toLocaleString("en-US") + " / " + steps[last].toLocaleString("en-US");
     box.dataset.step = s;
     for (const el of inputs()) {
-      if (+el.value !== s) { el.value = s; el.dispatchEvent(new Event("input")); }
+      const v = held(el, s);
+      if (+el.value !== v) { el.value = v; el.dispatchEvent(new Event("input")); }
     }
   }
   function stop() {
@@ -55,7 +59,7 @@ _SCRIPT = """
   // charts drawn after the player (a rerun redraws them at their last step) start where it stands
   const observer = new MutationObserver(() => {
     if (!box.isConnected) { observer.disconnect(); stop(); return; }
-    for (const el of inputs()) if (+el.value !== steps[+range.value]) { show(+range.value); break; }
+    for (const el of inputs()) if (+el.value !== held(el, steps[+range.value])) { show(+range.value); break; }
   });
   observer.observe(document.body, {childList: true, subtree: true});
   show(+range.value);
