@@ -50,6 +50,7 @@ class Conversion:
     steps_per_epoch: float
     n: float                    # decay timescales the run lasts (the same for every row)
     table: pd.DataFrame         # one row per form
+    eta: np.ndarray             # the schedule's multipliers η_1 … η_steps
 
     @property
     def surviving(self) -> float:
@@ -78,8 +79,8 @@ def convert(source: str, lr: float, wd: float, steps: int, schedule: Schedule | 
         raise ValueError(f"wd must be a finite number ≥ 0, got {wd!r}")
     if steps < 1 or steps_per_epoch <= 0:
         raise ValueError("steps must be ≥ 1 and steps per epoch > 0")
-    eta = schedule.multipliers(steps) if schedule else [1.0] * steps
-    sums = {b: math.fsum(e ** b for e in eta) for b in (1, 2)}
+    eta = np.asarray(schedule.multipliers(steps) if schedule else [1.0] * steps, dtype=np.float64)
+    sums = {b: math.fsum(eta ** b) for b in (1, 2)}
     src = FORMS[source]
     n = wd * lr ** src.lr_power * sums[src.eta_power]
     rows = []
@@ -89,12 +90,12 @@ def convert(source: str, lr: float, wd: float, steps: int, schedule: Schedule | 
         peak = lam * lr ** f.lr_power                      # r_t at η_t = 1
         tau = 1 / peak if peak > 0 else math.inf
         same = "every step" if f.eta_power == src.eta_power else "same N"
-        if len(set(eta)) == 1:
+        if (eta == eta[0]).all():
             same = "every step"                             # a constant schedule: η_t^b is η^b throughout
         rows.append({"form": f.name, "library": f.label, "shrink": f.rate, "lam": lam,
                      "tau_steps": tau, "tau_epochs": tau / steps_per_epoch, "N": n, "surviving": math.exp(-n),
                      "equal": same})
-    return Conversion(source, lr, wd, steps, steps_per_epoch, n, pd.DataFrame(rows))
+    return Conversion(source, lr, wd, steps, steps_per_epoch, n, pd.DataFrame(rows), eta)
 
 
 def convert_params(p: dict) -> Conversion:
@@ -108,10 +109,10 @@ def schedule_of(p: dict) -> Schedule:
     return Schedule(p["schedule"], total_steps=steps, t0=max(1, steps // 5), t_mult=2)
 
 
-def survival(c: Conversion, schedule: Schedule, points: int = 400) -> pd.DataFrame:
+def survival(c: Conversion, points: int = 400) -> pd.DataFrame:
     """Share of the initial weights each form has left after t steps, Π(1 − r_t) (gradients aside), at up
     to `points` steps: columns form, step, surviving. Forms with the same η_t power coincide."""
-    eta = np.asarray(schedule.multipliers(c.steps), dtype=np.float64)
+    eta = c.eta
     steps = np.unique(np.linspace(0, c.steps, min(points, c.steps + 1)).round().astype(int))
     out = []
     for r in c.table.itertuples():

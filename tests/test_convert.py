@@ -57,7 +57,7 @@ def test_every_forms_converted_lambda_shrinks_as_torch_adamw_does(source):
     p = {**DEFAULTS, "source": source, "lr": 0.01, "wd": 0.05 if "torch" in source or "corr" in source else 5e-4,
          "steps": 200, "schedule": "cosine"}
     c = convert_params(p)
-    curves = survival(c, schedule_of(p), points=201)
+    curves = survival(c, points=201)
     eta = schedule_of(p).multiplier
     lam = dict(zip(c.table["form"], c.table["lam"]))
     alpha = p["lr"]

@@ -15,7 +15,7 @@ FORMATS = {"lr": "%g", "wd": "%g"}
 @st.cache_data(max_entries=64, show_spinner=False)
 def _convert(p: dict):
     c = convert.convert_params(p)
-    return c, convert.survival(c, convert.schedule_of(p))
+    return c, convert.survival(c)
 
 
 def render() -> None:
