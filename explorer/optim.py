@@ -5,6 +5,11 @@ Read it like optax's chain of gradient transformations; the variants differ only
     Adam + L2 : g ← g + λθ  →  u ← m̂/(√v̂+ε)  →  θ ← θ − η_t·α·u
     AdamW     :                u ← m̂/(√v̂+ε)  →  θ ← θ − η_t·α·u − η_t·λ·θ        (paper, Alg. 2)
     AdamW/torch:               u ← m̂/(√v̂+ε)  →  θ ← θ·(1 − η_t·α·λ) − η_t·α·u   (torch.optim.AdamW)
+    AdamW/corr.:               u ← m̂/(√v̂+ε)  →  θ ← θ·(1 − η_t²·α·λ) − η_t·α·u  (AdamC, Defazio 2025;
+                                                                                 timm's corrected_weight_decay)
+
+A decoupled decay follows the schedule (η_t, or η_t² for the corrected form) unless the optimizer is
+made with decay_follows_schedule=False: then every step shrinks by the constant λ (paper) or α·λ.
 
 Every parameter tensor carries a leading *run* dimension R; lr, λ, β1, β2, ε and μ are per-run, and
 so is the decay form, so one call advances many differently-configured runs (Adam+L2 and AdamW side
@@ -27,6 +32,11 @@ class Decay(str, Enum):
     L2 = "l2"                           # λθ added to the gradient, before the preconditioner
     DECOUPLED = "decoupled"             # paper: θ ← θ − η_t·λ·θ (not multiplied by α)
     DECOUPLED_TORCH = "decoupled_torch"  # torch.optim.AdamW: θ ← θ·(1 − η_t·α·λ)
+    DECOUPLED_CORRECTED = "decoupled_corrected"  # AdamC: θ ← θ·(1 − η_t²·α·λ), i.e. lr_t²/lr_max·λ
+
+
+# Decoupled decay per step = η_t^power · λ · (α if scaled by lr): the form as data
+_DECOUPLED = {Decay.DECOUPLED: (1, False), Decay.DECOUPLED_TORCH: (1, True), Decay.DECOUPLED_CORRECTED: (2, True)}
 
 
 class Precond(str, Enum):
@@ -50,6 +60,7 @@ OPTIMIZERS: dict[str, OptimizerKind] = {k.name: k for k in (
     OptimizerKind("adam-l2", Precond.ADAM, Decay.L2, "Adam + L2"),
     OptimizerKind("adamw", Precond.ADAM, Decay.DECOUPLED, "AdamW (paper form)"),
     OptimizerKind("adamw-torch", Precond.ADAM, Decay.DECOUPLED_TORCH, "AdamW (PyTorch form)"),
+    OptimizerKind("adamw-corrected", Precond.ADAM, Decay.DECOUPLED_CORRECTED, "AdamW (corrected form)"),
 )}
 
 def _per_run(value, n: int, name: str) -> torch.Tensor:
@@ -88,12 +99,13 @@ class BatchedOptimizer:
 
     optimizers: one name from OPTIMIZERS per run (all with the same preconditioner), or one name for all.
     lr, wd, beta1, beta2, eps, momentum: a float for all runs or one value per run.
+    decay_follows_schedule: False → decoupled decay ignores η_t (a constant λ or α·λ per step).
     """
 
 
     def __init__(self, params: Sequence[torch.Tensor], optimizers: str | Sequence[str], *,
                  lr=1e-3, wd=0.0, beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.0,
-                 schedule: Schedule | None = None):
+                 schedule: Schedule | None = None, decay_follows_schedule: bool = True):
         self.params = list(params)
         runs = self.params[0].shape[0]
         if any(p.shape[0] != runs for p in self.params):
@@ -120,12 +132,14 @@ class BatchedOptimizer:
         decay = [k.decay for k in kinds]
         mask = {d: torch.tensor([x is d for x in decay], dtype=torch.float64) for d in Decay}
         self._l2 = f["wd"] * mask[Decay.L2]
-        self._wd_paper = f["wd"] * mask[Decay.DECOUPLED]
-        self._wd_torch = f["wd"] * mask[Decay.DECOUPLED_TORCH]
+        # decoupled runs: shrink per step η_t^power·rate (rate λ or α·λ; power 0 when decay is constant)
+        self._decoupled_rate = torch.zeros(runs, dtype=torch.float64)
+        self._decay_power = torch.zeros(runs, dtype=torch.float64)
+        for d, (power, scaled) in _DECOUPLED.items():
+            self._decoupled_rate += f["wd"] * mask[d] * (f["lr"] if scaled else 1.0)
+            self._decay_power += mask[d] * (power if decay_follows_schedule else 0)
+        self.decay_follows_schedule = decay_follows_schedule
         self._has_l2 = bool(self._l2.any())
-        self._has_decoupled = bool((self._wd_paper + self._wd_torch).any())
-
-        self._decoupled_rate = self._wd_paper + self._wd_torch * f["lr"]     # per step, × η_t
         self._shrink: torch.Tensor | None = None      # (steps, R) factors 1 − η_t·rate, made in chunks
         self._shrink_from = 1
         dev = self.params[0].device
@@ -204,8 +218,8 @@ class BatchedOptimizer:
     def step(self, grads: Sequence[torch.Tensor]) -> None:
         """One update of every run; grads[i] is the loss gradient for params[i] (no decay in it).
 
-        Decoupled decay is a batched multiply θ ← θ·(1 − η_t·λ_paper − η_t·α·λ_torch) of the decoupled
-        runs, as torch.optim.AdamW does before its Adam step; L2 a batched g ← g + λθ of the L2 runs.
+        Decoupled decay is a batched multiply θ ← θ·(1 − η_t^power·rate) of the decoupled runs, as
+        torch.optim.AdamW does before its Adam step; L2 a batched g ← g + λθ of the L2 runs.
         Then torch's fused Adam / SGD kernel, once per group of runs that share its scalar arguments.
         grads may be self.grads, written in place (no copy then; L2 runs get λθ added to them).
         """
@@ -242,13 +256,15 @@ class BatchedOptimizer:
                 torch._fused_sgd_(p, g, state[0], lr=eta * lr, is_first_step=self.t == 1, **kw)
 
     def _shrink_factors(self, t: int, chunk: int = 256) -> torch.Tensor:
-        """(R,) factors 1 − η_t·(λ_paper + α·λ_torch) in the parameters' dtype and device, computed in
-        float64 for `chunk` steps at a time (one small tensor op per step instead of four)."""
+        """(R,) factors 1 − η_t^power·rate (rate λ_paper or α·λ; power 1, 2 for the corrected form, 0 for
+        constant decay) in the parameters' dtype and device, computed in float64 for `chunk` steps at a
+        time (one small tensor op per step instead of four)."""
         i = t - self._shrink_from
         if self._shrink is None or not 0 <= i < len(self._shrink):
             eta = torch.tensor([self.schedule.multiplier(s) for s in range(t, t + chunk)], dtype=torch.float64)
             p = self.params[0]
-            self._shrink = (1 - eta[:, None] * self._decoupled_rate).to(device=p.device, dtype=p.dtype)
+            self._shrink = (1 - eta[:, None] ** self._decay_power * self._decoupled_rate).to(
+                device=p.device, dtype=p.dtype)
             self._shrink_from, i = t, 0
         return self._shrink[i]
 
@@ -259,14 +275,15 @@ class BatchedOptimizer:
         eta: the schedule multiplier to use (default: the one of that step; 1.0 shows the rule itself).
 
         L2 under Adam: η_t·α·λ/(√v̂+ε) — every coordinate its own rate, small where gradients are large.
-        L2 under SGD: η_t·α·λ.  Decoupled: η_t·λ (paper) or η_t·α·λ (torch), the same for every weight.
+        L2 under SGD: η_t·α·λ.  Decoupled: η_t·λ (paper), η_t·α·λ (torch) or η_t²·α·λ (corrected), the
+        same for every weight (η_t⁰ when the decay does not follow the schedule).
         """
         if self.t == 0:
             return [torch.zeros_like(p) for p in self.params]
         t, h = self.t, self.hyper
         eta = self.schedule.multiplier(t) if eta is None else eta
         lr_t = eta * h["lr"]
-        decoupled = eta * self._wd_paper + lr_t * self._wd_torch          # (R,) float64
+        decoupled = eta ** self._decay_power * self._decoupled_rate       # (R,) float64
         out = []
         for i, p in enumerate(self.params):
             rate = _broadcastable(decoupled, p).expand_as(p)

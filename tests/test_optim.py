@@ -144,8 +144,9 @@ def test_schedules_match_torch_schedulers(kind, torch_sched):
     assert_roundoff(mine[:, 0], ref, f"adam-l2 with {kind} schedule")
 
 
-def paper_algorithm_2(grad_fn, theta, steps, alpha, beta1, beta2, eps, lam, eta):
-    """Loshchilov & Hutter, Algorithm 2 (AdamW), transcribed line by line in Python floats."""
+def paper_algorithm_2(grad_fn, theta, steps, alpha, beta1, beta2, eps, lam, eta, decay_eta=None):
+    """Loshchilov & Hutter, Algorithm 2 (AdamW), transcribed line by line in Python floats.
+    decay_eta: the multiplier of the decay term (default η_t, as in line 13; 1 for constant decay)."""
     t = 0                                                  # 2: initialize time step t ← 0
     m = [0.0] * len(theta)                                 # 3: m_0 ← 0
     v = [0.0] * len(theta)                                 #    v_0 ← 0
@@ -158,8 +159,12 @@ def paper_algorithm_2(grad_fn, theta, steps, alpha, beta1, beta2, eps, lam, eta)
         m_hat = [mi / (1 - beta1 ** t) for mi in m]                          # 10
         v_hat = [vi / (1 - beta2 ** t) for vi in v]                          # 11
         eta_t = eta(t)                                                       # 12: SetScheduleMultiplier(t)
-        theta = [th - eta_t * (alpha * mh / (math.sqrt(vh) + eps) + lam * th)  # 13
-                 for th, mh, vh in zip(theta, m_hat, v_hat)]
+        if decay_eta is None:
+            theta = [th - eta_t * (alpha * mh / (math.sqrt(vh) + eps) + lam * th)  # 13
+                     for th, mh, vh in zip(theta, m_hat, v_hat)]
+        else:
+            theta = [th - eta_t * alpha * mh / (math.sqrt(vh) + eps) - decay_eta(t) * lam * th
+                     for th, mh, vh in zip(theta, m_hat, v_hat)]
         path.append(theta)
     return torch.tensor(path, dtype=torch.float64)
 
@@ -234,7 +239,8 @@ def test_registry_and_validation():
     # each name is the (preconditioner, decay placement) the README's table says it is
     expect = {"sgd-l2": (Precond.SGD, Decay.L2), "sgdw": (Precond.SGD, Decay.DECOUPLED),
               "sgd": (Precond.SGD, Decay.NONE), "adam": (Precond.ADAM, Decay.NONE), "adam-l2": (Precond.ADAM, Decay.L2),
-              "adamw": (Precond.ADAM, Decay.DECOUPLED), "adamw-torch": (Precond.ADAM, Decay.DECOUPLED_TORCH)}
+              "adamw": (Precond.ADAM, Decay.DECOUPLED), "adamw-torch": (Precond.ADAM, Decay.DECOUPLED_TORCH),
+              "adamw-corrected": (Precond.ADAM, Decay.DECOUPLED_CORRECTED)}
     assert {n: (k.precond, k.decay) for n, k in OPTIMIZERS.items()} == expect
     p = torch.zeros(2, 3)
     with pytest.raises(ValueError, match="one preconditioner"):
@@ -333,3 +339,69 @@ def test_one_kernel_call_per_group_of_runs(monkeypatch):
     opt = BatchedOptimizer(params, [n for n, _, _ in cells], lr=[c[1] for c in cells], wd=[c[2] for c in cells])
     opt.step([torch.randn_like(p) for p in params])
     assert calls == [3 * 2] * 4      # each call: one block of 5 consecutive runs (rows) per form and tensor
+
+
+CORRECTED_SCHEDULES = [Schedule("cosine", total_steps=STEPS), Schedule("wsd", total_steps=STEPS, warmup=100)]
+
+
+def driven_torch_adamw(start, loss_fn, alpha, wd_of_t, sched, beta1=0.9, beta2=0.999, eps=1e-8):
+    """torch.optim.AdamW(fused) driven step by step with lr = α·η_t and weight_decay = wd_of_t(t)."""
+    ps = [t.clone().requires_grad_(True) for t in start]
+    o = torch.optim.AdamW(ps, lr=alpha, betas=(beta1, beta2), eps=eps, fused=True)
+    out = []
+    for t in range(1, STEPS + 1):
+        o.param_groups[0]["lr"] = alpha * sched.multiplier(t)
+        o.param_groups[0]["weight_decay"] = wd_of_t(t)
+        o.zero_grad()
+        loss_fn(*ps).backward()
+        o.step()
+        out.append([p.detach().clone() for p in ps])
+    return out
+
+
+@pytest.mark.parametrize("sched", CORRECTED_SCHEDULES, ids=lambda s: f"{s.kind}-warmup{s.warmup}")
+def test_adamw_corrected_is_torch_adamw_driven_with_lr_t_and_wd_times_eta_t(sched):
+    """The corrected form's shrink α·λ·η_t² is torch AdamW's lr·wd with lr = α·η_t and wd = λ·η_t
+    (timm's corrected_weight_decay, AdamC): bit for bit on 64-byte rows, over 1,000 steps."""
+    from explorer.packing import pack
+    alpha, lam = 0.01, 0.5
+    ref = driven_torch_adamw(WIDE_START, wide_net_loss, alpha, lambda t: lam * sched.multiplier(t), sched)
+    params = pack([t.clone()[None] for t in WIDE_START])
+    opt = BatchedOptimizer(params, "adamw-corrected", lr=alpha, wd=lam, schedule=sched)
+    mirror = [t.clone().requires_grad_(True) for t in WIDE_START]
+    for t in range(STEPS):
+        for m, p in zip(mirror, params):
+            m.data.copy_(p[0])
+            m.grad = None
+        wide_net_loss(*mirror).backward()
+        opt.step([m.grad[None] for m in mirror])
+        assert all(torch.equal(p[0], r) for p, r in zip(params, ref[t])), f"step {t + 1}"
+    # not the PyTorch form: its shrink α·λ·η_t keeps decaying through the schedule's tail
+    torch_form = batched_path(["adamw-torch", "adamw-corrected"], WIDE_START, wide_net_loss, lr=alpha, wd=lam,
+                              schedule=sched)
+    assert (torch_form[-1, 0] - torch_form[-1, 1]).abs().max() > 1e-3
+
+
+def test_constant_decay_ignores_the_schedule_in_every_decoupled_form():
+    """decay_follows_schedule=False: the paper form is Algorithm 2 with line 13's decay term not
+    multiplied by η_t; the PyTorch and corrected forms shrink by α·λ every step (torch AdamW driven with
+    wd = λ/η_t), so they coincide."""
+    sched = Schedule("step", total_steps=STEPS, step_size=300, gamma=0.2, warmup=20)
+    alpha, lam = 0.02, 0.05
+    ref = paper_algorithm_2(rosen_grad_py, [-1.2, 1.5], STEPS, alpha, 0.9, 0.999, 1e-8, lam,
+                            sched.multiplier, decay_eta=lambda t: 1.0)
+    p = torch.tensor([[-1.2, 1.5]], dtype=torch.float64)
+    opt = BatchedOptimizer([p], "adamw", lr=alpha, wd=lam, schedule=sched, decay_follows_schedule=False)
+    for _ in range(STEPS):
+        opt.step([torch.tensor([rosen_grad_py(p[0].tolist())], dtype=torch.float64)])
+    assert (p[0] - ref[-1]).abs().max() < 1e-10
+    assert opt.decay_rates()[0].unique().tolist() == [lam]          # η_t = 0.008 at the end: not applied
+
+    start, fn = PROBLEMS["tanh-net"]
+    ref = driven_torch_adamw(start, fn, alpha, lambda t: lam / sched.multiplier(t), sched)
+    both = batched_path(["adamw-torch", "adamw-corrected"], start, fn, lr=alpha, wd=lam, schedule=sched,
+                        decay_follows_schedule=False)
+    assert torch.equal(both[:, 0], both[:, 1])
+    assert_roundoff(both[-1, 0], torch.cat([r.flatten() for r in ref[-1]]), "constant decay vs driven AdamW")
+    follows = batched_path(["adamw-torch"], start, fn, lr=alpha, wd=lam, schedule=sched)
+    assert (follows[-1, 0] - both[-1, 0]).abs().max() > 1e-4
