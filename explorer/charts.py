@@ -18,7 +18,7 @@ from .surfaces import SURFACES
 alt.utils.schemapi.disable_debug_mode()
 
 COLORS = {"adam-l2": "#d95f02", "sgd-l2": "#d95f02", "adam": "#7f7f7f", "sgd": "#7f7f7f",
-          "adamw": "#1f78b4", "adamw-torch": "#1f78b4", "sgdw": "#1f78b4"}
+          "adamw": "#1f78b4", "adamw-torch": "#1f78b4", "adamw-corrected": "#1f78b4", "sgdw": "#1f78b4"}
 
 
 def spec(chart: alt.TopLevelMixin) -> dict:

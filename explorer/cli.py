@@ -19,6 +19,10 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+CORRECTED_HELP = ("also sweep AdamW's corrected form (η_t²·α·λ, AdamC) on the PyTorch form's λ grid: a fourth "
+                  "heat map (adam pair only)")
+
+
 def _option(parser: argparse.ArgumentParser, spec: Spec, flag: str | None = None) -> None:
     def parse(text: str):
         try:
@@ -42,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run one optimizer on a 2-D surface and write CSV with columns "
                                    "step,x,y,loss (row step 0 is the start point).")
     for name in ("surface", "optimizer", "lr", "wd", "beta1", "beta2", "eps", "momentum", "steps",
-                 "start", "schedule", "t0", "t_mult", "noise", "seed"):
+                 "start", "schedule", "warmup", "decay_follows", "t0", "t_mult", "noise", "seed"):
         _option(t, TRAJECTORY[name])
     t.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
     tr = sub.add_parser("train", help="train a small model on digits with several optimizers at once",
@@ -71,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         _option(sw, spec)
     sw.add_argument("--normalized", action="store_true",
                     help="read --wds as λ_norm: each run uses λ = λ_norm·√(b/(B·T)) (paper App. B.1)")
+    sw.add_argument("--corrected", action="store_true", help=CORRECTED_HELP)
     sw.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
     sw.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
     ex = sub.add_parser("export", help="a view's figure (png, svg) or its data (csv, json), as in the app",
@@ -132,6 +137,7 @@ def _view_parser(view: str) -> argparse.ArgumentParser:
         p.add_argument("--metric", default="test_loss", choices=("test_loss", "test_error"))
         p.add_argument("--top-k", type=int, default=3, dest="top_k")
         p.add_argument("--normalized", action="store_true")
+        p.add_argument("--corrected", action="store_true", help=CORRECTED_HELP)
         p.add_argument("--device", default=None)
     return p
 
@@ -265,18 +271,24 @@ def _sweep_config(parser, args):
     """The preset, overridden by whatever the command line gives."""
     import dataclasses
 
-    from .sweep import PAIRS, PRESETS
+    from .sweep import PAIRS, PRESETS, with_corrected
     base = PRESETS[args.preset]
     pair = args.pair or base.pair
     if pair != base.pair and args.wds is None:
         parser.error(f"argument --pair: preset {args.preset!r} is for {base.pair}; give --wds for {pair}")
     train = dataclasses.replace(
-        base.train, **{k: getattr(args, k) for k in ("steps", "model", "init_scale", "train_samples",
-                                                     "schedule", "batch_size", "seed") if getattr(args, k) is not None})
+        base.train, **{k: getattr(args, k) for k in ("steps", "model", "init_scale", "train_samples", "schedule",
+                                                     "warmup", "decay_follows", "batch_size", "seed")
+                       if getattr(args, k) is not None})
     wds = base.wds if args.wds is None else tuple((n, args.wds) for n in PAIRS[pair])
-    return dataclasses.replace(base, pair=pair, wds=wds, lrs=args.lrs or base.lrs,
-                               seeds=args.seeds or base.seeds, normalized=args.normalized or base.normalized,
-                               train=train)
+    cfg = dataclasses.replace(base, pair=pair, wds=wds, lrs=args.lrs or base.lrs,
+                              seeds=args.seeds or base.seeds, normalized=args.normalized or base.normalized,
+                              train=train)
+    if getattr(args, "corrected", False):      # (the regime map has no fourth form)
+        if pair != "adam":
+            parser.error("argument --corrected: the corrected form is an AdamW form (--pair adam)")
+        cfg = with_corrected(cfg)
+    return cfg
 
 
 def _export(parser, args, rest) -> int:

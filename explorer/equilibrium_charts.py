@@ -43,8 +43,8 @@ def rotation_chart(stats: pd.DataFrame, optimizer: str, subtitle: str = "", widt
     return chart.properties(width=width, height=height, title=kit.title(title, subtitle, width))
 
 
-MAP_COLORS = {"adam-l2": "#d95f02", "adamw": "#1b9e77", "adamw-torch": "#1f78b4", "sgd-l2": "#d95f02",
-              "sgdw": "#1b9e77"}
+MAP_COLORS = {"adam-l2": "#d95f02", "adamw": "#1b9e77", "adamw-torch": "#1f78b4", "adamw-corrected": "#7570b3",
+              "sgd-l2": "#d95f02", "sgdw": "#1b9e77"}
 
 
 def map_chart(points: pd.DataFrame, axis_title: str, log_x: bool = True, subtitle: str = "",

@@ -26,11 +26,16 @@ class Figure:
 
 
 # ---------------------------------------------------------------- trajectories
+def schedule_text(kind: str, warmup: int, decay_follows: bool) -> str:
+    return kind + (f" (warm-up {warmup})" if warmup else "") + ("" if decay_follows else " · constant decay")
+
+
 def trajectory_subtitle(p: dict) -> str:
     s = f"α={fmt(p['lr'])} λ={fmt(p['wd'])}"
     s += (f" β=({fmt(p['beta1'])}, {fmt(p['beta2'])}) ε={fmt(p['eps'])}" if p["pair"] == "adam"
           else f" μ={fmt(p['momentum'])}")
-    s += f" · {p['steps']} steps · {p['schedule']}" + (f" · σ={fmt(p['noise'])}" if p["noise"] else "")
+    s += f" · {p['steps']} steps · {schedule_text(p['schedule'], p['warmup'], p['decay_follows'])}"
+    s += f" · σ={fmt(p['noise'])}" if p["noise"] else ""
     return s + f" · start ({fmt(p['start'][0])}, {fmt(p['start'][1])})"
 
 
@@ -38,11 +43,13 @@ def trajectory_data(p: dict, names=None):
     """(frame, diverged, fixed points) for the view's parameters (keys of params.TRAJECTORY); `names`
     overrides the pair (the CLI runs one named optimizer)."""
     names = tuple(names or pair_optimizers(p["pair"], p["form"]))
-    sched = Schedule(p["schedule"], total_steps=p["steps"], t0=p["t0"], t_mult=p["t_mult"])
+    sched = Schedule(p["schedule"], total_steps=p["steps"], t0=p["t0"], t_mult=p["t_mult"], warmup=p["warmup"])
+    follows = p["decay_follows"]
     res = run_trajectories(p["surface"], names, lr=p["lr"], wd=p["wd"], beta1=p["beta1"], beta2=p["beta2"],
                            eps=p["eps"], momentum=p["momentum"], steps=p["steps"], start=p["start"],
-                           schedule=sched, noise=p["noise"], seed=p["seed"])
-    fixed = {n: fixed_point(p["surface"], n, p["lr"], p["wd"], p["momentum"]) for n in names}
+                           schedule=sched, noise=p["noise"], seed=p["seed"], decay_follows_schedule=follows)
+    eta = sched.multiplier(p["steps"])
+    fixed = {n: fixed_point(p["surface"], n, p["lr"], p["wd"], p["momentum"], eta, follows) for n in names}
     return res.frame, res.diverged, fixed
 
 
@@ -82,7 +89,8 @@ def trajectory_figure(p: dict) -> Figure:
 # ---------------------------------------------------------------- live training
 def train_subtitle(cfg: TrainConfig) -> str:
     return (f"α={fmt(cfg.lr)} λ={fmt(cfg.wd)} · {cfg.model} {cfg.width}×{cfg.depth} · batch {cfg.batch_size}"
-            f" · {cfg.train_samples} digits · {cfg.steps} steps · {cfg.schedule} · seed {cfg.seed}")
+            f" · {cfg.train_samples} digits · {cfg.steps} steps · "
+            f"{schedule_text(cfg.schedule, cfg.warmup, cfg.decay_follows)} · seed {cfg.seed}")
 
 
 def train_parts(rows: pd.DataFrame, names, dist: pd.DataFrame, step: int) -> dict[str, charts.LivePart]:
@@ -107,7 +115,8 @@ def train_figure(cfg: TrainConfig, device: str | None = None) -> Figure:
 # ---------------------------------------------------------------- sweeps
 def sweep_subtitle(cfg: SweepConfig) -> str:
     t = cfg.train
-    return (f"{t.model} · {t.train_samples} digits · batch {t.batch_size} · {t.steps} steps · {t.schedule}"
+    return (f"{t.model} · {t.train_samples} digits · batch {t.batch_size} · {t.steps} steps · "
+            f"{schedule_text(t.schedule, t.warmup, t.decay_follows)}"
             f" · {cfg.seeds} seed(s)" + (" · normalized λ" if cfg.normalized else ""))
 
 

@@ -10,8 +10,9 @@ point of the loss. Under AdamW such a matrix settles into a *rotational equilibr
 which depends on α and λ only through α·λ_torch = λ_paper. Adam+L2 has no such law: its decay runs
 through √v̂ and differs per weight, so its layers' rotations fan out.
 
-Timescales: a decoupled decay shrinks every weight by η_t·α·λ_torch per step, so it takes
-τ = 1/(α·λ_torch) steps to forget the start by a factor e; a run lasts N = α·λ_torch·Σ_t η_t of them.
+Timescales: a decoupled decay shrinks every weight by η_t·α·λ_torch per step (η_t² in the corrected form,
+1 for constant decay: η_t^p), so it takes τ = 1/(α·λ_torch) steps to forget the start by a factor e; a run
+lasts N = α·λ_torch·Σ_t η_t^p of them. The rotation depends on the shrink per step s alone: √(2·s·(1−β1)/(1+β1)).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from .models import ModelSpec
-from .optim import OPTIMIZERS, Decay, Precond
+from .optim import OPTIMIZERS, Decay, Precond, decoupled_rule
 from .schedules import Schedule
 
 NEGLIGIBLE_N = 0.1        # below this many decay timescales the decay has barely acted (e^−N ≥ 90 %)
@@ -42,18 +43,24 @@ def angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def lambda_torch(name: str, lr: float, wd: float) -> float | None:
-    """The PyTorch-form coefficient whose shrink per step η_t·α·λ_torch equals this optimizer's decay:
-    λ for the PyTorch form, λ/α for the paper form (λ_paper = α·λ_torch) and SGDW, λ for SGD+L2 (its
-    L2 gradient is not preconditioned: Proposition 1), 0 without decay. None for Adam+L2: its decay
-    α·λ/(√v̂+ε) differs per weight and moves with v̂, so it has no single timescale."""
+    """The PyTorch-form coefficient whose shrink per step η_t^p·α·λ_torch equals this optimizer's decay
+    (p: `decay_power`): λ for the PyTorch and corrected forms, λ/α for the paper form (λ_paper = α·λ_torch)
+    and SGDW, λ for SGD+L2 (its L2 gradient is not preconditioned: Proposition 1), 0 without decay. None
+    for Adam+L2: its decay α·λ/(√v̂+ε) differs per weight and moves with v̂, so it has no single timescale."""
     kind = OPTIMIZERS[name]
+    rule = decoupled_rule(kind.decay)
     if kind.decay is Decay.NONE:
         return 0.0
-    if kind.decay is Decay.DECOUPLED_TORCH:
-        return wd
-    if kind.decay is Decay.DECOUPLED:
-        return wd / lr if lr > 0 else math.inf
+    if rule is not None:
+        return wd if rule[1] else wd / lr if lr > 0 else math.inf
     return wd if kind.precond is Precond.SGD else None
+
+
+def decay_power(name: str, follows_schedule: bool = True) -> int:
+    """p in the shrink per step η_t^p·α·λ_torch: 1 (2 for the corrected form; 0 for a decoupled decay that
+    does not follow the schedule; L2's λθ always passes through η_t)."""
+    rule = decoupled_rule(OPTIMIZERS[name].decay, follows_schedule)
+    return 1 if rule is None else rule[0]
 
 
 def predicted_rotation(eta: float, lr: float, lam_torch: float, beta1: float) -> float:
@@ -63,9 +70,10 @@ def predicted_rotation(eta: float, lr: float, lam_torch: float, beta1: float) ->
 
 
 def predicts_rotation(name: str) -> bool:
-    """The prediction is AdamW's (either form): Adam's preconditioner and decoupled decay."""
+    """The prediction is AdamW's (any form): Adam's preconditioner and decoupled decay. It depends on the
+    shrink per step s only: √(2·s·(1−β1)/(1+β1)), s = η_t^p·α·λ_torch."""
     kind = OPTIMIZERS[name]
-    return kind.precond is Precond.ADAM and kind.decay in (Decay.DECOUPLED, Decay.DECOUPLED_TORCH)
+    return kind.precond is Precond.ADAM and decoupled_rule(kind.decay) is not None
 
 
 def scale_invariant(spec: ModelSpec) -> list[bool]:
@@ -100,16 +108,18 @@ def timescale(name: str, lr: float, wd: float, eta_sum: float, steps_per_epoch: 
     return Timescale(name, lam, tau, tau / steps_per_epoch, n, math.exp(-n))
 
 
-def eta_sum(schedule: str, steps: int, t0: int, t_mult: int) -> float:
-    """Σ_t η_t over a run of `steps` updates."""
-    return float(sum(Schedule(schedule, total_steps=steps, t0=t0, t_mult=t_mult).multipliers(steps)))
+def eta_sum(schedule: Schedule, steps: int, power: int = 1) -> float:
+    """Σ_t η_t^power over a run of `steps` updates (power: `decay_power`)."""
+    return float(sum(e ** power for e in schedule.multipliers(steps)))
 
 
 def run_timescales(cfg) -> list[Timescale]:
     """Every optimizer of a TrainConfig: its timescale over the whole run."""
-    total = eta_sum(cfg.schedule, cfg.steps, cfg.restart_period, cfg.t_mult)
     per_epoch = cfg.train_samples / min(cfg.batch_size, cfg.train_samples)
-    return [timescale(n, cfg.lr, cfg.wd, total, per_epoch) for n in cfg.optimizers]
+    sums = {p: eta_sum(cfg.lr_schedule, cfg.steps, p) for p in {decay_power(n, cfg.decay_follows)
+                                                                    for n in cfg.optimizers}}
+    return [timescale(n, cfg.lr, cfg.wd, sums[decay_power(n, cfg.decay_follows)], per_epoch)
+            for n in cfg.optimizers]
 
 
 def _norms(w: torch.Tensor) -> torch.Tensor:
@@ -138,6 +148,7 @@ class LayerStats:
         lam = [lambda_torch(n, lr, wd) for n, lr, wd in zip(self.names, lrs, wds)]
         self._lr_lam = [lr * x if predicts_rotation(n) else math.nan for n, lr, x in zip(self.names, lrs, lam)]
         self._beta = [(1 - b) / (1 + b) for b in b1]
+        self._power = [decay_power(n, trainer.opt.decay_follows_schedule) for n in self.names]
         self._weights = trainer.params[0::2]
         self._prev = [w.detach().clone() for w in self._weights]
         self._norm = torch.stack([_norms(w) for w in self._weights])            # (layers, runs), float64
@@ -171,8 +182,8 @@ class LayerStats:
         self._rotation += 2 * torch.asin((chord / 2).clamp(max=1.0))
         self._relative += dd / na
         self._norm = nb
-        self._predicted = [p + math.sqrt(2 * eta * x * b) if not math.isnan(x) else math.nan
-                           for p, x, b in zip(self._predicted, self._lr_lam, self._beta)]
+        self._predicted = [p + math.sqrt(2 * eta ** k * x * b) if not math.isnan(x) else math.nan
+                           for p, x, b, k in zip(self._predicted, self._lr_lam, self._beta, self._power)]
         self._count += 1
         t = trainer.step_count
         if t % self.every == 0 or t >= self.total:

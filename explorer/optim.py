@@ -39,6 +39,14 @@ class Decay(str, Enum):
 _DECOUPLED = {Decay.DECOUPLED: (1, False), Decay.DECOUPLED_TORCH: (1, True), Decay.DECOUPLED_CORRECTED: (2, True)}
 
 
+def decoupled_rule(decay: Decay, follows_schedule: bool = True) -> tuple[int, bool] | None:
+    """A decoupled decay's shrink per step η_t^power·λ·(α if scaled): (power, scaled); None if not decoupled."""
+    if decay not in _DECOUPLED:
+        return None
+    power, scaled = _DECOUPLED[decay]
+    return (power if follows_schedule else 0), scaled
+
+
 class Precond(str, Enum):
     SGD = "sgd"    # heavy-ball momentum μ, torch convention: b ← μ·b + g, θ ← θ − η_t·α·b
     ADAM = "adam"  # β1, β2, ε with bias correction
@@ -135,9 +143,10 @@ class BatchedOptimizer:
         # decoupled runs: shrink per step η_t^power·rate (rate λ or α·λ; power 0 when decay is constant)
         self._decoupled_rate = torch.zeros(runs, dtype=torch.float64)
         self._decay_power = torch.zeros(runs, dtype=torch.float64)
-        for d, (power, scaled) in _DECOUPLED.items():
+        for d in _DECOUPLED:
+            power, scaled = decoupled_rule(d, decay_follows_schedule)
             self._decoupled_rate += f["wd"] * mask[d] * (f["lr"] if scaled else 1.0)
-            self._decay_power += mask[d] * (power if decay_follows_schedule else 0)
+            self._decay_power += mask[d] * power
         self.decay_follows_schedule = decay_follows_schedule
         self._has_l2 = bool(self._l2.any())
         self._shrink: torch.Tensor | None = None      # (steps, R) factors 1 − η_t·rate, made in chunks

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from .convert import FORMS
 from .data import MAX_TRAIN
 from .models import MODELS
-from .optim import OPTIMIZERS, Decay, Precond
+from .optim import OPTIMIZERS, Precond, decoupled_rule
 from .schedules import SCHEDULES
 from .surfaces import SURFACES
 
@@ -103,6 +103,12 @@ def _preconditioner_specs(momentum: float) -> tuple[Spec, ...]:
 
 
 LR_OPTIONS = _decades(-4, 0)
+DECAY_FORMS = ("torch", "paper", "corrected")
+_FORM = Spec("form", "torch", "decoupled decay form: torch (θ·(1−η·α·λ)), paper (θ − η·λ·θ) or corrected "
+             "(θ·(1−η²·α·λ), AdamC / timm)", kind="choice", choices=DECAY_FORMS, widget="radio")
+_DECAY_FOLLOWS = Spec("decay_follows", True, "decoupled decay follows the schedule (η_t multiplies it, as in the "
+                      "paper; η_t² in the corrected form); false: constant decay λ or α·λ per step. L2 is unchanged: "
+                      "its λθ passes through the schedule like every gradient", kind="bool", widget="toggle")
 WD_OPTIONS = (0.0,) + _decades(-4, 1)
 EPS_OPTIONS = tuple(float(f"1e{e}") for e in range(-12, 0))
 
@@ -110,12 +116,11 @@ EPS_OPTIONS = tuple(float(f"1e{e}") for e in range(-12, 0))
 # quadratic, Adam+L2 shrinks only the flat coordinate, AdamW shrinks both alike.
 TRAJECTORY: dict[str, Spec] = {s.name: s for s in (
     Spec("surface", "quadratic", "2-D test function", kind="choice", choices=tuple(SURFACES)),
-    Spec("optimizer", "adamw-torch", "named optimizer: adamw is the paper's form (decay η·λ), "
-                                      "adamw-torch PyTorch's (decay η·α·λ)", kind="choice", choices=tuple(OPTIMIZERS)),
+    Spec("optimizer", "adamw-torch", "named optimizer: adamw is the paper's form (decay η·λ), adamw-torch "
+         "PyTorch's (η·α·λ), adamw-corrected AdamC's (η²·α·λ)", kind="choice", choices=tuple(OPTIMIZERS)),
     Spec("pair", "adam", "which pair the app compares: Adam+L2 vs AdamW, or SGD+L2 vs SGDW",
          kind="choice", choices=("adam", "sgd"), widget="radio"),
-    Spec("form", "torch", "decoupled decay form: torch (θ·(1−η·α·λ)) or paper (θ − η·λ·θ)",
-         kind="choice", choices=("torch", "paper"), widget="radio"),
+    _FORM,
     Spec("lr", 0.05, "learning rate α", lo=0.0, lo_open=True, options=LR_OPTIONS),
     Spec("wd", 1.0, "decay λ: the L2 coefficient (…-l2) or the decoupled rate (sgdw, adamw, adamw-torch)",
          lo=0.0, options=WD_OPTIONS),
@@ -123,6 +128,8 @@ TRAJECTORY: dict[str, Spec] = {s.name: s for s in (
     Spec("steps", 500, "number of updates", kind="int", lo=1, hi=5000, step=1),
     Spec("start", None, "start point X,Y (default: the surface's own)", kind="point"),
     Spec("schedule", "constant", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
+    Spec("warmup", 0, "linear warm-up steps before the schedule (η_t = t/W)", kind="int", lo=0, hi=5000, step=1),
+    _DECAY_FOLLOWS,
     Spec("t0", 100, "warm restarts: first period T_0 (steps)", kind="int", lo=1, hi=100_000, widget="number_input"),
     Spec("t_mult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=10, widget="number_input"),
     Spec("noise", 0.0, "gradient noise σ (stochastic gradients; the same noise for every run)", lo=0.0,
@@ -135,7 +142,7 @@ def pair_optimizers(pair: str, form: str) -> tuple[str, str]:
     """The two optimizers the app races: (L2 variant, decoupled variant)."""
     if pair == "sgd":
         return "sgd-l2", "sgdw"
-    return "adam-l2", "adamw-torch" if form == "torch" else "adamw"
+    return "adam-l2", {"torch": "adamw-torch", "paper": "adamw", "corrected": "adamw-corrected"}[form]
 
 
 # The live-training view. Defaults measured (README): on all 1,200 training digits, λ = 0.05 leaves
@@ -147,8 +154,7 @@ TRAIN: dict[str, Spec] = {s.name: s for s in (
          kind="list", choices=tuple(OPTIMIZERS)),
     Spec("pair", "adam", "which pair the app trains: Adam+L2 vs AdamW, or SGD+L2 vs SGDW",
          kind="choice", choices=("adam", "sgd"), widget="radio"),
-    Spec("form", "torch", "decoupled decay form: torch (θ·(1−η·α·λ)) or paper (θ − η·λ·θ)",
-         kind="choice", choices=("torch", "paper"), widget="radio"),
+    _FORM,
     Spec("model", "mlp", "mlp, or mlp-ln (LayerNorm without affine before each ReLU)", kind="choice",
          choices=tuple(MODELS)),
     Spec("width", 128, "hidden units per layer", kind="int", lo=4, hi=1024, options=(16, 32, 64, 128, 256, 512)),
@@ -165,6 +171,9 @@ TRAIN: dict[str, Spec] = {s.name: s for s in (
     Spec("train_samples", MAX_TRAIN, "training digits used (test set: a fixed 597)", kind="int", lo=10,
          hi=MAX_TRAIN, options=(50, 100, 200, 300, 600, 900, 1200)),
     Spec("schedule", "cosine", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
+    Spec("warmup", 0, "linear warm-up steps before the schedule (η_t = t/W)", kind="int", lo=0, hi=200_000,
+         options=(0, 25, 50, 100, 250, 500, 1000)),
+    _DECAY_FOLLOWS,
     Spec("t0", None, "warm restarts: first period T_0 (steps; default: steps // 5)", kind="int", lo=1),
     Spec("t_mult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=10),
     Spec("seed", 0, "random seed (initial weights and batch order)", kind="int", lo=0, hi=2**31 - 1,
@@ -224,7 +233,7 @@ INSIGHT: dict[str, Spec] = {s.name: s for s in (
     Spec("i1_schedule", "constant", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
     *(s for k in (2, 3) for s in (
         Spec(f"i{k}_surface", "quadratic", "2-D test function", kind="choice", choices=tuple(SURFACES)),
-        Spec(f"i{k}_form", "torch", "decoupled decay form", kind="choice", choices=("torch", "paper"), widget="radio"),
+        replace(_FORM, name=f"i{k}_form"),
         Spec(f"i{k}_lr", 0.05, "learning rate α", lo=0.0, lo_open=True, options=LR_OPTIONS),
         Spec(f"i{k}_wd", 1.0, "decay λ", lo=0.0, options=WD_OPTIONS),
         Spec(f"i{k}_noise", 0.0, "gradient noise σ", lo=0.0, options=_NOISE_STOPS))),
@@ -260,9 +269,9 @@ def sanity_notes(optimizers, lr: float, wd: float, beta1: float, beta2: float, e
         notes.append(f"ε = {fmt(eps)} is large: for gradients much smaller than ε Adam acts like SGD with "
                      f"learning rate α/ε.")
     for n in optimizers:
-        decay = OPTIMIZERS[n].decay
-        rate = wd if decay is Decay.DECOUPLED else lr * wd if decay is Decay.DECOUPLED_TORCH else 0.0
+        rule = decoupled_rule(OPTIMIZERS[n].decay)
+        rate = 0.0 if rule is None else lr * wd if rule[1] else wd
         if rate >= 1:
-            notes.append(f"{OPTIMIZERS[n].label}: the decay factor 1 − {'λ' if decay is Decay.DECOUPLED else 'α·λ'}"
+            notes.append(f"{OPTIMIZERS[n].label}: the decay factor 1 − {'α·λ' if rule[1] else 'λ'}"
                          f" = {1 - rate:.3g} ≤ 0, so each step zeroes or flips the weights.")
     return notes

@@ -99,9 +99,9 @@ class MapPoint:
 
 
 def _n_at_best(sweep: SweepConfig, optimizer: str, best: dict[float, float], rows) -> list[float]:
-    from .instruments import eta_sum, lambda_torch
+    from .instruments import decay_power, eta_sum, lambda_torch
     t = sweep.train
-    total = eta_sum(t.schedule, t.steps, t.restart_period, t.t_mult)
+    total = eta_sum(t.lr_schedule, t.steps, decay_power(optimizer, t.decay_follows))
     out = []
     for lr in rows:
         lam = lambda_torch(optimizer, lr, best[lr] * sweep.wd_scale)

@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import instruments
 from .cost import Eta, sweep_threads, sweep_threads_now, torch_threads  # noqa: F401  (the app's API)
 from .data import MAX_TRAIN, digits
 from .instruments import EQUILIBRIUM_N
 from .models import MODELS, forward, loss_per_run
 from .optim import OPTIMIZERS
 from .params import INIT_SCALES, Spec
-from .schedules import SCHEDULES, Schedule
+from .schedules import SCHEDULES
 from .train import TrainConfig, Trainer, default_device
 
 PAIRS = {"adam": ("adam-l2", "adamw", "adamw-torch"), "sgd": ("sgd-l2", "sgdw")}
@@ -61,6 +62,13 @@ class SweepConfig:
         b, big_b = self.train.batch_size, self.train.train_samples
         epochs = self.train.steps * b / big_b
         return math.sqrt(b / (big_b * epochs))
+
+
+def with_corrected(cfg: SweepConfig) -> SweepConfig:
+    """The sweep plus AdamW's corrected form, on the PyTorch form's λ grid (a fourth heat map)."""
+    if cfg.pair != "adam" or "adamw-corrected" in cfg.optimizers:
+        return cfg
+    return replace(cfg, wds=cfg.wds + (("adamw-corrected", cfg.wd_grid("adamw-torch")),))
 
 
 def grid_cells(cfg: SweepConfig) -> list[tuple[str, float, float]]:
@@ -297,6 +305,10 @@ class Interpretation:
     n_star: list[float]                       # decay times α·λ_torch·Ση_t at the best PyTorch-form cells
     regime: str                               # regime_text(…), "" when it does not apply
     best_error_by_lr: dict[float, float]      # per lr row: the best seed-averaged test error (any form)
+    # with the corrected form: Ση_t / Ση_t^p (its λ that matches the PyTorch form's total decay, as a ratio)
+    # and the measured median over rows of best λ corrected / best λ PyTorch form (nan without it)
+    corrected_expected: float = math.nan
+    corrected_measured: float = math.nan
 
 
 def interpret(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict[str, Coupling]) -> Interpretation:
@@ -307,16 +319,23 @@ def interpret(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict[str, Coupli
     gap = abs(slopes[l2] - slopes[closest])
     forms = slopes["adamw"] - slopes["adamw-torch"] if cfg.pair == "adam" else math.nan
     t = cfg.train
-    sched = Schedule(t.schedule, total_steps=t.steps, t0=t.restart_period, t_mult=t.t_mult)
-    eta_sum = float(sum(sched.multipliers(t.steps)))
+    eta_sum = instruments.eta_sum(t.lr_schedule, t.steps, instruments.decay_power("adamw-torch", t.decay_follows))
     n_star, regime = [], ""
     if cfg.pair == "adam" and math.isfinite(forms):
         n_star = [lr * wd * cfg.wd_scale * eta_sum for lr, wd in couplings["adamw-torch"].best_wd.items()]
         if n_star:
             regime = regime_text(slopes["adamw-torch"], slopes["adamw"], n_star, t.model)
     best = frame.groupby(["optimizer", "lr", "wd"])["test_error"].mean().groupby("lr").min()
+    expected = measured = math.nan
+    if "adamw-corrected" in couplings:
+        corrected_sum = instruments.eta_sum(t.lr_schedule, t.steps, instruments.decay_power("adamw-corrected",
+                                                                                             t.decay_follows))
+        expected = eta_sum / corrected_sum if corrected_sum > 0 else math.inf
+        a, b = couplings["adamw-corrected"].best_wd, couplings["adamw-torch"].best_wd
+        ratios = [a[lr] / b[lr] for lr in a if lr in b]
+        measured = float(np.median(ratios)) if ratios else math.nan
     return Interpretation(slopes, l2, closest, gap, bool(gap >= COUPLING_VISIBLE), forms, eta_sum, n_star,
-                          regime, {float(k): float(v) for k, v in best.items()})
+                          regime, {float(k): float(v) for k, v in best.items()}, expected, measured)
 
 # Measured starting points (README, "The coupling, measured", has every seed pair); slopes below are of
 # the seed-averaged final test loss, seeds 0–1, Adam+L2 / paper form / PyTorch form.
@@ -372,5 +391,9 @@ SWEEP: dict[str, Spec] = {s.name: s for s in (
     Spec("batch_size", None, "mini-batch size (default: the preset's, 32)", kind="int", lo=1, hi=MAX_TRAIN),
     Spec("schedule", None, "schedule multiplier η_t (default: the preset's, cosine)", kind="choice",
          choices=SCHEDULES),
+    Spec("warmup", None, "linear warm-up steps before the schedule (default: the preset's, 0)", kind="int", lo=0,
+         hi=200_000),
+    Spec("decay_follows", None, "true: decoupled decay follows the schedule (η_t; η_t² corrected); false: "
+         "constant decay (default: the preset's, true)", kind="bool"),
     Spec("seed", None, "first seed; seeds are seed, seed+1, … (default 0)", kind="int", lo=0, hi=2**31 - 1),
 )}

@@ -49,6 +49,8 @@ class TrainConfig:
     steps: int = _default("steps")
     train_samples: int = _default("train_samples")
     schedule: str = _default("schedule")
+    warmup: int = _default("warmup")
+    decay_follows: bool = _default("decay_follows")
     t0: int | None = _default("t0")
     t_mult: int = _default("t_mult")
     seed: int = _default("seed")
@@ -63,6 +65,12 @@ class TrainConfig:
     def eval_interval(self) -> int:
         """Steps between two evaluations."""
         return self.eval_every or max(1, self.steps // 30)
+
+    @property
+    def lr_schedule(self) -> Schedule:
+        """The schedule multiplier η_t of this run (the one construction of it from a configuration)."""
+        return Schedule(self.schedule, total_steps=self.steps, t0=self.restart_period, t_mult=self.t_mult,
+                        warmup=self.warmup)
 
     @property
     def model_spec(self) -> ModelSpec:
@@ -91,8 +99,7 @@ class Trainer:
         self.opt = BatchedOptimizer(
             self.params, names, lr=cfg.lr if lr is None else lr, wd=cfg.wd if wd is None else wd,
             beta1=cfg.beta1, beta2=cfg.beta2, eps=cfg.eps,
-            momentum=cfg.momentum,
-            schedule=Schedule(cfg.schedule, total_steps=cfg.steps, t0=cfg.restart_period, t_mult=cfg.t_mult))
+            momentum=cfg.momentum, schedule=cfg.lr_schedule, decay_follows_schedule=cfg.decay_follows)
         self.backprop = Backprop(self.spec, self.params, self.opt.grads)
         self._batches = torch.Generator().manual_seed(cfg.seed + 1)
         self._order = torch.empty(0, dtype=torch.long)

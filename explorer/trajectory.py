@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .optim import OPTIMIZERS, BatchedOptimizer, Decay, Precond
+from .optim import OPTIMIZERS, BatchedOptimizer, Decay, Precond, decoupled_rule
 from .schedules import Schedule
 from .surfaces import SURFACES
 
@@ -24,7 +24,7 @@ def run_trajectories(surface: str, optimizers: Sequence[str], *, lr: float, wd: 
                      beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                      momentum: float = 0.0, steps: int = 500, start: tuple[float, float] | None = None,
                      schedule: Schedule | str = "constant", noise: float = 0.0, seed: int = 0,
-                     dtype: torch.dtype = torch.float32) -> Trajectories:
+                     decay_follows_schedule: bool = True, dtype: torch.dtype = torch.float32) -> Trajectories:
     """Run every optimizer from the same start on the same surface with the same hyperparameters.
 
     Runs that share a preconditioner advance together as one batch. With noise > 0 every run sees
@@ -51,7 +51,8 @@ def run_trajectories(surface: str, optimizers: Sequence[str], *, lr: float, wd: 
             g = torch.empty_like(p)
             x, y, gx, gy = p[:, 0], p[:, 1], g[:, 0], g[:, 1]   # views: stay valid as p changes
             opt = BatchedOptimizer([p], [names[i] for i in idx], lr=lr, wd=wd, beta1=beta1,
-                                   beta2=beta2, eps=eps, momentum=momentum, schedule=schedule)
+                                   beta2=beta2, eps=eps, momentum=momentum, schedule=schedule,
+                                   decay_follows_schedule=decay_follows_schedule)
             rows = path[:, idx]
             for t in range(1, steps + 1):
                 fx, fy = surf.grad(x, y)
@@ -96,8 +97,11 @@ class FixedPoint:
     label: str
 
 
-def fixed_point(surface: str, optimizer: str, lr: float, wd: float, momentum: float = 0.0) -> FixedPoint:
-    """The fixed point of each update rule (the schedule η_t multiplies both terms, so it drops out).
+def fixed_point(surface: str, optimizer: str, lr: float, wd: float, momentum: float = 0.0, eta: float = 1.0,
+                decay_follows_schedule: bool = True) -> FixedPoint:
+    """The fixed point of each update rule at the schedule multiplier η (the last step's): where η_t
+    multiplies both terms it drops out; the corrected form's decay (η²) and a constant decay (η⁰) make the
+    decoupled rules' balance λ_torch·η^(p−1) instead of λ_torch.
 
     SGD + L2 and Adam + L2: ∇f + λθ = 0, the L2-regularized optimum.
     SGDW (paper): α·b + λθ = 0 with b = ∇f/(1−μ) → the L2 optimum for λ(1−μ)/α (Proposition 1).
@@ -108,6 +112,9 @@ def fixed_point(surface: str, optimizer: str, lr: float, wd: float, momentum: fl
     kind = OPTIMIZERS[optimizer]
     surf = SURFACES[surface]
     decay = kind.decay
+    rule = decoupled_rule(decay, decay_follows_schedule)
+    if rule is not None and eta > 0:
+        wd = wd * eta ** (rule[0] - 1)     # the decay's share against the η-scaled gradient step
     if decay is Decay.NONE or wd == 0:
         return FixedPoint("none", 0.0, constrained_minimum(surf), "minimum of f")
     if kind.precond is Precond.SGD:        # SGD + L2 or SGDW (the paper form); there is no torch-form SGDW
@@ -115,7 +122,7 @@ def fixed_point(surface: str, optimizer: str, lr: float, wd: float, momentum: fl
         return FixedPoint("l2", c, constrained_minimum(surf, l2=c), f"argmin f + {c:.3g}/2·‖θ‖²")
     if decay is Decay.L2:
         return FixedPoint("l2", wd, constrained_minimum(surf, l2=wd), f"argmin f + {wd:.3g}/2·‖θ‖²")
-    lam_torch = wd if decay is Decay.DECOUPLED_TORCH else wd / lr
+    lam_torch = wd if rule[1] else wd / lr
     box = 1.0 / lam_torch
     return FixedPoint("box", box, constrained_minimum(surf, box=box), f"argmin f in ‖θ‖∞ ≤ {box:.3g}")
 

@@ -42,10 +42,24 @@ def test_every_slider_moves_the_numbers_drawn():
             assert not at.exception, key
             assert trajectory_data(at) != before, key          # the move reached the numbers drawn
             moved.add(key)
-    assert moved == {"lr", "wd", "beta1", "beta2", "eps", "momentum", "steps", "x0", "y0", "noise"}
+    assert moved == {"lr", "wd", "beta1", "beta2", "eps", "momentum", "steps", "x0", "y0", "noise", "warmup"}
     at = fresh({"form": "paper"})
     assert not at.exception
     assert any("λ_torch = λ/α" in i.value for i in at.info)
+
+
+def test_corrected_form_and_constant_decay_reach_the_numbers_drawn():
+    """The corrected form is the PyTorch form under a constant schedule (the page says so) and differs under
+    a cosine; the "decay follows η_t" toggle changes a cosine run; both are in the URL."""
+    at = fresh({"form": "corrected"})
+    assert not at.exception and any("corrected form is the PyTorch form" in i.value for i in at.info)
+    at = fresh({"form": "corrected", "schedule": "cosine"})
+    cosine = trajectory_data(at)
+    assert cosine != trajectory_data(fresh({"form": "torch", "schedule": "cosine"}))
+    assert "AdamW (corrected form)" in json.dumps(specs(at)[:2])
+    at.toggle(key="decay_follows").set_value(False).run()
+    assert not at.exception and trajectory_data(at) != cosine
+    assert at.query_params["decay_follows"] == "false" and at.query_params["form"] == "corrected"
 
 
 @pytest.mark.parametrize("surface", ["rosenbrock", "himmelblau", "rastrigin", "quadratic"])

@@ -77,3 +77,23 @@ def test_summary_table_says_where_each_run_ended_and_never_none():
     table = summary_table(ok.frame, ok.diverged, fixed, ("adam-l2", "adamw-torch"))
     assert list(table["diverged"]) == ["no", "no"] and (table["distance to ◆"] < 0.05).all()
     assert "None" not in table.to_string()
+
+
+def test_corrected_form_and_constant_decay_on_a_surface():
+    """Constant schedule: the corrected form takes the PyTorch form's steps exactly. Cosine: it decays by
+    η_t², and its ◆ is the box at the last step's η (λ·η_T); constant decay runs differ from following ones."""
+    kw = dict(lr=0.05, wd=1.0, steps=400)
+    same = run_trajectories("quadratic", ["adamw-torch", "adamw-corrected"], **kw).frame
+    a, b = (same[same.optimizer == n][["x", "y"]].to_numpy() for n in ("adamw-torch", "adamw-corrected"))
+    assert np.array_equal(a, b)
+    cos = Schedule("cosine", total_steps=400)
+    runs = run_trajectories("quadratic", ["adamw-torch", "adamw-corrected"], schedule=cos, **kw).frame
+    a, b = (runs[runs.optimizer == n][["x", "y"]].to_numpy() for n in ("adamw-torch", "adamw-corrected"))
+    assert np.abs(a - b).max() > 1e-3
+    const = run_trajectories("quadratic", ["adamw-torch"], schedule=cos, decay_follows_schedule=False, **kw).frame
+    assert np.abs(const[["x", "y"]].to_numpy() - a).max() > 1e-3
+    eta = cos.multiplier(400)
+    assert fixed_point("quadratic", "adamw-corrected", 0.05, 1.0, eta=eta).c == pytest.approx(1 / eta)
+    assert fixed_point("quadratic", "adamw-torch", 0.05, 1.0, eta=eta).c == 1.0    # η drops out
+    assert fixed_point("quadratic", "adamw", 0.05, 1.0, eta=0.5, decay_follows_schedule=False).c == \
+        pytest.approx(0.05 * 0.5)        # constant decay λ against the step η·α·u: box α·η/λ

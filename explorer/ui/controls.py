@@ -71,7 +71,7 @@ def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, chart_ke
 
 
 PAIR_CAPTIONS = ["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"]
-FORM_CAPTIONS = ["θ·(1−η·α·λ)", "θ − η·λ·θ"]
+FORM_CAPTIONS = ["θ·(1−η·α·λ)", "θ − η·λ·θ", "θ·(1−η²·α·λ)"]
 
 
 def spec_widget(where, label: str, spec, key: str | None = None, default=None, **kw):

@@ -13,7 +13,16 @@ from explorer import charts, figures
 from explorer.cost import sweep_threads_now, torch_threads
 from explorer.optim import OPTIMIZERS
 from explorer.params import SWEEP_GRID, TRAIN, fmt
-from explorer.sweep import COUPLING_VISIBLE, PRESETS, SweepConfig, estimate_seconds, interpret, pow2, run_sweep
+from explorer.sweep import (
+    COUPLING_VISIBLE,
+    PRESETS,
+    SweepConfig,
+    estimate_seconds,
+    interpret,
+    pow2,
+    run_sweep,
+    with_corrected,
+)
 from explorer.train import default_device
 from explorer.ui import regime
 from explorer.ui.controls import show_chart, spec_widget
@@ -60,7 +69,7 @@ def preset_values(name: str) -> dict:
         "s_init": p.train.init_scale,
         "s_normalized": p.normalized,
     }
-    values.update({f"s_wd_{n}": _log2_range(g) for n, g in p.wds})
+    values.update({f"s_wd_{n}": _log2_range(g) for n, g in with_corrected(p).wds})
     return values
 
 
@@ -103,8 +112,11 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
                                help=None)
     n_lr = spec_widget(c[1], "rows (learning rates)", g["s_n_lr"], default=d["s_n_lr"], help=None)
     n_wd = spec_widget(c[1], "columns (λ values)", g["s_n_wd"], default=d["s_n_wd"], help=None)
+    corrected = url_widget(c[2], "toggle", "+ AdamW, corrected form", key="s_corrected", disabled=p.pair != "adam",
+                           help="a fourth heat map: decay η_t²·α·λ (AdamC; timm's corrected weight decay), "
+                                "on the PyTorch form's λ grid") and p.pair == "adam"
     wds = []
-    for name, _ in p.wds:
+    for name, _ in (with_corrected(p) if corrected else p).wds:
         key = f"s_wd_{name}"
         label = f"λ of {OPTIMIZERS[name].label}: log₂ range"
         lo, hi = spec_widget(c[2], label, g["s_wd"], key=key, default=d[key], help=None)
@@ -132,8 +144,11 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
         default=d["s_normalized"],
         help="the λ axis is λ_norm; each run uses λ = λ_norm·√(b/(B·T))",
     )
+    follows = spec_widget(c[3], "decay follows the schedule", TRAIN["decay_follows"], key="s_decay_follows",
+                          default=p.train.decay_follows)
     train = dataclasses.replace(
-        p.train, steps=int(steps), train_samples=int(samples), model=model, init_scale=float(init_scale)
+        p.train, steps=int(steps), train_samples=int(samples), model=model, init_scale=float(init_scale),
+        decay_follows=bool(follows),
     )
     cfg = SweepConfig(
         pair=p.pair,
@@ -275,6 +290,13 @@ def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> Non
         )
     if it.regime:
         lines.append(it.regime)
+    if not math.isnan(it.corrected_expected):
+        lines.append(
+            f"**Corrected form.** Its decay η_t²·α·λ sums to 1/{it.corrected_expected:.3g} of the PyTorch form's "
+            f"η_t·α·λ over this schedule, so the same total decay needs a λ {it.corrected_expected:.3g}× larger; "
+            f"measured: its best λ is **{it.corrected_measured:.3g}×** the PyTorch form's (median over rows). "
+            "With a constant schedule the two forms are the same runs."
+        )
     if cfg.train.init_scale > 1:
         rows = list(it.best_error_by_lr.items())
         lines.append(

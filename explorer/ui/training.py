@@ -61,6 +61,8 @@ def train_controls() -> TrainConfig:
     steps = stops_slider(c[3], "Steps", TRAIN["steps"], key="t_steps")
     samples = stops_slider(c[3], "Train samples", TRAIN["train_samples"], key="t_samples")
     schedule = spec_widget(c[3], "Schedule η_t", TRAIN["schedule"], key="t_schedule", help=None)
+    warmup = stops_slider(c[3], "Warm-up steps", TRAIN["warmup"], key="t_warmup")
+    follows = spec_widget(c[3], "Decay follows η_t", TRAIN["decay_follows"], key="t_decay_follows")
     seed = spec_widget(c[3], "Seed", TRAIN["seed"], key="t_seed", help=None)
     names = pair_optimizers(pair, form)
     return TrainConfig(
@@ -79,6 +81,8 @@ def train_controls() -> TrainConfig:
         steps=int(steps),
         train_samples=int(samples),
         schedule=schedule,
+        warmup=int(warmup),
+        decay_follows=bool(follows),
         seed=int(seed),
     )
 
@@ -87,7 +91,8 @@ SETTING_LABELS = {
     "optimizers": "Compare / AdamW form", "model": "Model", "width": "Width", "depth": "Hidden layers",
     "init_scale": "Initial weights × k", "lr": "Learning rate α", "wd": "Decay λ", "beta1": "β1",
     "beta2": "β2", "eps": "ε", "momentum": "Momentum μ", "batch_size": "Batch size", "steps": "Steps",
-    "train_samples": "Train samples", "schedule": "Schedule η_t", "t0": "Steps", "t_mult": "Steps",
+    "train_samples": "Train samples", "schedule": "Schedule η_t", "warmup": "Warm-up steps",
+    "decay_follows": "Decay follows η_t", "t0": "Steps", "t_mult": "Steps",
     "seed": "Seed", "eval_every": "Steps",
 }
 

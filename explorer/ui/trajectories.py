@@ -99,6 +99,9 @@ def trajectory_controls(where) -> dict:
     )
     restarts = v["schedule"] == "warm_restarts"
     c = more.columns(2)
+    v["warmup"] = spec_widget(c[0], "Warm-up steps", TRAJECTORY["warmup"])
+    v["decay_follows"] = spec_widget(c[1], "Decay follows η_t", TRAJECTORY["decay_follows"])
+    c = more.columns(2)
     v["t0"] = spec_widget(c[0], "T₀", TRAJECTORY["t0"], disabled=not restarts)
     v["t_mult"] = spec_widget(c[1], "T_mult", TRAJECTORY["t_mult"], disabled=not restarts)
     v["beta1"] = spec_widget(more, "β1", TRAJECTORY["beta1"], format="%.3f", disabled=not adam)
@@ -119,7 +122,8 @@ def render() -> None:
 def trajectory_view(v: dict) -> None:
     names = pair_optimizers(v["pair"], v["form"])
     p = {**v, "start": (v["x0"], v["y0"]), "steps": int(v["steps"]), "t0": int(v["t0"]),
-         "t_mult": int(v["t_mult"]), "seed": int(v["seed"])}
+         "t_mult": int(v["t_mult"]), "seed": int(v["seed"]), "warmup": int(v["warmup"]),
+         "decay_follows": bool(v["decay_follows"])}
     frame, diverged, fixed, figs = trajectory_view_data(tuple(sorted(p.items())))
     l2, dec = (OPTIMIZERS[n].label for n in names)
     st.markdown(
@@ -150,6 +154,9 @@ def trajectory_view(v: dict) -> None:
                        grow=False)
             st.latex(FORMULAS[name])
             st.caption(CAPTIONS[name])
+    if v["pair"] == "adam" and v["form"] == "corrected" and p["schedule"] == "constant" and not p["warmup"]:
+        st.info("With a constant schedule (η_t = 1) the corrected form is the PyTorch form: pick a schedule to "
+                "see them differ (the corrected decay η_t²·α·λ fades faster as η_t falls).")
     if v["pair"] == "adam" and v["form"] == "paper" and v["lr"] > 0:
         st.info(
             f"Same λ, different meaning: the paper form decays by η·λ, PyTorch's by η·α·λ. "
