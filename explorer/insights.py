@@ -162,14 +162,21 @@ def effective_decay_surface(surface: str, lr: float, wd: float, steps: int, form
     return pd.DataFrame(rows)
 
 
-# ---------------------------------------------------------------- the two decay forms
+# ---------------------------------------------------------------- the decay forms
+FORMS = ("adamw", "adamw-torch", "adamw-corrected", "adam-l2")
+
+
 def decay_forms(cfg: TrainConfig, lam_torch: float, lrs: tuple[float, ...], device=None) -> pd.DataFrame:
-    """The same λ number in each form, at several α: ‖θ‖ over training. The PyTorch form's per-step
-    shrinkage η·α·λ and its timescale 1/(α·λ) change with α; the paper form's η·λ does not."""
+    """The same λ in each form, at several α: ‖θ‖ over training. The PyTorch form's per-step shrinkage
+    η_t·α·λ and its timescale 1/(α·λ) change with α; the paper form's η_t·λ does not (its λ is α·λ_torch at
+    the base α, so both are the same run there); the corrected form shrinks by η_t²·α·λ (the PyTorch form's
+    under a constant schedule); L2's λθ is divided by √v̂+ε, so it has no single rate (nan)."""
     lam_paper = lam_torch * cfg.lr                # the same run as the torch form at the base α
-    names = tuple(n for _ in lrs for n in ("adamw-torch", "adamw"))
-    lr_runs = [lr for lr in lrs for _ in range(2)]
-    wd_runs = [w for _ in lrs for w in (lam_torch, lam_paper)]
+    names = tuple(n for _ in lrs for n in FORMS)
+    lr_runs = [lr for lr in lrs for _ in FORMS]
+    wd_runs = [lam_paper if n == "adamw" else lam_torch for _ in lrs for n in FORMS]
+    rate = {"adamw": lambda lr: lam_paper, "adamw-torch": lambda lr: lr * lam_torch,
+            "adamw-corrected": lambda lr: lr * lam_torch, "adam-l2": lambda lr: math.nan}
     tr = Trainer(replace(cfg, optimizers=names), device, lr=lr_runs, wd=wd_runs)
     rows = []
     every = max(1, cfg.steps // 60)
@@ -178,8 +185,7 @@ def decay_forms(cfg: TrainConfig, lam_torch: float, lrs: tuple[float, ...], devi
             norms = torch.stack([(p.detach() ** 2).flatten(1).sum(1) for p in tr.params]).sum(0).sqrt()
         for r, (n, lr) in enumerate(zip(names, lr_runs)):
             rows.append({"optimizer": n, "lr": lr, "step": tr.step_count, "weight_norm": float(norms[r]),
-                         "shrink_per_step": (lr * lam_torch if n == "adamw-torch" else lam_paper),
-                         "timescale": 1.0 / (lr * lam_torch if n == "adamw-torch" else lam_paper)})
+                         "shrink_per_step": rate[n](lr), "timescale": 1.0 / rate[n](lr)})
         if tr.done:
             break
         tr.step(min(every, cfg.steps - tr.step_count))

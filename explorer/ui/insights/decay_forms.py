@@ -1,4 +1,4 @@
-"""Panel 4: the two decoupled forms, paper (η_t·λ) and PyTorch (η_t·α·λ)."""
+"""Panel 4: the decay forms — paper (η_t·λ), PyTorch (η_t·α·λ), corrected (η_t²·α·λ) and L2."""
 from __future__ import annotations
 
 import streamlit as st
@@ -10,17 +10,19 @@ from explorer.train import TrainConfig
 from explorer.ui.controls import markdown_table, show_chart, spec_widget
 
 
-@st.cache_data(max_entries=16, show_spinner="Training six runs…")
+@st.cache_data(max_entries=16, show_spinner="Training twelve runs…")
 def _decay_forms(lam_torch, lr, steps):
     cfg = TrainConfig(lr=lr, steps=steps, train_samples=300)
     return insights.decay_forms(cfg, lam_torch, (lr / 4, lr, lr * 4))
 
 
 def render() -> None:
-    st.markdown("#### 4 · The two decoupled forms: paper (η_t·λ) and PyTorch (η_t·α·λ)")
+    st.markdown("#### 4 · The decay forms: paper (η_t·λ), PyTorch (η_t·α·λ), corrected (η_t²·α·λ), L2")
     st.latex(
-        r"\lambda_{\text{torch}}=\lambda_{\text{paper}}/\alpha\qquad"
-        r"\text{shrink per step: }\eta_t\lambda_{\text{paper}}=\eta_t\alpha\lambda_{\text{torch}}\qquad"
+        r"\text{shrink per step: }\underbrace{\eta_t\lambda_{\text{paper}}}_{\text{paper}}"
+        r"=\underbrace{\eta_t\alpha\lambda_{\text{torch}}}_{\text{PyTorch}}\qquad"
+        r"\underbrace{\eta_t^2\alpha\lambda}_{\text{corrected}}\qquad"
+        r"\underbrace{\eta_t\alpha\lambda/(\sqrt{\hat v}+\epsilon)}_{\text{L2, per weight}}\qquad"
         r"\text{timescale: }1/(\alpha\lambda_{\text{torch}})"
     )
     c = st.columns(3)
@@ -30,8 +32,8 @@ def render() -> None:
     meta = {"lambda_torch": lam, "lr": lr, "steps": steps}
     d = _decay_forms(lam, lr, steps)
     d = d.assign(run=d["optimizer"].map(lambda n: OPTIMIZERS[n].label) + " · α=" + d["lr"].map(fmt))
-    cols = st.columns(2)
-    for col, name in zip(cols, ("adamw-torch", "adamw")):
+    cols = st.columns(2) + st.columns(2)
+    for col, name in zip(cols, ("adamw-torch", "adamw", "adamw-corrected", "adam-l2")):
         sub = d[d.optimizer == name]
         show_chart(
             col,
@@ -56,10 +58,21 @@ def render() -> None:
         "lr": "α", "shrink": "shrink per step (η=1)", "timescale": "timescale (steps)", "final_norm": "final ‖θ‖",
     })))
     st.caption(
-        f"Both forms are the same run at the base α (λ_paper = α·λ_torch = {lam * lr:.3g}). Move α and the "
-        "PyTorch form's shrink per step and timescale move with it, the paper form's do not — which is why "
-        "the sweep tab's heat maps are the same function on sheared grids and why which form looks "
-        "'decoupled' depends on how many timescales a run lasts."
+        f"The paper and PyTorch forms are the same run at the base α (λ_paper = α·λ_torch = {lam * lr:.3g}); all "
+        "runs use a cosine schedule (η_t: 1 → 0). L2 (λ = λ_torch) has no single shrink per step (nan): Adam "
+        "divides its λθ by √v̂+ε, weight by weight."
+    )
+    st.markdown(
+        "**Which invariant each form keeps.** "
+        "*Paper* (η_t·λ): the total shrinkage λ·Ση_t does not depend on α — what matters when the decay's job "
+        "is to remove a large start (far from equilibrium). "
+        "*PyTorch* (η_t·α·λ): AdamW's fixed point m̂/(√v̂+ε) = −λθ does not involve α — what matters when the "
+        "run lasts many timescales 1/(α·λ) and the weights' scale matters. "
+        "*Corrected* (η_t²·α·λ = lr_t²/lr_max·λ, Defazio 2025; timm's `corrected_weight_decay`): a normalized "
+        "layer's equilibrium norm ∝ √(lr_t/λ_t) with λ_t = η_t·λ stays constant as the schedule decays, so "
+        "its effective step does not collapse at the end of a cosine. "
+        "*L2*: none of these — the pull runs through Adam's √v̂. "
+        "The sweep tab measures which one decouples here; its *+ AdamW, corrected form* toggle adds the fourth map."
     )
     c = st.columns(4)
     lam_norm = spec_widget(c[0], "λ_norm", INSIGHT["i4_norm"], format="%.4f", help=None)
