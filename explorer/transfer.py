@@ -186,3 +186,20 @@ def prediction_lines(t: Transfer) -> pd.DataFrame:
             rows += [{"optimizer": name, "rule": rule, "value": float(2 ** xe),
                       "best_wd": float(2 ** (y.mean() + s * (xe - x.mean())))} for xe in (x.min(), x.max())]
     return pd.DataFrame(rows, columns=["optimizer", "rule", "value", "best_wd"])
+
+
+def slope_lines(cfg: SweepConfig | AxisSweep, frame: pd.DataFrame, metric: str = "test_loss") -> list[str]:
+    """One line per form: its slope (the CLI prints these), and along another axis than lr each rule's."""
+    along = isinstance(cfg, AxisSweep)
+    out = []
+    for name in (cfg.base if along else cfg).optimizers:
+        c = coupling(frame, name, metric, row=row_column(cfg))
+        slope = "n/a (fewer than two rows where λ matters)" if math.isnan(c.slope) else f"{c.slope:+.3f}"
+        left = f"; rows left out (λ hardly matters): {', '.join(f'{x:g}' for x in c.flat_rows)}" if c.flat_rows else ""
+        if not along:
+            out.append(f"coupling slope {name}: {slope}{left}")
+            continue
+        rules = [f"{r} {p:+g}" for r in RULES if (p := predicted_slope(r, cfg.axis, name)) is not None]
+        said = f" (predicted: {', '.join(rules)})" if rules else ""
+        out.append(f"transfer slope {name} along {cfg.column}: {slope}{said}{left}")
+    return out
