@@ -183,8 +183,9 @@ def prediction_lines(t: Transfer) -> pd.DataFrame:
         x, y = np.log2(part["value"].to_numpy()), np.log2(part["best_wd"].to_numpy())
         for rule in RULES:
             s = predicted_slope(rule, t.axis, name)
-            rows += [{"optimizer": name, "rule": rule, "value": float(2 ** xe),
-                      "best_wd": float(2 ** (y.mean() + s * (xe - x.mean())))} for xe in (x.min(), x.max())]
+            rows += [{"optimizer": name, "rule": rule, "value": float(v),
+                      "best_wd": float(2 ** (y.mean() + s * (math.log2(v) - x.mean())))}
+                     for v in (part["value"].min(), part["value"].max())]
     return pd.DataFrame(rows, columns=["optimizer", "rule", "value", "best_wd"])
 
 

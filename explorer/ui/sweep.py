@@ -16,7 +16,7 @@ from explorer.params import SWEEP_GRID, TRAIN, fmt
 from explorer.sweep import COUPLING_VISIBLE, PRESETS, SweepConfig, estimate_seconds, interpret, pow2, run_sweep
 from explorer.train import default_device
 from explorer.transfer_chart import transfer_chart
-from explorer.ui import regime
+from explorer.ui import regime, urlstate
 from explorer.ui.controls import show_chart, spec_widget
 from explorer.ui.server import server_state, session_id
 from explorer.ui.urlstate import url_widget
@@ -112,6 +112,8 @@ def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str
         spec = g[f"s_rows_{transfer.AXES[axis][0]}"]
         lo, hi = sorted(spec_widget(c[1], f"{transfer.AXES[axis][1]}: from … to", spec))  # a link may reverse them
         values = tuple(v for v in spec.options if lo <= v <= hi)
+    urlstate.forget(*(k for k in g if k.startswith("s_rows_") and not k.endswith(transfer.AXES[axis][0])),
+                    *(("s_lr",) if on_lr else ()))
     n_wd = spec_widget(c[1], "columns (λ values)", g["s_n_wd"], default=d["s_n_wd"], help=None)
     wds = []
     for name, _ in p.wds:
