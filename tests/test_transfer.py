@@ -183,6 +183,10 @@ def test_a_link_restores_the_axis_and_a_click_draws_heat_maps_along_it():
     assert not again.exception and not again.warning
     assert again.button(key="s_run").disabled                        # the same sweep: cached, drawn at once
     assert any("Transfer along training digits" in m.value for m in again.markdown)
+    # back to lr rows: the axis's own controls leave the link (a link holds only controls that are shown)
+    again.selectbox(key="s_axis").set_value("lr").run()
+    assert not again.exception
+    assert not {"s_axis", "s_rows_train_samples", "s_lr"} & set(again.session_state[urlstate._LINK])
 
 
 def test_bad_axis_values_in_a_link_warn_by_name_and_fall_back():
