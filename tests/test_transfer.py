@@ -195,3 +195,15 @@ def test_bad_axis_values_in_a_link_warn_by_name_and_fall_back():
     text = " ".join(w.value for w in at.warning)
     assert "s_axis" in text and "s_lr" in text
     assert at.selectbox(key="s_axis").value == "lr"
+
+
+def test_export_of_a_sweep_along_an_axis_keeps_the_axis(tmp_path):
+    out = tmp_path / "t.json"
+    code, _, err = run_cli("export", "--view", "sweep", "--format", "json", "--out", str(out), "--axis", "batch-size",
+                           "--values", "8,16", "--seeds", "1", "--steps", "6", "--wds", "0.01,1", "--train-samples",
+                           "100")
+    assert code == 0, err
+    import json
+    got = json.loads(out.read_text())
+    assert got["parameters"]["axis"] == "batch-size" and got["parameters"]["values"] == [8, 16]
+    assert sorted({r["batch_size"] for r in got["rows"]}) == [8, 16]
