@@ -269,13 +269,13 @@ def _edges(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.r_[v[0] - (mid[0] - v[0]), mid], np.r_[mid, v[-1] + (v[-1] - mid[-1])]
 
 
-def sweep_cells(frame: pd.DataFrame, optimizer: str, metric: str, top_k: int = 3) -> pd.DataFrame:
-    """Seed-averaged cells of one optimizer with their extents, rank and divergence."""
+def sweep_cells(frame: pd.DataFrame, optimizer: str, metric: str, top_k: int = 3, row: str = "lr") -> pd.DataFrame:
+    """Seed-averaged cells of one optimizer with their extents, rank and divergence; rows along `row`."""
     f = frame[frame["optimizer"] == optimizer]
-    g = f.groupby(["lr", "wd"]).agg(value=(metric, "mean"), diverged=("diverged", "any"),
-                                    seeds=("seed", "nunique")).reset_index()
+    g = f.groupby([row, "wd"]).agg(value=(metric, "mean"), diverged=("diverged", "any"),
+                                   seeds=("seed", "nunique")).reset_index()
     g.loc[g["diverged"] | ~np.isfinite(g["value"]), "value"] = np.nan
-    g["log2_lr"], g["log2_wd"] = np.log2(g["lr"]), np.log2(g["wd"])
+    g["log2_lr"], g["log2_wd"] = np.log2(g[row].astype(float)), np.log2(g["wd"])
     for col in ("log2_lr", "log2_wd"):
         vals = np.sort(g[col].unique())
         lo, hi = _edges(vals)
@@ -299,15 +299,15 @@ def _grid_axis(log2_values, title: str, size: int, across: bool) -> alt.Axis:
 
 
 def sweep_heatmap(frame: pd.DataFrame, optimizer: str, metric: str, coupling, domain: tuple[float, float],
-                  top_k: int = 3, wd_label: str = "λ", size: int = 300, subtitle: str = "") -> alt.Chart:
-    """One optimizer's lr × λ grid on a shared color domain, best/top-k cells circled, diverged cells
-    crossed, rows where λ hardly matters marked, and the fitted coupling line."""
-    cells = sweep_cells(frame, optimizer, metric, top_k)
+                  top_k: int = 3, wd_label: str = "λ", size: int = 300, subtitle: str = "", row: str = "lr",
+                  row_title: str = "learning rate α") -> alt.Chart:
+    """One optimizer's grid (rows along `row`), best cells circled, diverged crossed, flat rows marked, fitted line."""
+    cells = sweep_cells(frame, optimizer, metric, top_k, row)
     x = alt.X("log2_wd_lo:Q", axis=_grid_axis(cells["log2_wd"], f"{wd_label} (log₂)", size, across=True),
               scale=alt.Scale(zero=False, nice=False))
-    y = alt.Y("log2_lr_lo:Q", axis=_grid_axis(cells["log2_lr"], "learning rate α (log₂)", size, across=False),
+    y = alt.Y("log2_lr_lo:Q", axis=_grid_axis(cells["log2_lr"], f"{row_title} (log₂)", size, across=False),
               scale=alt.Scale(zero=False, nice=False))
-    tooltip = [alt.Tooltip("lr:Q", format=".3g"), alt.Tooltip("wd:Q", title=wd_label, format=".3g"),
+    tooltip = [alt.Tooltip(f"{row}:Q", format=".3g"), alt.Tooltip("wd:Q", title=wd_label, format=".3g"),
                alt.Tooltip("value:Q", title=SWEEP_METRICS[metric], format=".4f"), "diverged:N", "seeds:Q"]
     heat = alt.Chart(cells).mark_rect(stroke="white", strokeWidth=0.5).encode(
         x=x, x2="log2_wd_hi:Q", y=y, y2="log2_lr_hi:Q",
@@ -326,11 +326,11 @@ def sweep_heatmap(frame: pd.DataFrame, optimizer: str, metric: str, coupling, do
     for mark, filled in (("best", True), (f"top {top_k}", False)):
         layers.append(alt.Chart(cells[cells["mark"] == mark]).mark_point(
             size=140, strokeWidth=2, color="black", filled=filled, opacity=1).encode(**centre, tooltip=tooltip))
-    flat = cells[cells["lr"].isin(coupling.flat_rows)].groupby("lr").first().reset_index()
+    flat = cells[cells[row].isin(coupling.flat_rows)].groupby(row).first().reset_index()
     if len(flat):
         flat = flat.assign(x=cells["log2_wd_hi"].max())
         layers.append(alt.Chart(flat).mark_text(text="≈", fontSize=15, dx=8, align="left", color="#555").encode(
-            x="x:Q", y=alt.Y("log2_lr:Q"), tooltip=[alt.Tooltip("lr:Q", title="λ hardly matters at lr")]))
+            x="x:Q", y=alt.Y("log2_lr:Q"), tooltip=[alt.Tooltip(f"{row}:Q", title=f"λ hardly matters at {row}")]))
     title = OPTIMIZERS[optimizer].label
     if math.isfinite(coupling.slope):
         counted = [math.log2(lr) for lr in coupling.best_wd if lr not in coupling.flat_rows]

@@ -8,6 +8,7 @@ from .instruments import LAYER_STATS_COLUMNS
 from .params import CONVERT, TRAIN, TRAJECTORY, Spec, fmt
 from .surfaces import SURFACES
 from .sweep import SWEEP
+from .transfer import AXIS
 
 TRAIN_COLUMNS = ["optimizer", "step", "train_loss", "test_loss", "test_acc", "weight_norm"]
 
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "optimizer,lr,wd,seed,train_loss,test_loss,test_error,diverged (wd is "
                                     "that optimizer's own λ). The coupling slope of each optimizer (slope of "
                                     "log2 best λ on log2 lr) is printed on stdout, after the CSV with --out -.")
-    for spec in SWEEP.values():
+    for spec in (*SWEEP.values(), *AXIS.values()):
         _option(sw, spec)
     sw.add_argument("--normalized", action="store_true",
                     help="read --wds as λ_norm: each run uses λ = λ_norm·√(b/(B·T)) (paper App. B.1)")
@@ -132,7 +133,7 @@ def _view_parser(view: str) -> argparse.ArgumentParser:
                 _option(p, spec)
         p.add_argument("--device", default=None)
     else:
-        for spec in SWEEP.values():
+        for spec in (*SWEEP.values(), *AXIS.values()):
             _option(p, spec)
         p.add_argument("--metric", default="test_loss", choices=("test_loss", "test_error"))
         p.add_argument("--top-k", type=int, default=3, dest="top_k")
@@ -244,27 +245,38 @@ def _check_device(parser, device):
 
 
 def _sweep(parser, args) -> int:
-    import math
-
     import torch
 
+    from . import transfer
     from .cost import sweep_threads_now, torch_threads
-    from .sweep import coupling, run_sweep
+    from .sweep import run_sweep
 
     _check_device(parser, args.device)
-    cfg = _sweep_config(parser, args)
+    cfg = _along(parser, args, _sweep_config(parser, args))
+    along = isinstance(cfg, transfer.AxisSweep)
     torch.set_flush_denormal(True)
     with torch_threads(sweep_threads_now(0)):      # the idle cores only: a busy machine collapses otherwise
-        frame = run_sweep(cfg, args.device)
+        frame = transfer.run(cfg, args.device) if along else run_sweep(cfg, args.device)
     if not _write(parser, frame, args.out):
         return 2
-    for name in cfg.optimizers:
-        c = coupling(frame, name)
-        slope = "n/a (fewer than two rows where λ matters)" if math.isnan(c.slope) else f"{c.slope:+.3f}"
-        left = f"; rows left out (λ hardly matters): {', '.join(f'{x:g}' for x in c.flat_rows)}" \
-            if c.flat_rows else ""
-        print(f"coupling slope {name}: {slope}{left}")
+    for line in transfer.slope_lines(cfg, frame):
+        print(line)
     return 0
+
+
+def _along(parser, args, cfg):
+    """--axis and --values: the sweep's rows (lr, or another training setting at one lr)."""
+    from .transfer import axis_sweep
+    if args.axis == "lr" and args.values is not None and args.lrs is not None:
+        parser.error("argument --values: with --axis lr give the learning rates once (--lrs or --values)")
+    if args.axis != "lr" and args.values is None:
+        parser.error(f"argument --values: --axis {args.axis} needs its values, e.g. --values 150,300,600")
+    if args.axis != "lr" and args.lrs is not None and len(args.lrs) != 1:
+        parser.error(f"argument --lrs: a sweep along {args.axis} uses one learning rate, got {len(args.lrs)}")
+    try:
+        return axis_sweep(cfg, args.axis, args.values)
+    except ValueError as e:
+        parser.error(f"argument --values: {e}")
 
 
 def _sweep_config(parser, args):
@@ -325,7 +337,8 @@ def _export(parser, args, rest) -> int:
         fig = figures.train_figure(cfg, opts.device)
     else:
         _check_device(view, opts.device)
-        fig = figures.sweep_figure(_sweep_config(view, opts), opts.metric, opts.top_k, opts.device)
+        fig = figures.sweep_figure(_along(view, opts, _sweep_config(view, opts)), opts.metric, opts.top_k,
+                                   opts.device)
     if args.fmt != "gif":
         data = export(fig.chart, fig.frame, args.fmt, fig.meta)
     try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import altair as alt
 import pandas as pd
 
-from . import charts
+from . import charts, transfer
 from .optim import OPTIMIZERS
 from .params import fmt, pair_optimizers
 from .schedules import Schedule
@@ -16,6 +16,7 @@ from .surfaces import SURFACES
 from .sweep import SweepConfig, coupling, run_sweep
 from .train import TrainConfig, Trainer
 from .trajectory import fixed_point, run_trajectories
+from .transfer_chart import transfer_chart
 
 
 @dataclass
@@ -113,28 +114,43 @@ def train_figure(cfg: TrainConfig, device: str | None = None) -> Figure:
 
 
 # ---------------------------------------------------------------- sweeps
-def sweep_subtitle(cfg: SweepConfig) -> str:
-    t = cfg.train
-    return (f"{t.model} · {t.train_samples} digits · batch {t.batch_size} · {t.steps} steps · "
-            f"{schedule_text(t.schedule, t.warmup, t.decay_follows)}"
-            f" · {cfg.seeds} seed(s)" + (" · normalized λ" if cfg.normalized else ""))
+def sweep_subtitle(cfg: SweepConfig | transfer.AxisSweep) -> str:
+    """The sweep's settings; along another axis than lr, its one lr and not the setting its rows vary."""
+    base, row = (cfg.base, cfg.column) if isinstance(cfg, transfer.AxisSweep) else (cfg, "lr")
+    t = base.train
+    shown = (("train_samples", f"{t.train_samples} digits"), ("batch_size", f"batch {t.batch_size}"),
+             ("steps", f"{t.steps} steps"))
+    parts = [t.model] + [text for field, text in shown if field != row]
+    parts += [schedule_text(t.schedule, t.warmup, t.decay_follows), f"{base.seeds} seed(s)"]
+    parts += ["normalized λ"] if base.normalized else []
+    return " · ".join(parts) + ("" if row == "lr" else f" · α = {fmt(base.lrs[0])}")
 
 
-def sweep_charts(cfg: SweepConfig, frame: pd.DataFrame, metric: str = "test_loss", top_k: int = 3):
+def sweep_charts(cfg: SweepConfig | transfer.AxisSweep, frame: pd.DataFrame, metric: str = "test_loss",
+                 top_k: int = 3):
+    """Each form's heat map (rows: lr, or the axis of an AxisSweep) and its coupling measure."""
+    base = cfg.base if isinstance(cfg, transfer.AxisSweep) else cfg
+    row = transfer.row_column(cfg)
     valid = frame.loc[~frame["diverged"] & frame[metric].notna(), metric]
     cap = math.log(10) if metric == "test_loss" else 0.9        # chance level
     domain = (float(valid.min()) if len(valid) else 0.0,
               min(float(valid.max()) if len(valid) else 1.0, cap))
-    couplings = {n: coupling(frame, n, metric) for n in cfg.optimizers}
-    label = "λ_norm" if cfg.normalized else "λ"
+    couplings = {n: coupling(frame, n, metric, row=row) for n in base.optimizers}
+    label = "λ_norm" if base.normalized else "λ"
+    title = transfer.AXES[cfg.axis][1] if row != "lr" else "learning rate α"
     out = {n: charts.sweep_heatmap(frame, n, metric, couplings[n], domain, top_k, wd_label=label,
-                                   subtitle=sweep_subtitle(cfg)) for n in cfg.optimizers}
+                                   subtitle=sweep_subtitle(cfg), row=row, row_title=title) for n in base.optimizers}
     return out, couplings
 
 
-def sweep_figure(cfg: SweepConfig, metric: str = "test_loss", top_k: int = 3,
+def sweep_figure(cfg: SweepConfig | transfer.AxisSweep, metric: str = "test_loss", top_k: int = 3,
                  device: str | None = None) -> Figure:
-    frame = run_sweep(cfg, device)
+    """The heat maps side by side; along another axis than lr, the transfer chart (best λ per row) below."""
+    along = isinstance(cfg, transfer.AxisSweep)
+    frame = transfer.run(cfg, device) if along else run_sweep(cfg, device)
     c, _ = sweep_charts(cfg, frame, metric, top_k)
-    return Figure(alt.hconcat(*c.values()).resolve_scale(color="shared"), frame,
-                  dataclasses.asdict(cfg) | {"metric": metric})
+    chart = alt.hconcat(*c.values()).resolve_scale(color="shared")
+    meta = dataclasses.asdict(cfg) | {"metric": metric}
+    if along:
+        chart = alt.vconcat(chart, transfer_chart(transfer.transfer(cfg, frame, metric), sweep_subtitle(cfg)))
+    return Figure(chart, frame, meta)

@@ -193,6 +193,17 @@ SWEEP_GRID: dict[str, Spec] = {s.name: s for s in (
     Spec("s_seeds", None, "seeds averaged", kind="int", lo=1, hi=4, step=1),
     Spec("s_steps", None, "steps per run", kind="int", lo=1, options=(100, 300, 600, 1000, 1500, 3000, 6000)),
     Spec("s_samples", None, "train samples", kind="int", lo=10, options=(100, 300, 600, 1200)),
+    # rows along another setting than lr (explorer.transfer): at one lr, a range of stops of that setting
+    Spec("s_axis", "lr", "what the rows vary: the learning rate, or one training setting at one lr",
+         kind="choice", choices=("lr", "steps", "train-samples", "batch-size")),
+    Spec("s_lr", None, "the one learning rate (log₂) when the rows vary another setting", kind="int", lo=-16,
+         hi=0, step=1),
+    Spec("s_rows_steps", (150, 600), "steps per run: the rows' range of stops", kind="floats", lo=1,
+         options=(75, 150, 300, 600, 1200, 2400, 4800)),
+    Spec("s_rows_train_samples", (150, 600), "training digits: the rows' range of stops", kind="floats", lo=10,
+         options=(75, 150, 300, 600, 1200)),
+    Spec("s_rows_batch_size", (8, 32), "batch size: the rows' range of stops", kind="floats", lo=1,
+         options=(4, 8, 16, 32, 64, 128, 256)),
 )}
 
 # The decay converter (CLI: python -m explorer convert; the Insights tab's panel 6).

@@ -45,45 +45,62 @@ class MapConfig:
 
     def point(self, value) -> SweepConfig:
         """The sweep at one axis value: the base sweep with that one training setting changed."""
-        field = AXES[self.axis][0]
-        value = int(value) if field != "init_scale" else float(value)
-        return replace(self.base, train=replace(self.base.train, **{field: value}))
+        return along(self.base, AXES[self.axis][0], value)
 
 
-def estimate_map_seconds(cfg: MapConfig, device: str | None = None, threads: int | None = None) -> list[float]:
-    """Expected seconds of each point's sweep, from one measurement of the base sweep (a few steps of the real
-    computation, cached per size): the initial scale does not change the cost, steps scale it, and a larger
-    batch is taken as proportionally dearer (a smaller one as no cheaper). Nothing is timed per point, so
-    a link asking for a map of large batches costs one base calibration, not five."""
-    base = estimate_seconds(cfg.base, device, threads)
-    t = cfg.base.train
-    if cfg.axis == "init_scale":
-        return [base] * len(cfg.values)
-    if cfg.axis == "steps":
-        return [estimate_seconds(cfg.point(v), device, threads) for v in cfg.values]   # same size: cached
-    return [base * max(1.0, v / t.batch_size) for v in cfg.values]
+# ---- sweeps along one training setting: the map's points, and the transfer sweep's rows (explorer.transfer)
+def along(base: SweepConfig, field: str, value) -> SweepConfig:
+    """base with one TrainConfig field set to value (a float for the initial scale, a whole number otherwise)."""
+    value = float(value) if field == "init_scale" else int(value)
+    return replace(base, train=replace(base.train, **{field: value}))
 
 
-def run_map(cfg: MapConfig, device: str | None = None,
-            progress: Callable[[float, float | None], None] | None = None,
-            estimates: list[float] | None = None) -> pd.DataFrame:
-    """Every point's sweep; one row per (axis value, cell, seed): MAP_COLUMNS. progress(fraction,
-    seconds_left) as run_sweep's, over the whole map (points weighted by their estimated cost). An
-    exception raised in progress (a cancel) stops the map."""
-    weights = estimates or [1.0] * len(cfg.values)
+def estimate_along(base: SweepConfig, field: str, values, device: str | None = None,
+                   threads: int | None = None) -> list[float]:
+    """Expected seconds of the sweep at each value, from one measurement of the base sweep (a few steps of the
+    real computation, cached per size): the initial scale and the training-set size leave a step's cost as
+    it is, steps scale it, and a larger batch is taken as proportionally dearer (a smaller one as no
+    cheaper). Nothing is timed per value, so a link asking for large batches costs one calibration."""
+    base_seconds = estimate_seconds(base, device, threads)
+    if field in ("init_scale", "train_samples"):
+        return [base_seconds] * len(values)
+    if field == "steps":
+        return [estimate_seconds(along(base, field, v), device, threads) for v in values]   # same size: cached
+    return [base_seconds * max(1.0, v / base.train.batch_size) for v in values]
+
+
+def run_along(base: SweepConfig, field: str, values, device: str | None = None,
+              progress: Callable[[float, float | None], None] | None = None,
+              estimates: list[float] | None = None) -> pd.DataFrame:
+    """The sweep at every value, one after the other; one row per (value, cell, seed): MAP_COLUMNS.
+    progress(fraction, seconds_left) as run_sweep's, over all of them (each weighted by its estimated
+    cost). An exception raised in progress (a cancel) stops the whole run."""
+    weights = estimates or [1.0] * len(values)
     total = float(sum(weights))
     eta = Eta(total, total if estimates else None)
     frames, before = [], 0.0
-    for value, w in zip(cfg.values, weights):
+    for value, w in zip(values, weights):
         def point_progress(f: float, _left, before=before, w=w) -> None:
             if progress:
                 done = before + f * w
                 progress(done / total, eta.update(done))
 
-        frame = run_sweep(cfg.point(value), device, progress=point_progress)
+        frame = run_sweep(along(base, field, value), device, progress=point_progress)
         frames.append(frame.assign(axis_value=value)[MAP_COLUMNS])
         before += w
     return pd.concat(frames, ignore_index=True)
+
+
+def estimate_map_seconds(cfg: MapConfig, device: str | None = None, threads: int | None = None) -> list[float]:
+    """Expected seconds of each point's sweep (estimate_along)."""
+    return estimate_along(cfg.base, AXES[cfg.axis][0], cfg.values, device, threads)
+
+
+def run_map(cfg: MapConfig, device: str | None = None,
+            progress: Callable[[float, float | None], None] | None = None,
+            estimates: list[float] | None = None) -> pd.DataFrame:
+    """Every point's sweep (run_along); an exception raised in progress (a cancel) stops the map."""
+    return run_along(cfg.base, AXES[cfg.axis][0], cfg.values, device, progress, estimates)
 
 
 @dataclass(frozen=True)

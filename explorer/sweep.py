@@ -189,26 +189,27 @@ def estimate_seconds(cfg: SweepConfig, device: str | None = None, threads: int |
 
 @dataclass(frozen=True)
 class Coupling:
-    """How the best λ moves with lr: slope of log2(best λ) on log2(lr)."""
+    """How the best λ moves with lr (or another row axis): slope of log2(best λ) on log2(row value)."""
     slope: float                      # nan when fewer than two rows count
     intercept: float
-    best_wd: dict[float, float]       # lr → λ with the lowest seed-averaged loss (every row)
+    best_wd: dict[float, float]       # row (lr) → λ with the lowest seed-averaged loss (every row)
     flat_rows: tuple[float, ...]      # lrs left out: λ hardly matters (max − min < 2 % of min) or all diverged
     edge_rows: tuple[float, ...] = ()  # lrs whose best λ is the grid's first or last (left out when asked)
 
 
 def coupling(frame: pd.DataFrame, optimizer: str, metric: str = "test_loss",
-             flat_tolerance: float = 0.02, exclude_edges: bool = False) -> Coupling:
+             flat_tolerance: float = 0.02, exclude_edges: bool = False, row: str = "lr") -> Coupling:
     """The coupling measure of issue #4, exactly: seeds averaged first; per lr row the argmin λ; rows
     where λ hardly matters are left out; least squares of log2(best λ) on log2(lr) over the rest.
     0: the best λ does not depend on lr; −1: best λ ∝ 1/lr; +1: best λ ∝ lr. Diverged cells count as +∞.
     Rows whose best λ is the grid's smallest or largest are listed in edge_rows: the true best may lie
     beyond the grid. exclude_edges leaves them out of the fit too (the regime map does; a flat row that is
-    also on the edge counts as flat).
+    also on the edge counts as flat). row: the frame's column the rows vary along (explorer.transfer: steps,
+    train_samples or batch_size at one lr); the same measure, log2(best λ) on log2 of that column.
     """
     f = frame[frame["optimizer"] == optimizer].copy()
     f.loc[f["diverged"] | ~np.isfinite(f[metric]), metric] = np.inf
-    mean = f.groupby(["lr", "wd"])[metric].mean().unstack("wd").sort_index()
+    mean = f.groupby([row, "wd"])[metric].mean().unstack("wd").sort_index()
     best, flat, edge, xs, ys = {}, [], [], [], []
     for lr, row in mean.iterrows():
         vals = row.to_numpy(dtype=float)

@@ -231,3 +231,18 @@ def test_four_sessions_with_hostile_links_stay_responsive_and_small(browser):
         assert peak <= 800
         for pg in pages:
             pg.context.close()
+
+
+def test_a_transfer_sweep_link_restores_its_axis_and_a_moved_lr_stays_in_the_address_bar(server, page):
+    base, _ = server
+    open_view(page, base + "/?view=lr+%C3%97+%CE%BB+sweep&s_axis=steps&s_rows_steps=150%2C300&s_lr=-7")
+    assert page.locator(EXCEPTION).count() == 0
+    thumb = slider(page, "the one learning rate")
+    assert thumb.get_attribute("aria-valuetext") == "-7"
+    thumb.focus()
+    thumb.press("ArrowRight")                 # −6 (the preset's default is −5, which would leave the link)
+    page.wait_for_function("() => decodeURIComponent(location.search).includes('s_lr=-6')", timeout=15_000)
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    q = query(page)
+    assert q["s_axis"] == "steps" and q["s_rows_steps"] == "150,300"

@@ -16,6 +16,7 @@ from explorer.optim import OPTIMIZERS
 from explorer.params import REGIME_MAP, fmt
 from explorer.regime import AXES, MapConfig, estimate_map_seconds, map_points, points_frame, run_map
 from explorer.sweep import SweepConfig
+from explorer.ui import urlstate
 from explorer.ui.controls import markdown_table, show_chart, spec_widget
 from explorer.ui.server import server_state
 
@@ -46,6 +47,7 @@ def map_controls(base: SweepConfig) -> MapConfig | None:
     spec = REGIME_MAP[f"s_map_{axis}"]
     lo, hi = sorted(spec_widget(c[1], f"{AXES[axis][2]}: from … to", spec))   # a link may give them reversed
     values = tuple(v for v in spec.options if lo <= v <= hi)
+    urlstate.forget(*(f"s_map_{a}" for a in AXES if a != axis))        # the other axes' ranges are not shown
     c[2].caption(f"{len(values)} points: {', '.join(fmt(v) for v in values)} — {AXES[axis][1]}. Every other "
                  "setting, the grids and the seeds are the sweep's above.")
     if base.pair != "adam":

@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from explorer import charts, figures
+from explorer import charts, figures, transfer
 from explorer.cost import sweep_threads_now, torch_threads
 from explorer.optim import OPTIMIZERS
 from explorer.params import SWEEP_GRID, TRAIN, fmt
@@ -24,7 +24,8 @@ from explorer.sweep import (
     with_corrected,
 )
 from explorer.train import default_device
-from explorer.ui import regime
+from explorer.transfer_chart import transfer_chart
+from explorer.ui import regime, urlstate
 from explorer.ui.controls import show_chart, spec_widget
 from explorer.ui.server import server_state, session_id
 from explorer.ui.urlstate import url_widget
@@ -68,6 +69,7 @@ def preset_values(name: str) -> dict:
         "s_model": p.train.model,
         "s_init": p.train.init_scale,
         "s_normalized": p.normalized,
+        "s_lr": round(math.log2(transfer.middle_lr(p.lrs))),
     }
     values.update({f"s_wd_{n}": _log2_range(g) for n, g in with_corrected(p).wds})
     return values
@@ -79,7 +81,8 @@ def apply_preset() -> None:
         st.session_state[key] = value
 
 
-def sweep_controls() -> tuple[SweepConfig, str, int]:
+def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str, int]:
+    """(the sweep, its lr × λ grid for the regime map, the metric, top k)."""
     st.subheader("The coupling, measured: lr × λ heat maps")
     st.caption(
         "Every cell is a full training run on the same training digits, the same "
@@ -108,9 +111,18 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
     )
     g = SWEEP_GRID
     top_k = spec_widget(c[0], "Circle the best k cells", g["s_topk"], help=None)
+    axis = spec_widget(c[1], "rows vary along", g["s_axis"])
+    on_lr = axis == "lr"
     lr_lo, lr_hi = spec_widget(c[1], "learning rates: log₂ range", g["s_lr_range"], default=d["s_lr_range"],
-                               help=None)
-    n_lr = spec_widget(c[1], "rows (learning rates)", g["s_n_lr"], default=d["s_n_lr"], help=None)
+                               help=None, disabled=not on_lr)
+    n_lr = spec_widget(c[1], "rows (learning rates)", g["s_n_lr"], default=d["s_n_lr"], help=None, disabled=not on_lr)
+    if not on_lr:
+        lr_exp = spec_widget(c[1], "the one learning rate: log₂", g["s_lr"], default=d["s_lr"])
+        spec = g[f"s_rows_{transfer.AXES[axis][0]}"]
+        lo, hi = sorted(spec_widget(c[1], f"{transfer.AXES[axis][1]}: from … to", spec))  # a link may reverse them
+        values = tuple(v for v in spec.options if lo <= v <= hi)
+    urlstate.forget(*(k for k in g if k.startswith("s_rows_") and not k.endswith(transfer.AXES[axis][0])),
+                    *(("s_lr",) if on_lr else ()))
     n_wd = spec_widget(c[1], "columns (λ values)", g["s_n_wd"], default=d["s_n_wd"], help=None)
     corrected = url_widget(c[2], "toggle", "+ AdamW, corrected form", key="s_corrected", disabled=p.pair != "adam",
                            help="a fourth heat map: decay η_t²·α·λ (AdamC; timm's corrected weight decay), "
@@ -122,8 +134,9 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
         lo, hi = spec_widget(c[2], label, g["s_wd"], key=key, default=d[key], help=None)
         wds.append((name, pow2(lo, hi, n_wd) if hi > lo else pow2(lo, lo + 1, n_wd)))
     seeds = spec_widget(c[3], "seeds (averaged)", g["s_seeds"], default=d["s_seeds"], help=None)
-    steps = spec_widget(c[3], "steps per run", g["s_steps"], default=d["s_steps"], help=None)
-    samples = spec_widget(c[3], "train samples", g["s_samples"], default=d["s_samples"], help=None)
+    steps = spec_widget(c[3], "steps per run", g["s_steps"], default=d["s_steps"], help=None, disabled=axis == "steps")
+    samples = spec_widget(c[3], "train samples", g["s_samples"], default=d["s_samples"], help=None,
+                          disabled=axis == "train-samples")
     model = url_widget(c[3], "selectbox", "model", list(TRAIN["model"].choices), key="s_model", default=d["s_model"])
     init_scale = url_widget(
         c[3],
@@ -158,7 +171,7 @@ def sweep_controls() -> tuple[SweepConfig, str, int]:
         normalized=bool(normalized),
         train=train,
     )
-    return cfg, metric, top_k
+    return (cfg if on_lr else transfer.axis_sweep(cfg, axis, values, lr=2.0 ** lr_exp)), cfg, metric, top_k
 
 
 # The presets' sweep time on this project's quiet 2-core CPU (README, "Speed"), quoted before a first run.
@@ -173,25 +186,30 @@ def duration(seconds: float) -> str:
 
 
 def render() -> None:
-    cfg, metric, threads = sweep_section()
-    regime.render(cfg, metric, threads)      # the regime map: the same sweep along one training setting
+    grid, metric, threads = sweep_section()
+    regime.render(grid, metric, threads)      # the regime map: the lr × λ sweep along one training setting
 
 
 def sweep_section() -> tuple[SweepConfig, str, int]:
-    cfg, metric, top_k = sweep_controls()
+    cfg, grid, metric, top_k = sweep_controls()
+    along = isinstance(cfg, transfer.AxisSweep)
+    base = cfg.base if along else cfg
     store, shared = sweep_store(), server_state()
     with shared["lock"]:
         done = store.get(cfg)
-    cells = len(cfg.optimizers) * len(cfg.lrs) * len(cfg.wds[0][1])
+    rows = len(cfg.values) if along else len(cfg.lrs)
+    cells = len(base.optimizers) * rows * len(base.wds[0][1])
     threads = sweep_threads_now(shared["sessions"].others(session_id()))
     # measured on this machine, now, for this grid's sizes (a few steps of the real computation)
-    estimate = None if done else estimate_seconds(cfg, threads=threads)
+    estimates = None if done or not along else transfer.estimates(cfg, threads=threads)
+    estimate = None if done else sum(estimates) if along else estimate_seconds(cfg, threads=threads)
     b1, b2, b3 = st.columns([1, 1, 4])
     run = b1.button("▶ Run sweep", type="primary", key="s_run", disabled=done is not None)
     b2.button("■ Cancel", key="s_cancel", help="stops a running sweep (nothing is cached)")
     b3.caption(
-        f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps, one batched run per seed on "
-        f"**{default_device()}**"
+        (f"{cells} cells × {base.seeds} seed(s), one batched run per row and seed"
+         if along else f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps, one batched run per seed")
+        + f" on **{default_device()}**"
         + (" · cached" if done else f" · about **{duration(estimate)}** with {threads} thread(s) now")
     )
     if run and estimate > SWEEP_CONFIRM_SECONDS:
@@ -200,7 +218,7 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
     if done is None and st.session_state.get("s_asked") == cfg:
         st.warning(
             f"This sweep takes about **{duration(estimate)}** here (measured now: "
-            f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps). Fewer seeds, steps or "
+            f"{cells} cells × {base.seeds} seed(s)). Fewer seeds, steps or "
             "grid rows make it faster."
         )
         run = st.button(f"Run it anyway (≈ {duration(estimate)})", key="s_confirm")
@@ -219,7 +237,8 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
                 bar.progress(min(f, 1.0), text=text)
 
             with torch_threads(threads):
-                frame = run_sweep(cfg, progress=progress, prior_seconds=estimate)
+                frame = (transfer.run(cfg, progress=progress, estimates=estimates) if along
+                         else run_sweep(cfg, progress=progress, prior_seconds=estimate))
             done = SweepResult(frame, time.perf_counter() - t0, estimate, threads)
         finally:
             shared["sweep"].release()
@@ -235,31 +254,39 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
             f"{QUIET_SECONDS['long-runs']}; the estimate above is measured for this grid, now. Results are "
             "cached, so a sweep anyone ran before appears at once."
         )
-        return cfg, metric, threads
+        return grid, metric, threads
     show_sweep(cfg, done.frame, metric, top_k)
     st.caption(
         f"Computed in {duration(done.seconds)} with {done.threads} thread(s)"
         + (f" (estimated {duration(done.estimate)})" if done.estimate else "")
         + "."
     )
-    return cfg, metric, threads
+    return grid, metric, threads
 
 
-def show_sweep(cfg: SweepConfig, frame: pd.DataFrame, metric: str, top_k: int) -> None:
+def show_sweep(cfg: SweepConfig | transfer.AxisSweep, frame: pd.DataFrame, metric: str, top_k: int) -> None:
     heatmaps, couplings = figures.sweep_charts(cfg, frame, metric, top_k)
     meta = dataclasses.asdict(cfg) | {"metric": metric}
-    cols = st.columns(len(cfg.optimizers))
-    for col, name in zip(cols, cfg.optimizers):
-        show_chart(col, heatmaps[name], key=f"sweep_{name}", stem=f"sweep-{name}",
+    along = isinstance(cfg, transfer.AxisSweep)
+    stem = f"transfer-{cfg.axis}" if along else "sweep"
+    names = (cfg.base if along else cfg).optimizers
+    for col, name in zip(st.columns(len(names)), names):
+        show_chart(col, heatmaps[name], key=f"sweep_{name}", stem=f"{stem}-{name}",
                    frame=frame[frame.optimizer == name], meta=meta, height=430)
     st.caption(
         "● best cell, ○ the next best (seed-averaged); × a run diverged; ≈ a row where λ hardly "
         "matters (max − min < 2 % of the row's min), left out of the fit; dashed red: the least-squares "
         "line log₂ λ* = slope · log₂ α + c over the other rows."
     )
-    explain_sweep(cfg, frame, couplings)
+    if along:
+        t = transfer.transfer(cfg, frame, metric)
+        show_chart(st, transfer_chart(t, figures.sweep_subtitle(cfg)), key="s_transfer", stem=stem,
+                   frame=t.best, meta=meta, height=470)
+        st.markdown(t.verdict)
+    else:
+        explain_sweep(cfg, frame, couplings)
     st.download_button(
-        "Download the sweep (CSV)", frame.to_csv(index=False), "sweep.csv", "text/csv", key="s_csv"
+        "Download the sweep (CSV)", frame.to_csv(index=False), f"{stem}.csv", "text/csv", key="s_csv"
     )
 
 

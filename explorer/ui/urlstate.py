@@ -200,6 +200,13 @@ def url_widget(where, kind: str, label: str, *args, key: str, default: Any = Non
     return value
 
 
+def forget(*keys: str) -> None:
+    """Controls not in use in this run (another axis's range) leave the link: it holds only what is shown."""
+    link = st.session_state.get(_LINK, {})
+    for key in keys:
+        link.pop(key, None)
+
+
 def from_link(key: str) -> bool:
     """Whether the widget still holds the value a link gave it (no click of this session changed it)."""
     seeded = st.session_state.get(_SEEDED, {})

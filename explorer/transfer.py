@@ -1,0 +1,206 @@
+"""Transfer beyond the learning rate: the sweep's rows along run length, training-set size or batch size.
+
+Does the best λ stay put when a run lasts twice as long, or sees twice the data? The rows of an lr × λ
+sweep become the values of one training setting at a single lr; the columns stay each form's own λ grid.
+Cells of different rows differ in steps, data or batch, so each row is one batched computation (every λ
+cell of every form as a run; explorer.regime.run_along), and the measure is the sweep's own: the slope of
+log2(best λ) on log2(row value) (sweep.coupling, rows where λ hardly matters left out).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from .data import MAX_TRAIN
+from .instruments import lambda_torch
+from .optim import OPTIMIZERS
+from .params import Spec
+from .regime import along, estimate_along, run_along
+from .sweep import COLUMNS, SweepConfig, coupling
+
+# axis (CLI, URL) → (TrainConfig field and frame column, the axis title, smallest and largest value)
+AXES = {
+    "lr": ("lr", "learning rate α", 0.0, math.inf),
+    "steps": ("steps", "steps per run", 1, 200_000),
+    "train-samples": ("train_samples", "training digits", 10, MAX_TRAIN),
+    "batch-size": ("batch_size", "batch size", 1, MAX_TRAIN),
+}
+AXIS: dict[str, Spec] = {s.name: s for s in (
+    Spec("axis", "lr", "what the sweep's rows vary: lr (the coupling), or steps, train-samples, batch-size at "
+         "one lr (the first of --lrs; default the middle of the preset's lrs)", kind="choice", choices=tuple(AXES)),
+    Spec("values", None, "comma-separated row values of --axis (steps, train-samples, batch-size: whole numbers)",
+         kind="floats", lo=0.0, lo_open=True),
+)}
+
+# Each rule's prediction for a decoupled form's slope along each axis at a fixed lr, and its source. The
+# slope of λ_torch along lr is the form's own slope minus its power of α (λ_paper = α·λ_torch).
+RULES = {
+    "τ in epochs": ({"lr": -1.0, "steps": 0.0, "train-samples": -1.0, "batch-size": 1.0},
+                    "the best decay timescale in epochs, τ_epoch = τ_iter·b/N = b/(N·α·λ_torch), stays the same "
+                    "(Wang & Aitchison, ICML 2025): λ_torch ∝ b/(α·N), whatever the run length"),
+    "τ ∝ run": ({"lr": -1.0, "steps": -1.0, "train-samples": 0.0, "batch-size": 0.0},
+                "the best timescale is a fixed share of the run, τ_iter = 1/(α·λ_torch) ∝ steps (their rule for "
+                "one-epoch pre-training; Bergsma et al., NeurIPS 2025, at fixed tokens per parameter): "
+                "λ_torch ∝ 1/(α·steps)"),
+}
+
+
+def middle_lr(lrs) -> float:
+    """The lr a sweep along another axis uses by default: the middle of the preset's grid."""
+    return sorted(lrs)[len(lrs) // 2]
+
+
+def check_values(axis: str, values) -> tuple:
+    """The row values of an axis, checked: ValueError with a one-line reason."""
+    field, title, lo, hi = AXES[axis]
+    if not values:
+        raise ValueError(f"{axis} needs at least one value")
+    if field == "lr":
+        return tuple(float(v) for v in values)
+    bad = [v for v in values if v != int(v) or not lo <= v <= hi]
+    if bad:
+        raise ValueError(f"{axis} takes whole numbers from {lo} to {hi}, got {bad[0]:g}")
+    return tuple(sorted({int(v) for v in values}))
+
+
+@dataclass(frozen=True)
+class AxisSweep:
+    """A sweep whose rows vary one training setting at the single lr of base.lrs."""
+    base: SweepConfig
+    axis: str
+    values: tuple
+
+    def __post_init__(self):
+        if self.axis not in AXES or self.axis == "lr":
+            raise ValueError(f"unknown row axis {self.axis!r}; choose from {', '.join(a for a in AXES if a != 'lr')}")
+        if len(self.base.lrs) != 1:
+            raise ValueError(f"a sweep along {self.axis} uses one lr, got {len(self.base.lrs)}")
+        object.__setattr__(self, "values", check_values(self.axis, self.values))
+
+    @property
+    def column(self) -> str:
+        return AXES[self.axis][0]
+
+    @property
+    def lr(self) -> float:
+        return self.base.lrs[0]
+
+    def row(self, value) -> SweepConfig:
+        """The one-row sweep at one axis value."""
+        return along(self.base, self.column, value)
+
+
+def axis_sweep(base: SweepConfig, axis: str, values, lr: float | None = None) -> SweepConfig | AxisSweep:
+    """The sweep with its rows along `axis`: base with lrs = values for lr (bit for bit today's sweep), else an
+    AxisSweep at lr (default: the middle of base.lrs)."""
+    if axis == "lr":
+        return base if values is None else replace(base, lrs=check_values("lr", values))
+    return AxisSweep(replace(base, lrs=(lr or middle_lr(base.lrs),)), axis, values)
+
+
+def row_column(cfg: SweepConfig | AxisSweep) -> str:
+    return cfg.column if isinstance(cfg, AxisSweep) else "lr"
+
+
+def run(cfg: AxisSweep, device: str | None = None, progress: Callable | None = None,
+        estimates: list[float] | None = None) -> pd.DataFrame:
+    """Every row's batched sweep: sweep.COLUMNS plus the axis's own column (steps, train_samples, batch_size)."""
+    frame = run_along(cfg.base, cfg.column, cfg.values, device, progress, estimates)
+    return frame.rename(columns={"axis_value": cfg.column})[[cfg.column] + COLUMNS]
+
+
+def estimates(cfg: AxisSweep, device: str | None = None, threads: int | None = None) -> list[float]:
+    """Expected seconds of each row (regime.estimate_along)."""
+    return estimate_along(cfg.base, cfg.column, cfg.values, device, threads)
+
+
+def alpha_power(name: str) -> float | None:
+    """k in the decay per step η_t·α^k·λ of a decoupled form (1: PyTorch, 0: paper); None without one rate."""
+    lam = lambda_torch(name, 2.0, 1.0)
+    return None if lam is None or lam == 0 else 1.0 + math.log2(lam)
+
+
+def predicted_slope(rule: str, axis: str, name: str) -> float | None:
+    """A rule's slope of log2(best λ) on log2(axis) for one form; None where it predicts nothing (L2)."""
+    k = alpha_power(name)
+    if k is None:
+        return None
+    slope = RULES[rule][0][axis]              # of λ_torch; the form's λ = α^(1−k)·λ_torch
+    return slope + (1 - k) if axis == "lr" else slope
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A finished sweep's transfer slopes and best λ per row, per form."""
+    axis: str
+    slopes: dict[str, float]
+    best: pd.DataFrame          # optimizer, value, best_wd, counted (not flat), edge (the grid's first or last λ)
+    verdict: str
+
+
+def transfer(cfg: SweepConfig | AxisSweep, frame: pd.DataFrame, metric: str = "test_loss") -> Transfer:
+    axis = cfg.axis if isinstance(cfg, AxisSweep) else "lr"
+    base = cfg.base if isinstance(cfg, AxisSweep) else cfg
+    column = row_column(cfg)
+    rows, slopes = [], {}
+    for name in base.optimizers:
+        c = coupling(frame, name, metric, row=column)
+        slopes[name] = c.slope
+        rows += [{"optimizer": name, "value": float(v), "best_wd": wd, "counted": v not in c.flat_rows,
+                  "edge": v in c.edge_rows} for v, wd in c.best_wd.items()]
+    best = pd.DataFrame(rows, columns=["optimizer", "value", "best_wd", "counted", "edge"])
+    return Transfer(axis, slopes, best, verdict_text(axis, slopes))
+
+
+def verdict_text(axis: str, slopes: dict[str, float]) -> str:
+    """Which rule's predicted slopes the measured decoupled slopes match (within 0.5 each), per rule, with its
+    source. No rule is stated as general."""
+    decoupled = {n: s for n, s in slopes.items() if alpha_power(n) is not None and math.isfinite(s)}
+    if not decoupled:
+        return "No decoupled form has a measured slope here (fewer than two rows where λ matters)."
+    parts = []
+    for rule, (_, why) in RULES.items():
+        pred = {n: predicted_slope(rule, axis, n) for n in decoupled}
+        off = max(abs(s - pred[n]) for n, s in decoupled.items())
+        said = ", ".join(f"{OPTIMIZERS[n].label} {pred[n]:+g} (measured {decoupled[n]:+.2f})" for n in decoupled)
+        parts.append(f"*{rule}* — predicts {said}: {'**matches**' if off <= 0.5 else 'does not match'} "
+                     f"(largest miss {off:.2f}); {why}.")
+    return ("**Transfer along " + AXES[axis][1] + ".** Each rule holds where its assumptions do, none in general. "
+            + " ".join(parts))
+
+
+def prediction_lines(t: Transfer) -> pd.DataFrame:
+    """Each rule's predicted line per decoupled form, through the mean of that form's counted best λs (the
+    rules predict a slope, not a level): optimizer, rule, value, best_wd."""
+    rows = []
+    for name, part in t.best[t.best["counted"]].groupby("optimizer", sort=False):
+        if len(part) < 2 or alpha_power(name) is None:
+            continue
+        x, y = np.log2(part["value"].to_numpy()), np.log2(part["best_wd"].to_numpy())
+        for rule in RULES:
+            s = predicted_slope(rule, t.axis, name)
+            rows += [{"optimizer": name, "rule": rule, "value": float(v),
+                      "best_wd": float(2 ** (y.mean() + s * (math.log2(v) - x.mean())))}
+                     for v in (part["value"].min(), part["value"].max())]
+    return pd.DataFrame(rows, columns=["optimizer", "rule", "value", "best_wd"])
+
+
+def slope_lines(cfg: SweepConfig | AxisSweep, frame: pd.DataFrame, metric: str = "test_loss") -> list[str]:
+    """One line per form: its slope (the CLI prints these), and along another axis than lr each rule's."""
+    along = isinstance(cfg, AxisSweep)
+    out = []
+    for name in (cfg.base if along else cfg).optimizers:
+        c = coupling(frame, name, metric, row=row_column(cfg))
+        slope = "n/a (fewer than two rows where λ matters)" if math.isnan(c.slope) else f"{c.slope:+.3f}"
+        left = f"; rows left out (λ hardly matters): {', '.join(f'{x:g}' for x in c.flat_rows)}" if c.flat_rows else ""
+        if not along:
+            out.append(f"coupling slope {name}: {slope}{left}")
+            continue
+        rules = [f"{r} {p:+g}" for r in RULES if (p := predicted_slope(r, cfg.axis, name)) is not None]
+        said = f" (predicted: {', '.join(rules)})" if rules else ""
+        out.append(f"transfer slope {name} along {cfg.column}: {slope}{said}{left}")
+    return out
