@@ -385,18 +385,10 @@ def _landscape(parser, args) -> int:
     return 0
 
 
-
 def _convert(args) -> int:
-    from .convert import FORMS, convert_params
+    from .convert import convert_params, report
     c = convert_params(vars(args))
-    src = FORMS[c.source]
-    print(f"λ = {fmt(c.wd)} in the {src.label} form (shrink {src.rate} per step), α = {fmt(c.lr)}, "
-          f"{c.steps} steps, {args.schedule}: the decay lasts N = {c.n:.4g} timescales; "
-          f"e^-N = {c.surviving:.1%} of the initial weights survive it.")
-    t = c.table
-    print(f"{'form':<16} {'λ':>11} {'shrink per step':<20} {'τ (steps)':>11} {'τ (epochs)':>11}  equal to yours")
-    for r in t.itertuples():
-        print(f"{r.form:<16} {r.lam:>11.4g} {r.shrink:<20} {r.tau_steps:>11.4g} {r.tau_epochs:>11.4g}  {r.equal}")
+    print(report(c, args.schedule))
     if c.warning():
         print(f"python -m explorer: warning: {c.warning()}", file=sys.stderr)
     return 0

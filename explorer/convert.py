@@ -121,3 +121,16 @@ def survival(c: Conversion, points: int = 400) -> pd.DataFrame:
         left = np.concatenate([[1.0], np.cumprod(1 - rate)])
         out.append(pd.DataFrame({"form": f"{f.name}: {f.rate}", "step": steps, "surviving": left[steps]}))
     return pd.concat(out, ignore_index=True)
+
+
+def report(c: Conversion, schedule: str) -> str:
+    """The CLI's text: the decay's N and e^-N, then one row per form."""
+    from .params import fmt  # (params imports this module for its FORMS)
+    src = FORMS[c.source]
+    lines = [f"λ = {fmt(c.wd)} in the {src.label} form (shrink {src.rate} per step), α = {fmt(c.lr)}, "
+             f"{c.steps} steps, {schedule}: the decay lasts N = {c.n:.4g} timescales; "
+             f"e^-N = {c.surviving:.1%} of the initial weights survive it.",
+             f"{'form':<16} {'λ':>11} {'shrink per step':<20} {'τ (steps)':>11} {'τ (epochs)':>11}  equal to yours"]
+    lines += [f"{r.form:<16} {r.lam:>11.4g} {r.shrink:<20} {r.tau_steps:>11.4g} {r.tau_epochs:>11.4g}  {r.equal}"
+              for r in c.table.itertuples()]
+    return "\n".join(lines)
