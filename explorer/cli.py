@@ -203,6 +203,8 @@ def _write(parser, table, out: str) -> bool:
 
 
 def _train(parser, args) -> int:
+    import dataclasses
+
     import pandas as pd
     import torch
 
@@ -215,12 +217,7 @@ def _train(parser, args) -> int:
     if len({OPTIMIZERS[n].precond for n in args.optimizers}) != 1:
         parser.error("argument --optimizers: one batch needs one preconditioner (all Adam or all SGD)")
     _check_device(parser, args.device)
-    cfg = TrainConfig(optimizers=args.optimizers, model=args.model, width=args.width, depth=args.depth,
-                      init_scale=args.init_scale,
-                      lr=args.lr, wd=args.wd, beta1=args.beta1, beta2=args.beta2, eps=args.eps,
-                      momentum=args.momentum, batch_size=args.batch_size, steps=args.steps,
-                      train_samples=args.train_samples, schedule=args.schedule, t0=args.t0,
-                      t_mult=args.t_mult, seed=args.seed, eval_every=args.eval_every)
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
     _notes(cfg.optimizers, args)
     torch.set_flush_denormal(True)
     trainer = Trainer(cfg, args.device)

@@ -107,6 +107,13 @@ def test_run_timescales_sum_the_schedule():
     assert paper.n == pytest.approx(0.05 * 500.5, rel=1e-12)
     const = run_timescales(replace(cfg, schedule="constant"))[1]
     assert const.n == pytest.approx(1e-3 * 0.05 * 1000, rel=1e-12)
+    # the corrected form decays by η_t²: Σ_k ((1 + cos(πk/T))/2)² = 3T/8 + 1/2; constant decay: Σ 1 = T
+    corrected = replace(cfg, optimizers=("adamw-corrected", "adamw-torch"))
+    assert run_timescales(corrected)[0].n == pytest.approx(1e-3 * 0.05 * 375.5, rel=1e-12)
+    flat = run_timescales(replace(corrected, decay_follows=False))
+    assert flat[0].n == flat[1].n == pytest.approx(1e-3 * 0.05 * 1000, rel=1e-12)
+    warm = run_timescales(replace(cfg, schedule="constant", warmup=100))[1]   # Σ_{t≤100} t/100 = 50.5
+    assert warm.n == pytest.approx(1e-3 * 0.05 * (900 + 50.5), rel=1e-12)
 
 
 @pytest.mark.parametrize("kind", ["mlp", "mlp-ln"])

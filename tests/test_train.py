@@ -1,7 +1,10 @@
 """Live training: the batched engine equals plain torch.optim loops; metrics are reproducible."""
 import dataclasses
+import io
 import threading
+from dataclasses import replace
 
+import pandas as pd
 import pytest
 import torch
 from conftest import STEPS, reference_run, run_cli
@@ -95,6 +98,23 @@ def test_evaluation_and_restart_periods_follow_steps_unless_given():
     assert steps == list(range(0, 91, 3))
 
 
+def test_warmup_and_constant_decay_reach_the_optimizer():
+    """TrainConfig's one schedule carries the warm-up; "decay follows η_t" off keeps the decoupled shrink at
+    α·λ per step (the corrected and PyTorch forms then take the same steps); the CLI sets both."""
+    cfg = TrainConfig(optimizers=("adamw-torch", "adamw-corrected"), steps=30, warmup=10, train_samples=100,
+                      width=8, eval_every=30)
+    assert cfg.lr_schedule.multipliers(12)[:11] == [t / 10 for t in range(1, 11)] + [1.0]
+    follows, constant = (pd.DataFrame(Trainer(c, "cpu").run()) for c in (cfg, replace(cfg, decay_follows=False)))
+    end = constant[constant.step == 30].set_index("optimizer").weight_norm
+    assert end["adamw-torch"] == end["adamw-corrected"]
+    assert not follows.equals(constant)
+    code, out, _ = run_cli("train", "--optimizers", "adamw-torch,adamw-corrected", "--steps", "30", "--warmup", "10",
+                           "--decay-follows", "false", "--train-samples", "100", "--width", "8", "--eval-every", "30")
+    cli = pd.read_csv(io.StringIO(out))
+    assert code == 0
+    assert cli[cli.step == 30].weight_norm.tolist() == pytest.approx(end.tolist(), rel=1e-9)    # CSV: 10 digits
+
+
 def test_train_cli_csv_and_bad_arguments(tmp_path):
     out = tmp_path / "t.csv"
     args = ["train", "--steps", "40", "--eval-every", "20", "--train-samples", "200", "--width", "16",
@@ -106,7 +126,7 @@ def test_train_cli_csv_and_bad_arguments(tmp_path):
     assert run_cli(*args)[0] == 0
     assert out.read_text() == first
     for bad in (["--optimizers", "adam-l2,sgdw"], ["--model", "resnet"], ["--batch-size", "0"],
-                ["--train-samples", "5"], ["--lr", "-1"]):
+                ["--train-samples", "5"], ["--lr", "-1"], ["--warmup", "-1"], ["--decay-follows", "yes"]):
         code, _, err = run_cli("train", *bad)
         assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
