@@ -138,6 +138,33 @@ def test_sweep_tab_runs_a_small_grid_and_draws_heatmaps():
     assert at.select_slider(key="s_samples").value == 1200
 
 
+def test_sweep_link_with_the_corrected_form_and_constant_decay():
+    """A link turns on the fourth heat map and constant decay; under constant decay the corrected form is the
+    PyTorch form, so its best λ must be exactly the PyTorch form's (ratio 1, expected and measured)."""
+    link = {"s_n_lr": "2", "s_n_wd": "3", "s_seeds": "1", "s_steps": "100", "s_samples": "100",
+            "s_corrected": "true", "s_decay_follows": "false"}
+    at = fresh(link, view="sweep")
+    assert not at.exception and not at.warning
+    assert at.toggle(key="s_corrected").value and not at.toggle(key="s_decay_follows").value
+    assert at.slider(key="s_wd_adamw-corrected").value == at.slider(key="s_wd_adamw-torch").value
+    at.button(key="s_run").click().run()
+    assert not at.exception
+    heat = [s for s in specs(at) if "slope" in json.dumps(s.get("title", ""))]
+    assert len(heat) == 4 and "corrected" in json.dumps(heat)     # (titles wrap at the chart width)
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Corrected form.**" in text and "**1×**" in text and "constant decay" in json.dumps(heat)
+
+
+def test_live_training_link_with_the_corrected_form_warmup_and_constant_decay():
+    at = fresh({"t_form": "corrected", "t_warmup": "100", "t_decay_follows": "false", "t_steps": "100"},
+               view="train")
+    assert not at.exception and not at.warning
+    assert at.radio(key="t_form").value == "corrected" and at.select_slider(key="t_warmup").value == 100
+    at.button(key="t_start").click().run()
+    cfg = at.session_state["live"].cfg
+    assert (cfg.optimizers, cfg.warmup, cfg.decay_follows) == (("adam-l2", "adamw-corrected"), 100, False)
+
+
 def test_share_link_restores_every_widget_and_the_numbers():
     link = {"surface": "rosenbrock", "pair": "sgd", "lr": "0.001", "wd": "0.01", "momentum": "0.5",
             "steps": "800", "x0": "-1.5", "y0": "2", "schedule": "warm_restarts", "t0": "50", "noise": "0.1",
