@@ -37,6 +37,23 @@ class ModelSpec:
         return [f"layer {i + 1}" for i in range(self.depth + 1)]
 
 
+# The parameter groups common training scripts keep out of the decay (their `no_decay` list).
+NO_DECAY = {
+    "none": "every parameter decays",
+    "biases": "biases are not decayed",
+    "biases-and-output": "biases and the output layer's weights are not decayed",
+}
+
+
+def decay_mask(spec: ModelSpec, no_decay: str) -> list[bool]:
+    """Per parameter of [W1, b1, …, W_out, b_out]: whether the decay applies to it."""
+    if no_decay not in NO_DECAY:
+        raise ValueError(f"unknown no_decay group {no_decay!r}; choose from {', '.join(NO_DECAY)}")
+    n = 2 * (spec.depth + 1)
+    return [i % 2 == 0 and not (no_decay == "biases-and-output" and i == n - 2) if no_decay != "none" else True
+            for i in range(n)]
+
+
 def init_params(spec: ModelSpec, runs: int, seed: int, device="cpu", dtype=torch.float32) -> list[torch.Tensor]:
     """[W1, b1, W2, b2, …] with W: (R, in, out), b: (R, out); PyTorch's nn.Linear default init,
     weight matrices multiplied by spec.init_scale (biases as they are)."""
