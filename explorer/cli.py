@@ -210,7 +210,7 @@ def _train(parser, args) -> int:
     _check_device(parser, args.device)
     cfg = TrainConfig(optimizers=args.optimizers, model=args.model, width=args.width, depth=args.depth,
                       init_scale=args.init_scale,
-                      lr=args.lr, wd=args.wd, beta1=args.beta1, beta2=args.beta2, eps=args.eps,
+                      lr=args.lr, wd=args.wd, no_decay=args.no_decay, beta1=args.beta1, beta2=args.beta2, eps=args.eps,
                       momentum=args.momentum, batch_size=args.batch_size, steps=args.steps,
                       train_samples=args.train_samples, schedule=args.schedule, t0=args.t0,
                       t_mult=args.t_mult, seed=args.seed, eval_every=args.eval_every)

@@ -82,7 +82,8 @@ def trajectory_figure(p: dict) -> Figure:
 # ---------------------------------------------------------------- live training
 def train_subtitle(cfg: TrainConfig) -> str:
     return (f"α={fmt(cfg.lr)} λ={fmt(cfg.wd)} · {cfg.model} {cfg.width}×{cfg.depth} · batch {cfg.batch_size}"
-            f" · {cfg.train_samples} digits · {cfg.steps} steps · {cfg.schedule} · seed {cfg.seed}")
+            f" · {cfg.train_samples} digits · {cfg.steps} steps · {cfg.schedule} · seed {cfg.seed}"
+            + ("" if cfg.no_decay == "none" else f" · not decayed: {cfg.no_decay}"))
 
 
 def train_parts(rows: pd.DataFrame, names, dist: pd.DataFrame, step: int) -> dict[str, charts.LivePart]:

@@ -54,6 +54,11 @@ def decay_mask(spec: ModelSpec, no_decay: str) -> list[bool]:
             for i in range(n)]
 
 
+def param_names(spec: ModelSpec) -> list[str]:
+    """W1, b1, …: the parameters as init_params lists them."""
+    return [f"{k}{i + 1}" for i in range(spec.depth + 1) for k in "Wb"]
+
+
 def init_params(spec: ModelSpec, runs: int, seed: int, device="cpu", dtype=torch.float32) -> list[torch.Tensor]:
     """[W1, b1, W2, b2, …] with W: (R, in, out), b: (R, out); PyTorch's nn.Linear default init,
     weight matrices multiplied by spec.init_scale (biases as they are)."""
