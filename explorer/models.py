@@ -50,8 +50,9 @@ def decay_mask(spec: ModelSpec, no_decay: str) -> list[bool]:
     if no_decay not in NO_DECAY:
         raise ValueError(f"unknown no_decay group {no_decay!r}; choose from {', '.join(NO_DECAY)}")
     n = 2 * (spec.depth + 1)
-    return [i % 2 == 0 and not (no_decay == "biases-and-output" and i == n - 2) if no_decay != "none" else True
-            for i in range(n)]
+    biases = set(range(1, n, 2)) if no_decay != "none" else set()
+    left_out = biases | ({n - 2} if no_decay == "biases-and-output" else set())
+    return [i not in left_out for i in range(n)]
 
 
 def param_names(spec: ModelSpec) -> list[str]:
