@@ -91,7 +91,8 @@ def trajectory_figure(p: dict) -> Figure:
 def train_subtitle(cfg: TrainConfig) -> str:
     return (f"α={fmt(cfg.lr)} λ={fmt(cfg.wd)} · {cfg.model} {cfg.width}×{cfg.depth} · batch {cfg.batch_size}"
             f" · {cfg.train_samples} digits · {cfg.steps} steps · "
-            f"{schedule_text(cfg.schedule, cfg.warmup, cfg.decay_follows)} · seed {cfg.seed}")
+            f"{schedule_text(cfg.schedule, cfg.warmup, cfg.decay_follows)} · seed {cfg.seed}"
+            + ("" if cfg.no_decay == "none" else f" · not decayed: {cfg.no_decay}"))
 
 
 def train_parts(rows: pd.DataFrame, names, dist: pd.DataFrame, step: int) -> dict[str, charts.LivePart]:

@@ -37,6 +37,29 @@ class ModelSpec:
         return [f"layer {i + 1}" for i in range(self.depth + 1)]
 
 
+# The parameter groups common training scripts keep out of the decay (their `no_decay` list).
+NO_DECAY = {
+    "none": "every parameter decays",
+    "biases": "biases are not decayed",
+    "biases-and-output": "biases and the output layer's weights are not decayed",
+}
+
+
+def decay_mask(spec: ModelSpec, no_decay: str) -> list[bool]:
+    """Per parameter of [W1, b1, …, W_out, b_out]: whether the decay applies to it."""
+    if no_decay not in NO_DECAY:
+        raise ValueError(f"unknown no_decay group {no_decay!r}; choose from {', '.join(NO_DECAY)}")
+    n = 2 * (spec.depth + 1)
+    biases = set(range(1, n, 2)) if no_decay != "none" else set()
+    left_out = biases | ({n - 2} if no_decay == "biases-and-output" else set())
+    return [i not in left_out for i in range(n)]
+
+
+def param_names(spec: ModelSpec) -> list[str]:
+    """W1, b1, …: the parameters as init_params lists them."""
+    return [f"{k}{i + 1}" for i in range(spec.depth + 1) for k in "Wb"]
+
+
 def init_params(spec: ModelSpec, runs: int, seed: int, device="cpu", dtype=torch.float32) -> list[torch.Tensor]:
     """[W1, b1, W2, b2, …] with W: (R, in, out), b: (R, out); PyTorch's nn.Linear default init,
     weight matrices multiplied by spec.init_scale (biases as they are)."""

@@ -108,13 +108,20 @@ class BatchedOptimizer:
     optimizers: one name from OPTIMIZERS per run (all with the same preconditioner), or one name for all.
     lr, wd, beta1, beta2, eps, momentum: a float for all runs or one value per run.
     decay_follows_schedule: False → decoupled decay ignores η_t (a constant λ or α·λ per step).
+    decay_mask: per parameter tensor, whether λ applies to it (default: to all). A tensor left out gets
+    neither L2 nor decoupled decay, as a torch.optim param group with weight_decay=0 (the no_decay groups).
     """
 
 
     def __init__(self, params: Sequence[torch.Tensor], optimizers: str | Sequence[str], *,
                  lr=1e-3, wd=0.0, beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.0,
-                 schedule: Schedule | None = None, decay_follows_schedule: bool = True):
+                 schedule: Schedule | None = None, decay_follows_schedule: bool = True,
+                 decay_mask: Sequence[bool] | None = None):
         self.params = list(params)
+        self.decay_mask = [True] * len(self.params) if decay_mask is None else [bool(x) for x in decay_mask]
+        if len(self.decay_mask) != len(self.params):
+            raise ValueError(f"decay_mask: expected {len(self.params)} values (one per parameter), "
+                             f"got {len(self.decay_mask)}")
         runs = self.params[0].shape[0]
         if any(p.shape[0] != runs for p in self.params):
             raise ValueError("all parameters need the same leading run dimension")
@@ -198,7 +205,13 @@ class BatchedOptimizer:
                 kw = dict(weight_decay=key[1], momentum=key[2], dampening=0.0, nesterov=False, maximize=False)
                 if not key[2]:
                     tensors[2] = []
-            self._groups.append((key[0], kw, tensors, ranges))
+            if key[1] and not all(self.decay_mask):
+                # L2 inside the kernel: the tensors left out of the decay take their own call without it
+                parts = [(key[0], kw, self._part(tensors, True), ranges, True),
+                         (key[0], {**kw, "weight_decay": 0.0}, self._part(tensors, False), ranges, False)]
+                self._groups += [g for g in parts if g[2][0]]
+            else:
+                self._groups.append((key[0], kw, tensors, ranges, None))
         self._l2_ranges = self._scaled_ranges(self._l2) if self._blocks else []
         self._decoupled_ranges = [(a, b) for a, b, _ in self._scaled_ranges(self._decoupled_rate)]
         self.t = 0
@@ -215,6 +228,14 @@ class BatchedOptimizer:
         if self._blocks:
             return [m[a:b] for a, b in ranges for m in buffer]
         return [t[r] for a, b in ranges for r in range(a, b) for t in buffer]
+
+    def _part(self, tensors, decayed: bool | None):
+        """The tensors of one kernel call whose parameters decay (True) or do not (False); None: all.
+        Segments list the parameters in order, repeated per run or block of runs."""
+        if decayed is None:
+            return tensors
+        n = len(self.params)
+        return [[x for j, x in enumerate(ts) if self.decay_mask[j % n] is decayed] for ts in tensors]
 
     def _scaled_ranges(self, rate: torch.Tensor) -> list[tuple[int, int, list[torch.Tensor]]]:
         """Ranges of consecutive runs with a nonzero rate, each with its rates shaped to broadcast over
@@ -245,19 +266,20 @@ class BatchedOptimizer:
         if not (own or direct):
             torch._foreach_copy_(self._grads, list(grads))
         for a, b, lam in self._l2_ranges:
-            for g, p, l in zip(mine, params, lam):
-                g[a:b].addcmul_(p[a:b], l)
+            for g, p, l, decays in zip(mine, params, lam, self.decay_mask):
+                if decays:
+                    g[a:b].addcmul_(p[a:b], l)
         if self._decoupled_ranges:
             shrink = self._shrink_factors(self.t)
             for a, b in self._decoupled_ranges:
                 every = (a, b) == (0, self.runs)
-                for p in params:
+                for p in (p for p, decays in zip(params, self.decay_mask) if decays):
                     p = p if every else p[a:b]
                     p.mul_((shrink if every else shrink[a:b]).view((-1,) + (1,) * (p.dim() - 1)))
         self._t.fill_(self.t)
-        for lr, kw, (p, g, *state), ranges in self._groups:
+        for lr, kw, (p, g, *state), ranges, part in self._groups:
             if direct:
-                g = self._segments(given, ranges)
+                g = self._part([self._segments(given, ranges)], part)[0]
             steps = [self._t] * len(p)
             if self.precond is Precond.ADAM:
                 torch._fused_adam_(p, g, state[0], state[1], [], steps, lr=eta * lr, **kw)
@@ -286,6 +308,7 @@ class BatchedOptimizer:
         L2 under Adam: η_t·α·λ/(√v̂+ε) — every coordinate its own rate, small where gradients are large.
         L2 under SGD: η_t·α·λ.  Decoupled: η_t·λ (paper), η_t·α·λ (torch) or η_t²·α·λ (corrected), the
         same for every weight (η_t⁰ when the decay does not follow the schedule).
+        Parameters outside decay_mask: 0.
         """
         if self.t == 0:
             return [torch.zeros_like(p) for p in self.params]
@@ -295,6 +318,9 @@ class BatchedOptimizer:
         decoupled = eta ** self._decay_power * self._decoupled_rate       # (R,) float64
         out = []
         for i, p in enumerate(self.params):
+            if not self.decay_mask[i]:
+                out.append(torch.zeros_like(p))
+                continue
             rate = _broadcastable(decoupled, p).expand_as(p)
             if self._has_l2:
                 l2 = _broadcastable(lr_t * self._l2, p)

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from .convert import FORMS
 from .data import MAX_TRAIN
-from .models import MODELS
+from .models import MODELS, NO_DECAY
 from .optim import OPTIMIZERS, Precond, decoupled_rule
 from .schedules import SCHEDULES
 from .surfaces import SURFACES
@@ -164,6 +164,8 @@ TRAIN: dict[str, Spec] = {s.name: s for s in (
     Spec("lr", 1e-3, "learning rate α", lo=0.0, lo_open=True, options=TRAIN_LR_OPTIONS),
     Spec("wd", 0.05, "decay λ (the same number for both runs; what it does depends on the form)",
          lo=0.0, options=WD_OPTIONS),
+    Spec("no_decay", "none", "parameters left out of the decay (λ = 0 for them, in every form); biases-and-output: "
+         "the biases and the output layer's weights", kind="choice", choices=tuple(NO_DECAY)),
     *_preconditioner_specs(momentum=0.9),
     Spec("batch_size", 32, "mini-batch size", kind="int", lo=1, hi=MAX_TRAIN, options=(8, 16, 32, 64, 128, 256)),
     Spec("steps", 1500, "number of updates", kind="int", lo=1, hi=200_000,

@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from .data import digits
-from .models import Backprop, ModelSpec, forward, init_params, loss_per_run
+from .models import Backprop, ModelSpec, decay_mask, forward, init_params, loss_per_run, param_names
 from .optim import BatchedOptimizer
 from .params import TRAIN
 from .schedules import Schedule
@@ -41,6 +41,7 @@ class TrainConfig:
     init_scale: float = _default("init_scale")
     lr: float = _default("lr")
     wd: float = _default("wd")
+    no_decay: str = _default("no_decay")
     beta1: float = _default("beta1")
     beta2: float = _default("beta2")
     eps: float = _default("eps")
@@ -99,7 +100,8 @@ class Trainer:
         self.opt = BatchedOptimizer(
             self.params, names, lr=cfg.lr if lr is None else lr, wd=cfg.wd if wd is None else wd,
             beta1=cfg.beta1, beta2=cfg.beta2, eps=cfg.eps,
-            momentum=cfg.momentum, schedule=cfg.lr_schedule, decay_follows_schedule=cfg.decay_follows)
+            momentum=cfg.momentum, schedule=cfg.lr_schedule, decay_follows_schedule=cfg.decay_follows,
+            decay_mask=decay_mask(self.spec, cfg.no_decay))
         self.backprop = Backprop(self.spec, self.params, self.opt.grads)
         self._batches = torch.Generator().manual_seed(cfg.seed + 1)
         self._order = torch.empty(0, dtype=torch.long)
@@ -210,6 +212,26 @@ class Trainer:
                         for c, h in zip(centres, hist) if h]
         return pd.DataFrame(out)
 
+    @torch.no_grad()
+    def decay_groups(self) -> pd.DataFrame:
+        """Per run and parameter group (decayed, not decayed): its tensors and size, its weight norm and
+        the median share of a weight its decay removes per step (at η_t = 1; 0 for the group left out).
+
+        Returns rows optimizer, group, tensors, parameters, norm, median_decay."""
+        rates, names, out = self.opt.decay_rates(eta=1.0), param_names(self.spec), []
+        for group, decays in (("decayed", True), ("not decayed", False)):
+            idx = [i for i, m in enumerate(self.opt.decay_mask) if m is decays]
+            if not idx:
+                continue
+            theta, rate = (torch.cat([ts[i].detach().flatten(1) for i in idx], 1).double().cpu()
+                           for ts in (self.params, rates))
+            norms, medians = theta.norm(dim=1), rate.median(dim=1).values
+            for r, n in enumerate(self.names):
+                out.append({"optimizer": n, "group": group, "tensors": ", ".join(names[i] for i in idx),
+                            "parameters": theta.shape[1], "norm": float(norms[r]),
+                            "median_decay": float(medians[r])})
+        return pd.DataFrame(out)
+
 
 class LiveRun:
     """A run the app shows while it trains: stepped by one thread at a time, read consistently by any.
@@ -263,7 +285,8 @@ class LiveRun:
         with self.lock:
             tr = self.trainer
             return {"rows": self.rows, "step": tr.step_count, "diverged": tr.diverged(),
-                    "effective_decay": tr.effective_decay(), "running": self.running,
+                    "effective_decay": tr.effective_decay(), "decay_groups": tr.decay_groups(),
+                    "running": self.running,
                     "paused_because": self.paused_because,
                     "steps_per_second": self.timed_steps / self.compute_seconds if self.compute_seconds else None}
 

@@ -52,6 +52,7 @@ def train_controls() -> TrainConfig:
     init_scale = stops_slider(c[1], "Initial weights × k", TRAIN["init_scale"], key="t_init")
     lr = stops_slider(c[2], "Learning rate α", TRAIN["lr"], key="t_lr")
     wd = stops_slider(c[2], "Decay λ", TRAIN["wd"], key="t_wd")
+    no_decay = spec_widget(c[2], "Left out of the decay", TRAIN["no_decay"], key="t_no_decay")
     adam = pair == "adam"
     beta1 = spec_widget(c[2], "β1", TRAIN["beta1"], key="t_beta1", format="%.3f", disabled=not adam, help=None)
     beta2 = stops_slider(c[2], "β2", TRAIN["beta2"], key="t_beta2", disabled=not adam)
@@ -73,6 +74,7 @@ def train_controls() -> TrainConfig:
         init_scale=float(init_scale),
         lr=lr,
         wd=wd,
+        no_decay=no_decay,
         beta1=beta1,
         beta2=beta2,
         eps=eps,
@@ -89,7 +91,8 @@ def train_controls() -> TrainConfig:
 
 SETTING_LABELS = {
     "optimizers": "Compare / AdamW form", "model": "Model", "width": "Width", "depth": "Hidden layers",
-    "init_scale": "Initial weights × k", "lr": "Learning rate α", "wd": "Decay λ", "beta1": "β1",
+    "init_scale": "Initial weights × k", "lr": "Learning rate α", "wd": "Decay λ", "no_decay": "Left out of the decay",
+    "beta1": "β1",
     "beta2": "β2", "eps": "ε", "momentum": "Momentum μ", "batch_size": "Batch size", "steps": "Steps",
     "train_samples": "Train samples", "schedule": "Schedule η_t", "warmup": "Warm-up steps",
     "decay_follows": "Decay follows η_t", "t0": "Steps", "t_mult": "Steps",
@@ -212,4 +215,17 @@ def live_panel() -> None:
         "orders of magnitude less than weights with small ones. Decoupled decay removes the same "
         "share, α·λ (PyTorch form) or λ (paper form), from every weight."
     )
+    if trainer.cfg.no_decay != "none":
+        decay_groups(snap["decay_groups"])
     instruments.render(live, sub, meta)
+
+
+def decay_groups(groups: pd.DataFrame) -> None:
+    """The no-decay groups: what each holds, its norm and its decay (0 for the group left out)."""
+    st.markdown("**Decay groups**")
+    shown = groups.assign(run=groups["optimizer"].map(lambda n: OPTIMIZERS[n].label), **{
+        "‖θ‖": groups["norm"],
+        "median decay / step": [f"{x:.3g}" if x else "0 (not decayed)" for x in groups["median_decay"]]})
+    st.markdown(markdown_table(shown[["run", "group", "tensors", "parameters", "‖θ‖", "median decay / step"]]))
+    st.caption("Each group's weight norm, and the median share of a weight its decay removes per step (at "
+               "η_t = 1). The histogram above shows the decayed weight matrices only.")
