@@ -318,10 +318,12 @@ def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> Non
     if it.regime:
         lines.append(it.regime)
     if not math.isnan(it.corrected_expected):
+        grid = cfg.wd_grid("adamw-corrected")
         lines.append(
             f"**Corrected form.** Its decay η_t²·α·λ sums to 1/{it.corrected_expected:.3g} of the PyTorch form's "
             f"η_t·α·λ over this schedule, so the same total decay needs a λ {it.corrected_expected:.3g}× larger; "
-            f"measured: its best λ is **{it.corrected_measured:.3g}×** the PyTorch form's (median over rows). "
+            f"measured: its best λ is **{it.corrected_measured:.3g}×** the PyTorch form's (median over rows; "
+            f"the λ grid steps by ×{grid[1] / grid[0]:.3g}). "
             "With a constant schedule the two forms are the same runs."
         )
     if cfg.train.init_scale > 1:
