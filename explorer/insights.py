@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 
 from .optim import OPTIMIZERS, BatchedOptimizer, Decay
+from .params import pair_optimizers
 from .schedules import Schedule
 from .surfaces import SURFACES
 from .train import TrainConfig, Trainer
@@ -131,7 +132,6 @@ def match_gaps(m: Match, target: str, candidate: str = "adam-l2") -> pd.DataFram
 def model_effective_decay(form: str, wd: float, steps: int, device=None) -> tuple[pd.DataFrame, list[str], int]:
     """Train the live-training default pair (Adam+L2 and AdamW in `form`) for `steps` steps; each weight's
     effective decay rate then (Trainer.effective_decay), the run names and the step."""
-    from .params import pair_optimizers
     tr = Trainer(TrainConfig(optimizers=pair_optimizers("adam", form), wd=wd, steps=steps), device)
     tr.step(steps)
     return tr.effective_decay(), tr.names, tr.step_count
@@ -141,7 +141,7 @@ def effective_decay_surface(surface: str, lr: float, wd: float, steps: int, form
                             beta1=0.9, beta2=0.999, eps=1e-8, start=None, noise=0.0, seed=0) -> pd.DataFrame:
     """Per step and coordinate, the share of θ the decay term removes (at η_t = 1): Adam+L2's
     α·λ/(√v̂+ε) per coordinate against AdamW's single rate."""
-    names = ["adam-l2", "adamw-torch" if form == "torch" else "adamw"]
+    names = list(pair_optimizers("adam", form))
     surf = SURFACES[surface]
     x0, y0 = start if start is not None else surf.start
     p = torch.tensor([[x0, y0]] * 2, dtype=torch.float64)

@@ -257,3 +257,8 @@ def test_insight_panels_open_and_compute():
     at.selectbox(key="i1_surface").set_value("himmelblau")
     at.slider(key="i1_momentum").set_value(0.9).run()
     assert not at.exception
+    at.radio(key="i2_form").set_value("corrected")
+    at.radio(key="i3_form").set_value("corrected").run()
+    assert not at.exception
+    shown = json.dumps([s.get("title", "") for s in specs(at)]) + " ".join(m.value for m in at.markdown)
+    assert "corrected form" in shown and "Which invariant each form keeps" in shown

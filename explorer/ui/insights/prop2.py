@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import charts, insights
+from explorer.params import pair_optimizers
 from explorer.ui.controls import show_chart
 from explorer.ui.insights.common import adam_surface_controls
 
@@ -21,7 +22,7 @@ def render() -> None:
     )
     meta = adam_surface_controls("i2", "λ (AdamW)")
     surface, form, lr, wd, noise = meta.values()
-    target = "adamw-torch" if form == "torch" else "adamw"
+    target = pair_optimizers("adam", form)[1]
     m = _best_match(surface, target, "adam-l2", lr, wd, 500, noise)
     sgd = _best_match(surface, "sgdw", "sgd-l2", min(lr, 0.01), min(wd, 0.1), 500, 0.0)
     cols = st.columns(3)
