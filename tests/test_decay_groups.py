@@ -3,13 +3,25 @@ import dataclasses
 
 import pytest
 import torch
-from conftest import fresh, reference_run, run_cli
+from conftest import (
+    PARITY_STEPS,
+    WIDE_START,
+    assert_roundoff,
+    batched_path,
+    fresh,
+    lockstep,
+    reference_run,
+    run_cli,
+    tiny_net_loss,
+    wide_net_loss,
+)
 
 from explorer.models import NO_DECAY, ModelSpec, decay_mask
 from explorer.optim import BatchedOptimizer
 from explorer.packing import aligned, pack, row_matrices
 from explorer.train import TrainConfig, Trainer
-from tests.test_optim import STEPS, WIDE_START, assert_roundoff, batched_path, tiny_net_loss, wide_net_loss
+
+STEPS = PARITY_STEPS
 
 NET_START = [torch.randn(3, 4, generator=torch.Generator().manual_seed(1)),
              torch.randn(4, generator=torch.Generator().manual_seed(6)) / 2,
@@ -77,14 +89,7 @@ def test_packed_runs_with_a_mask_are_torch_fused_bit_for_bit():
         groups = [{"params": [p for p, m in zip(ps, mask) if m], "weight_decay": WD},
                   {"params": [p for p, m in zip(ps, mask) if not m], "weight_decay": 0.0}]
         refs.append((ps, classes[n](groups, lr=lr, fused=True)))
-    for _ in range(STEPS):
-        for ps, o in refs:
-            o.zero_grad()
-            wide_net_loss(*ps).backward()
-            o.step()
-        opt.step([torch.stack([ps[i].grad for ps, _ in refs]) for i in range(len(params))])
-    for r, (ps, _) in enumerate(refs):
-        assert all(torch.equal(mine[r].detach(), ref.detach()) for mine, ref in zip(params, ps)), cells[r]
+    lockstep(opt, params, refs, wide_net_loss)
     assert (params[0][0] - params[0][2]).abs().max() > 1e-3     # L2 and AdamW differ here
 
 

@@ -3,71 +3,27 @@ import math
 
 import pytest
 import torch
+from conftest import (
+    NET_START,
+    PARITY_STEPS,
+    ROSEN_START,
+    WIDE_START,
+    assert_roundoff,
+    batched_path,
+    lockstep,
+    reference_path,
+    rosenbrock,
+    tiny_net_loss,
+    wide_net_loss,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from explorer.optim import OPTIMIZERS, BatchedOptimizer, Decay, Precond
 from explorer.schedules import Schedule
 
-STEPS = 1000
+STEPS = PARITY_STEPS
 
-
-def rosenbrock(p):
-    return (1 - p[..., 0]) ** 2 + 100 * (p[..., 1] - p[..., 0] ** 2) ** 2
-
-
-NET_X = torch.randn(32, 3, generator=torch.Generator().manual_seed(0))
-NET_Y = torch.sin(NET_X.sum(1, keepdim=True))
-
-
-def tiny_net_loss(w1, b1, w2):
-    """A real non-quadratic loss: a 3-4-1 tanh network on fixed random regression data."""
-    X, y = NET_X, NET_Y
-    pred = torch.tanh(X @ w1 + b1) @ w2
-    return ((pred - y) ** 2).mean()
-
-
-def reference_path(make_opt, start, loss_fn, steps=STEPS, scheduler=None):
-    """θ after every step of a plain torch.optim loop, for one run."""
-    params = [t.clone().requires_grad_(True) for t in start]
-    opt = make_opt(params)
-    sched = scheduler(opt) if scheduler else None
-    out = []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss_fn(*params).backward()
-        opt.step()
-        if sched:
-            sched.step()
-        out.append(torch.cat([p.detach().flatten() for p in params]))
-    return torch.stack(out)
-
-
-def batched_path(names, start, loss_fn, steps=STEPS, **hyper):
-    """Same, with all runs in one BatchedOptimizer (gradients by autograd on the batched params)."""
-    runs = len(names)
-    params = [t.clone()[None].repeat(runs, *([1] * t.dim())).requires_grad_(True) for t in start]
-    opt = BatchedOptimizer(params, names, **hyper)
-    out = []
-    for _ in range(steps):
-        for p in params:
-            p.grad = None
-        # per-run losses through indexing: each run's gradient is computed exactly as in the reference
-        sum(loss_fn(*[p[r] for p in params]) for r in range(runs)).backward()
-        opt.step([p.grad for p in params])
-        out.append(torch.cat([p.detach().flatten(1) for p in params], 1))
-    return torch.stack(out)  # (steps, runs, n)
-
-
-def assert_roundoff(mine, ref, what):
-    err = (mine - ref).abs().max().item()
-    scale = 1 + ref.abs().max().item()
-    assert err <= 2e-5 * scale, f"{what}: max deviation {err:.3g} exceeds float32 round-off"
-
-
-ROSEN_START = [torch.tensor([-1.2, 1.5])]
-NET_START = [torch.randn(3, 4, generator=torch.Generator().manual_seed(1)),
-             torch.zeros(4), torch.randn(4, 1, generator=torch.Generator().manual_seed(2))]
 PROBLEMS = {"rosenbrock": (ROSEN_START, rosenbrock), "tanh-net": (NET_START, tiny_net_loss)}
 
 
@@ -286,17 +242,6 @@ def test_packed_parameters_take_the_same_steps():
     assert all((a - s).abs().max() > 1e-3 for a, s in zip(results[1], start))   # the steps did something
 
 
-WIDE_X = torch.randn(16, 8, generator=torch.Generator().manual_seed(3))
-WIDE_START = [torch.randn(8, 16, generator=torch.Generator().manual_seed(4)) / 3, torch.zeros(16),
-              torch.randn(16, 1, generator=torch.Generator().manual_seed(5)) / 4]
-
-
-def wide_net_loss(w1, b1, w2):
-    """Every tensor a whole number of 64-byte units, so torch's own fused call takes the kernel's vector
-    body only, as the engine's packed rows always do: then the float ops are the same, one by one."""
-    return ((torch.tanh(WIDE_X @ w1 + b1) @ w2 - 0.5) ** 2).mean()
-
-
 @settings(max_examples=3, deadline=None)
 @given(lrs=st.lists(st.floats(1e-3, 2e-2), min_size=2, max_size=2), wd=st.floats(1e-2, 1.0),
        beta1=st.floats(0.5, 0.95), beta2=st.sampled_from([0.99, 0.999]), eps=st.sampled_from([1e-8, 1e-6]))
@@ -314,16 +259,7 @@ def test_grouped_kernel_calls_are_torch_fused_bit_for_bit(lrs, wd, beta1, beta2,
     for n, lr, w in cells:
         ps = [t.clone().requires_grad_(True) for t in WIDE_START]
         refs.append((ps, torch_class[n](ps, lr=lr, weight_decay=0.0 if n == "adam" else w, **kw)))
-    for _ in range(STEPS):
-        for ps, o in refs:
-            o.zero_grad()
-            wide_net_loss(*ps).backward()
-            o.step()
-        # the engine takes the references' gradients (its own, as long as its parameters are theirs):
-        # what is tested is the update, bit for bit, over 1,000 steps
-        opt.step([torch.stack([ps[i].grad for ps, _ in refs]) for i in range(len(params))])
-    for r, (ps, _) in enumerate(refs):
-        assert all(torch.equal(mine[r].detach(), ref.detach()) for mine, ref in zip(params, ps)), cells[r]
+    lockstep(opt, params, refs, wide_net_loss)
     assert (params[0][0] - params[0][len(lrs) * 2]).abs().max() > 1e-3     # L2 and AdamW differ here
 
 
