@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from browser import app_server, chromium, page  # noqa: F401  (the browser tests' shared fixtures)
 from streamlit.testing.v1 import AppTest
 
 from explorer.data import digits

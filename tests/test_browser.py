@@ -4,29 +4,19 @@ import time
 from pathlib import Path
 
 import pytest
-from browser import CHART, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from browser import CHART, CHROMIUM
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
         raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
     pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as (base, proc):
-        yield base, proc
+pytestmark = pytest.mark.xdist_group("browser")     # one worker: one server, one browser (tests/browser.py)
 
 
 @pytest.fixture()
-def page(server):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        yield pg
-        browser.close()
+def server(app_server):
+    return app_server
 
 
 def wait_idle(page, timeout=30_000):
