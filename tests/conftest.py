@@ -6,18 +6,14 @@ import json
 import os
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
 from browser import app_server, chromium, page  # noqa: F401  (the browser tests' shared fixtures)
-from streamlit.testing.v1 import AppTest
 
-from explorer.data import digits
-from explorer.models import forward_one, init_params
-from explorer.train import TrainConfig, Trainer
-
+# torch, Streamlit and the explorer are imported where used: xdist's controller process loads this file too,
+# and only its workers run tests (the imports cost the controller ~3 CPU-seconds for nothing)
 TIMEOUT = 60
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
+    import torch
     torch.set_num_threads(1)          # the suite runs on one worker per core: one torch thread each
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -26,6 +22,7 @@ VIEWS = {"train": "Live training", "sweep": "lr × λ sweep", "insights": "Insig
 
 
 def fresh(query=None, view=None):
+    from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for k, v in (query or {}).items():
         at.query_params[k] = v
@@ -78,8 +75,13 @@ def run_cli(*args):
 STEPS = 120
 
 
-def reference_run(cfg: TrainConfig, make_opt, run_index: int = 0, steps: int = STEPS):
-    """One model with torch.optim, written the way a user would: same init, same batches."""
+def reference_run(cfg, make_opt, run_index: int = 0, steps: int = STEPS):
+    """One model with torch.optim (cfg: a TrainConfig), written the way a user would: same init, same batches."""
+    import torch.nn.functional as F
+
+    from explorer.data import digits
+    from explorer.models import forward_one, init_params
+    from explorer.train import Trainer
     spec = cfg.model_spec
     params = [p[run_index].detach().clone().requires_grad_(True)
               for p in init_params(spec, 1, cfg.seed)]
