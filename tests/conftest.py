@@ -21,6 +21,19 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 VIEWS = {"train": "Live training", "sweep": "lr × λ sweep", "insights": "Insights", "traj": "2-D trajectories"}
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's load balancing, except that the browser tests (tests/test_browser*.py) form one unit that one worker
+    runs, so they share its server and browser. (--dist loadgroup would do this with marks, but with pytest 9 its
+    group suffix never reaches the node ids, and the group is split.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if nodeid.startswith("tests/test_browser") else nodeid
+
+    return BrowserTestsTogether(config, log)
+
+
 def fresh(query=None, view=None):
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)

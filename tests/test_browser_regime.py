@@ -12,7 +12,6 @@ if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
     pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
 
-pytestmark = pytest.mark.xdist_group("browser")     # one worker: one browser (tests/browser.py)
 
 
 def cpu_seconds(pid: int) -> float:
