@@ -118,8 +118,8 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
     head = kit.title(title, subtitle, size)
     if race:
         head.offset = 20                    # room for the step readout between the title and the plot
-        return alt.layer(*layers).add_params(pb.race_param(frame)).properties(width=size, height=size, title=head)
-    return alt.layer(*layers).properties(width=size, height=size, title=head)
+        return pb.with_race_param(alt.layer(*layers, width=size, height=size, title=head), frame)
+    return alt.layer(*layers, width=size, height=size, title=head)
 
 
 def metric_chart(frame: pd.DataFrame, field: str, title: str, names, log: bool = False,
@@ -144,8 +144,8 @@ def metric_chart(frame: pd.DataFrame, field: str, title: str, names, log: bool =
     ).properties(width=width, height=height, title=kit.title(title, subtitle, width))
     if not race:
         return line
-    return alt.layer(line, *pb.step_rule_and_dots(data, field, y_scale, color)).add_params(
-        pb.race_param(frame)).properties(width=width, height=height, title=kit.title(title, subtitle, width))
+    return pb.with_race_param(alt.layer(line, *pb.step_rule_and_dots(data, field, y_scale, color), width=width,
+                                        height=height, title=kit.title(title, subtitle, width)), frame)
 
 
 TRAIN_TITLES = {"train_loss": "train loss", "test_loss": "test loss", "test_acc": "test accuracy",

@@ -24,6 +24,14 @@ def race_param(frame: pd.DataFrame) -> alt.Parameter:
     return alt.param(name=kit.RACE, value=last, bind=alt.binding_range(min=0, max=max(last, 1), step=1))
 
 
+def with_race_param(chart: alt.LayerChart, frame: pd.DataFrame) -> alt.LayerChart:
+    """`chart.add_params(race_param(frame))` for a layer chart just built, the same spec without add_params'
+    two deep copies of every layer (a third of building a trajectory panel): the parameter goes on the first
+    layer, where add_params puts it."""
+    chart.layer[0] = chart.layer[0].add_params(race_param(frame))
+    return chart
+
+
 def race_rows(frame: pd.DataFrame, focus: str, other: str | None) -> pd.DataFrame:
     """The runs' rows at the playback's steps (`kit.frame_steps`): step, run r (0: focus, 1: other), x, y, and
     the focus run's loss and norm for the readout; finite rows only, rounded (the spec stays small)."""

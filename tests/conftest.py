@@ -6,18 +6,14 @@ import json
 import os
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-from streamlit.testing.v1 import AppTest
+from browser import app_server, chromium, page  # noqa: F401  (the browser tests' shared fixtures)
 
-from explorer.data import digits
-from explorer.models import forward_one, init_params
-from explorer.optim import BatchedOptimizer
-from explorer.train import TrainConfig, Trainer
-
+# torch, Streamlit and the explorer are imported where used: xdist's controller process loads this file too,
+# and only its workers run tests (the imports cost the controller ~3 CPU-seconds for nothing)
 TIMEOUT = 60
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
+    import torch
     torch.set_num_threads(1)          # the suite runs on one worker per core: one torch thread each
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -25,7 +21,21 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 VIEWS = {"train": "Live training", "sweep": "lr × λ sweep", "insights": "Insights", "traj": "2-D trajectories"}
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's load balancing, except that the browser tests (tests/test_browser*.py) form one unit that one worker
+    runs, so they share its server and browser. (--dist loadgroup would do this with marks, but with pytest 9 its
+    group suffix never reaches the node ids, and the group is split.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if nodeid.startswith("tests/test_browser") else nodeid
+
+    return BrowserTestsTogether(config, log)
+
+
 def fresh(query=None, view=None):
+    from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for k, v in (query or {}).items():
         at.query_params[k] = v
@@ -78,8 +88,13 @@ def run_cli(*args):
 STEPS = 120
 
 
-def reference_run(cfg: TrainConfig, make_opt, run_index: int = 0, steps: int = STEPS):
-    """One model with torch.optim, written the way a user would: same init, same batches."""
+def reference_run(cfg, make_opt, run_index: int = 0, steps: int = STEPS):
+    """One model with torch.optim (cfg: a TrainConfig), written the way a user would: same init, same batches."""
+    import torch.nn.functional as F
+
+    from explorer.data import digits
+    from explorer.models import forward_one, init_params
+    from explorer.train import Trainer
     spec = cfg.model_spec
     params = [p[run_index].detach().clone().requires_grad_(True)
               for p in init_params(spec, 1, cfg.seed)]
@@ -93,90 +108,3 @@ def reference_run(cfg: TrainConfig, make_opt, run_index: int = 0, steps: int = S
         loss.backward()
         opt.step()
     return [p.detach() for p in params]
-
-
-# ---------------------------------------------------------------- optimizer parity problems (test_optim,
-# test_decay_groups): small losses, a plain torch.optim loop, the engine on the same problem
-PARITY_STEPS = 1000
-
-
-def rosenbrock(p):
-    return (1 - p[..., 0]) ** 2 + 100 * (p[..., 1] - p[..., 0] ** 2) ** 2
-
-
-NET_X = torch.randn(32, 3, generator=torch.Generator().manual_seed(0))
-NET_Y = torch.sin(NET_X.sum(1, keepdim=True))
-
-
-def tiny_net_loss(w1, b1, w2):
-    """A real non-quadratic loss: a 3-4-1 tanh network on fixed random regression data."""
-    X, y = NET_X, NET_Y
-    pred = torch.tanh(X @ w1 + b1) @ w2
-    return ((pred - y) ** 2).mean()
-
-
-def reference_path(make_opt, start, loss_fn, steps=PARITY_STEPS, scheduler=None):
-    """θ after every step of a plain torch.optim loop, for one run."""
-    params = [t.clone().requires_grad_(True) for t in start]
-    opt = make_opt(params)
-    sched = scheduler(opt) if scheduler else None
-    out = []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss_fn(*params).backward()
-        opt.step()
-        if sched:
-            sched.step()
-        out.append(torch.cat([p.detach().flatten() for p in params]))
-    return torch.stack(out)
-
-
-def batched_path(names, start, loss_fn, steps=PARITY_STEPS, **hyper):
-    """Same, with all runs in one BatchedOptimizer (gradients by autograd on the batched params)."""
-    runs = len(names)
-    params = [t.clone()[None].repeat(runs, *([1] * t.dim())).requires_grad_(True) for t in start]
-    opt = BatchedOptimizer(params, names, **hyper)
-    out = []
-    for _ in range(steps):
-        for p in params:
-            p.grad = None
-        # per-run losses through indexing: each run's gradient is computed exactly as in the reference
-        sum(loss_fn(*[p[r] for p in params]) for r in range(runs)).backward()
-        opt.step([p.grad for p in params])
-        out.append(torch.cat([p.detach().flatten(1) for p in params], 1))
-    return torch.stack(out)  # (steps, runs, n)
-
-
-def assert_roundoff(mine, ref, what):
-    err = (mine - ref).abs().max().item()
-    scale = 1 + ref.abs().max().item()
-    assert err <= 2e-5 * scale, f"{what}: max deviation {err:.3g} exceeds float32 round-off"
-
-
-ROSEN_START = [torch.tensor([-1.2, 1.5])]
-NET_START = [torch.randn(3, 4, generator=torch.Generator().manual_seed(1)),
-             torch.zeros(4), torch.randn(4, 1, generator=torch.Generator().manual_seed(2))]
-
-WIDE_X = torch.randn(16, 8, generator=torch.Generator().manual_seed(3))
-WIDE_START = [torch.randn(8, 16, generator=torch.Generator().manual_seed(4)) / 3, torch.zeros(16),
-              torch.randn(16, 1, generator=torch.Generator().manual_seed(5)) / 4]
-
-
-def wide_net_loss(w1, b1, w2):
-    """Every tensor a whole number of 64-byte units, so torch's own fused call takes the kernel's vector
-    body only, as the engine's packed rows always do: then the float ops are the same, one by one."""
-    return ((torch.tanh(WIDE_X @ w1 + b1) @ w2 - 0.5) ** 2).mean()
-
-
-def lockstep(opt, params, refs, loss_fn, steps=PARITY_STEPS):
-    """Step torch.optim references (params, optimizer) and the engine `opt` (its packed `params`, one row per
-    reference) together; the engine takes the references' gradients (its own, as long as its parameters are
-    theirs), so what is compared is the update. Asserts every run equals its reference bit for bit."""
-    for _ in range(steps):
-        for ps, o in refs:
-            o.zero_grad()
-            loss_fn(*ps).backward()
-            o.step()
-        opt.step([torch.stack([ps[i].grad for ps, _ in refs]) for i in range(len(params))])
-    for r, (ps, _) in enumerate(refs):
-        assert all(torch.equal(mine[r].detach(), ref.detach()) for mine, ref in zip(params, ps)), f"run {r}"

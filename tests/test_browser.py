@@ -4,29 +4,18 @@ import time
 from pathlib import Path
 
 import pytest
-from browser import CHART, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from browser import CHART, CHROMIUM
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
         raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
     pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as (base, proc):
-        yield base, proc
 
 
 @pytest.fixture()
-def page(server):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        yield pg
-        browser.close()
+def server(app_server):
+    return app_server
 
 
 def wait_idle(page, timeout=30_000):
@@ -88,36 +77,37 @@ def test_garbage_link_shows_a_warning_not_an_exception(server, page):
     assert page.locator(CHART).count() >= 4
 
 
-@pytest.mark.parametrize("fmt,magic", [("PNG", b"\x89PNG"), ("SVG", b"<svg"), ("CSV", b"optimizer,step"),
-                                       ("JSON", b"{")])
-def test_download_buttons_give_valid_files(server, page, tmp_path, fmt, magic):
+def test_download_buttons_give_valid_files(server, page, tmp_path):
+    """Each format of the first panel's export menu, from one page (a page load costs the browser seconds)."""
     base, _ = server
     page.goto(base + "/")
     page.wait_for_selector(CHART, timeout=60_000)
     wait_idle(page)
-    download = None
-    for attempt in range(4):        # a rerun that lands mid-click closes the popover: open it again
-        try:
-            page.get_by_role("button", name="Export").first.click()
-            button = page.get_by_role("button", name=fmt, exact=True).first
-            button.wait_for(state="visible", timeout=10_000)
-            with page.expect_download(timeout=30_000) as dl:
-                button.click()
-            download = dl.value
-            break
-        except Exception:
-            page.keyboard.press("Escape")
-            page.wait_for_timeout(1000)
-            wait_idle(page)
-    assert download is not None, "no download after four tries"
-    path = tmp_path / download.suggested_filename
-    download.save_as(path)
-    data = path.read_bytes()
-    assert data.lstrip()[:len(magic)] == magic, data[:80]
-    assert path.suffix == "." + fmt.lower()
-    if fmt == "PNG":
-        from PIL import Image
-        assert Image.open(path).size[0] > 300
+    for fmt, magic in [("PNG", b"\x89PNG"), ("SVG", b"<svg"), ("CSV", b"optimizer,step"), ("JSON", b"{")]:
+        download = None
+        for attempt in range(4):        # a rerun that lands mid-click closes the popover: open it again
+            try:
+                button = page.get_by_role("button", name=fmt, exact=True).first
+                if not button.is_visible():
+                    page.get_by_role("button", name="Export").first.click()
+                button.wait_for(state="visible", timeout=10_000)
+                with page.expect_download(timeout=30_000) as dl:
+                    button.click()
+                download = dl.value
+                break
+            except Exception:
+                page.keyboard.press("Escape")
+                page.wait_for_timeout(1000)
+                wait_idle(page)
+        assert download is not None, f"no {fmt} download after four tries"
+        path = tmp_path / download.suggested_filename
+        download.save_as(path)
+        data = path.read_bytes()
+        assert data.lstrip()[:len(magic)] == magic, (fmt, data[:80])
+        assert path.suffix == "." + fmt.lower()
+        if fmt == "PNG":
+            from PIL import Image
+            assert Image.open(path).size[0] > 300
 
 
 def test_tabs_render_on_click_and_keep_their_state(server, page):

@@ -9,37 +9,25 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser import CHART, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from browser import CHART, CHROMIUM, streamlit_server
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
         raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
     pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
 
 EXCEPTION = '[data-testid="stException"]'
 
 
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as (base, proc):
-        yield base, proc
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+@pytest.fixture()
+def server(app_server):
+    return app_server
 
 
 @pytest.fixture()
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    yield ctx.new_page()
-    ctx.close()
+def browser(chromium):
+    return chromium
 
 
 def wait_idle(page, timeout=60_000):

@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser import CHART, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from browser import CHART, CHROMIUM
 
 from explorer import chartkit
 from explorer.surfaces import SURFACES
@@ -16,7 +16,6 @@ if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
     pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
 
 PLAYER = "#player-race_step"
 STEP_INPUTS = f'.vega-bindings input[name="{chartkit.RACE}"]'
@@ -39,87 +38,84 @@ def panel_svg(page, i=0) -> str:
     return page.locator(CHART).nth(i).locator("svg.marks").inner_html()
 
 
-def test_scrub_play_and_click_to_start():
-    with streamlit_server() as (base, _), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        sent = []          # every message the page sends the server (a rerun is one)
-        page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(f)))
-        page.goto(base + "/")
-        page.wait_for_selector(PLAYER, timeout=60_000)
-        page.wait_for_function(f"() => document.querySelectorAll('{STEP_INPUTS}').length === 4", timeout=60_000)
-        wait_idle(page)
-        assert chart_steps(page) == ["500"] * 4                       # the whole race until the player moves
-        assert page.locator(STEP_INPUTS).first.is_hidden()            # the player drives them
-        before, quiet = panel_svg(page), len(sent)
+def test_scrub_play_and_click_to_start(app_server, page):
+    base, _ = app_server
+    sent = []          # every message the page sends the server (a rerun is one)
+    page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(f)))
+    page.goto(base + "/")
+    page.wait_for_selector(PLAYER, timeout=60_000)
+    page.wait_for_function(f"() => document.querySelectorAll('{STEP_INPUTS}').length === 4", timeout=60_000)
+    wait_idle(page)
+    assert chart_steps(page) == ["500"] * 4                       # the whole race until the player moves
+    assert page.locator(STEP_INPUTS).first.is_hidden()            # the player drives them
+    before, quiet = panel_svg(page), len(sent)
 
-        # scrub with the keyboard: every chart follows, nothing goes to the server
-        rng = page.locator(f"{PLAYER} input")
-        rng.focus()
-        rng.press("Home")
-        page.wait_for_function(f"() => [...document.querySelectorAll('{STEP_INPUTS}')].every(e => e.value === '0')")
-        for _ in range(3):
-            rng.press("ArrowRight")
-        page.wait_for_timeout(300)
-        third = int(chartkit.frame_steps(500)[3])                     # the player stops at the playback's steps
-        assert chart_steps(page) == [str(third)] * 4
-        assert page.locator(f"{PLAYER} output").inner_text() == f"step {third} / 500"
-        svg = panel_svg(page)
-        assert svg != before and f"step {third} · f = " in svg and "step 500 · " not in svg
+    # scrub with the keyboard: every chart follows, nothing goes to the server
+    rng = page.locator(f"{PLAYER} input")
+    rng.focus()
+    rng.press("Home")
+    page.wait_for_function(f"() => [...document.querySelectorAll('{STEP_INPUTS}')].every(e => e.value === '0')")
+    for _ in range(3):
+        rng.press("ArrowRight")
+    page.wait_for_timeout(300)
+    third = int(chartkit.frame_steps(500)[3])                     # the player stops at the playback's steps
+    assert chart_steps(page) == [str(third)] * 4
+    assert page.locator(f"{PLAYER} output").inner_text() == f"step {third} / 500"
+    svg = panel_svg(page)
+    assert svg != before and f"step {third} · f = " in svg and "step 500 · " not in svg
 
-        # play, then pause: the step runs on by itself and stops where paused
-        page.locator(f"{PLAYER} button").click()
-        page.wait_for_function(f"() => +document.querySelector('{PLAYER}').dataset.step > 60", timeout=10_000)
-        page.locator(f"{PLAYER} button").click()
-        paused = page.locator(PLAYER).get_attribute("data-step")
-        page.wait_for_timeout(500)
-        assert page.locator(PLAYER).get_attribute("data-step") == paused and 0 < int(paused) < 500
-        assert chart_steps(page) == [paused] * 4
-        assert f"step {int(paused)} · f = " in panel_svg(page)
-        assert len(sent) == quiet, "scrubbing or playing sent a message to the server"
+    # play, then pause: the step runs on by itself and stops where paused
+    page.locator(f"{PLAYER} button").click()
+    page.wait_for_function(f"() => +document.querySelector('{PLAYER}').dataset.step > 60", timeout=10_000)
+    page.locator(f"{PLAYER} button").click()
+    paused = page.locator(PLAYER).get_attribute("data-step")
+    page.wait_for_timeout(500)
+    assert page.locator(PLAYER).get_attribute("data-step") == paused and 0 < int(paused) < 500
+    assert chart_steps(page) == [paused] * 4
+    assert f"step {int(paused)} · f = " in panel_svg(page)
+    assert len(sent) == quiet, "scrubbing or playing sent a message to the server"
 
-        # a click on the surface: both runs start there, the URL and the sliders follow, the charts redraw
-        x, y = chartkit.start_of_cell("quadratic", 10, 30)               # (0, 2): a cell centre
-        surf = SURFACES["quadratic"]
-        image = page.locator(CHART).first.locator("svg.marks g.mark-image image").bounding_box()
-        px = image["x"] + image["width"] * (x - surf.xlim[0]) / (surf.xlim[1] - surf.xlim[0])
-        py = image["y"] + image["height"] * (surf.ylim[1] - y) / (surf.ylim[1] - surf.ylim[0])
-        page.mouse.click(px, py)
-        page.wait_for_function("() => location.search.includes('x0=0') && location.search.includes('y0=2')",
-                               timeout=30_000)
-        wait_idle(page)
-        assert len(sent) > quiet                                      # the detector above can see a rerun
-        assert {k: query(page)[k] for k in ("x0", "y0")} == {"x0": "0", "y0": "2"}
-        start_x = page.locator('[data-testid="stSlider"]', has_text="Start x").get_by_role("slider")
-        assert start_x.get_attribute("aria-valuetext") in ("0.00", "0")
-        assert "start (0, 2)" in panel_svg(page, 1)                   # the other panel too
-        # the keyboard still moves the start, and clicking the same cell again brings it back
-        start_x.focus()
-        start_x.press("ArrowRight")
-        page.wait_for_function("() => location.search.includes('x0=0.05')", timeout=30_000)
-        wait_idle(page)
-        page.mouse.click(px, py)
-        page.wait_for_function("() => location.search.includes('x0=0&') || location.search.endsWith('x0=0')",
-                               timeout=30_000)
-        wait_idle(page)
-        assert page.locator('[data-testid="stException"]').count() == 0
+    # a click on the surface: both runs start there, the URL and the sliders follow, the charts redraw
+    x, y = chartkit.start_of_cell("quadratic", 10, 30)               # (0, 2): a cell centre
+    surf = SURFACES["quadratic"]
+    image = page.locator(CHART).first.locator("svg.marks g.mark-image image").bounding_box()
+    px = image["x"] + image["width"] * (x - surf.xlim[0]) / (surf.xlim[1] - surf.xlim[0])
+    py = image["y"] + image["height"] * (surf.ylim[1] - y) / (surf.ylim[1] - surf.ylim[0])
+    page.mouse.click(px, py)
+    page.wait_for_function("() => location.search.includes('x0=0') && location.search.includes('y0=2')",
+                           timeout=30_000)
+    wait_idle(page)
+    assert len(sent) > quiet                                      # the detector above can see a rerun
+    assert {k: query(page)[k] for k in ("x0", "y0")} == {"x0": "0", "y0": "2"}
+    start_x = page.locator('[data-testid="stSlider"]', has_text="Start x").get_by_role("slider")
+    assert start_x.get_attribute("aria-valuetext") in ("0.00", "0")
+    assert "start (0, 2)" in panel_svg(page, 1)                   # the other panel too
+    # the keyboard still moves the start, and clicking the same cell again brings it back
+    start_x.focus()
+    start_x.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('x0=0.05')", timeout=30_000)
+    wait_idle(page)
+    page.mouse.click(px, py)
+    page.wait_for_function("() => location.search.includes('x0=0&') || location.search.endsWith('x0=0')",
+                           timeout=30_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
 
-        # 5,000 steps: one scrub step (input → all four charts redrawn and painted), median of 30
-        page.goto(base + "/?steps=5000")
-        page.wait_for_function(f"() => document.querySelectorAll('{STEP_INPUTS}').length === 4", timeout=60_000)
-        wait_idle(page)
-        ms = page.evaluate(f"""async () => {{
-            const range = document.querySelector('{PLAYER} input'), times = [];
-            for (let i = 0; i < 30; i++) {{
-                const t = performance.now();
-                range.value = i * 6; range.dispatchEvent(new Event('input'));
-                await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
-                times.push(performance.now() - t);
-            }}
-            times.sort((a, b) => a - b);
-            return times[15];
-        }}""")
-        print(f"scrub step at 5,000 steps: median {ms:.1f} ms")
-        assert chart_steps(page) == [str(chartkit.frame_steps(5000)[174])] * 4
-        assert ms < 200
-        browser.close()
+    # 5,000 steps: one scrub step (input → all four charts redrawn and painted), median of 30
+    page.goto(base + "/?steps=5000")
+    page.wait_for_function(f"() => document.querySelectorAll('{STEP_INPUTS}').length === 4", timeout=60_000)
+    wait_idle(page)
+    ms = page.evaluate(f"""async () => {{
+        const range = document.querySelector('{PLAYER} input'), times = [];
+        for (let i = 0; i < 30; i++) {{
+            const t = performance.now();
+            range.value = i * 6; range.dispatchEvent(new Event('input'));
+            await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+            times.push(performance.now() - t);
+        }}
+        times.sort((a, b) => a - b);
+        return times[15];
+    }}""")
+    print(f"scrub step at 5,000 steps: median {ms:.1f} ms")
+    assert chart_steps(page) == [str(chartkit.frame_steps(5000)[174])] * 4
+    assert ms < 200

@@ -5,14 +5,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser import CHART, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from browser import CHART, CHROMIUM, streamlit_server
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
         raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
     pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -20,11 +19,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")      # utime + stime
 
 
-def test_a_heavy_map_link_computes_nothing_until_a_click():
+def test_a_heavy_map_link_computes_nothing_until_a_click(chromium):
+    """A fresh server: its CPU time while this page idles is what is measured."""
     link = "view=lr+%C3%97+%CE%BB+sweep&s_map_axis=batch_size&s_map_batch_size=8,256"
-    with streamlit_server() as (base, proc), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
+    with streamlit_server() as (base, proc):
+        page = chromium.new_context(viewport={"width": 1366, "height": 900}).new_page()
         page.goto(f"{base}/?{link}")
         page.get_by_role("button", name="▶ Run map").wait_for(timeout=120_000)
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
@@ -36,4 +35,4 @@ def test_a_heavy_map_link_computes_nothing_until_a_click():
         before = cpu_seconds(proc.pid)
         page.wait_for_timeout(4000)
         assert cpu_seconds(proc.pid) - before < 1.0          # the server idles: no map runs from the link
-        browser.close()
+        page.context.close()

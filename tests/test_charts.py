@@ -162,3 +162,33 @@ def test_log_axes_are_labelled_at_powers_of_ten():
     within = pd.DataFrame({"optimizer": ["adam-l2"] * 3, "step": [0, 1, 2], "loss": [2.3, 1.4, 1.05]})
     spec = charts.metric_chart(within, "loss", "f", ["adam-l2"], log=True).to_dict()
     assert spec["encoding"]["y"]["axis"]["values"] == [1.0, 2.0, 10.0]          # one decade: 2× (and 5×) too
+
+
+def test_the_shared_altair_class_table_picks_the_classes_a_fresh_one_does():
+    """chartkit builds Altair's schema-class table once (it was rebuilt for every shorthand channel): the
+    channels it makes are those of a table built afresh, and the table is shared, not rebuilt."""
+    import altair as alt
+    from altair.utils import schemapi
+
+    from explorer.schedules import Schedule  # noqa: F401  (any explorer import installs the shared table)
+    shared = schemapi._FromDict._shared_tables
+    chart = alt.Chart(pd.DataFrame({"a": [1.0], "b": ["x"]})).mark_point().encode(
+        x2="a:Q", detail="b:N", tooltip=["b:N", "a:Q"],
+        opacity=alt.condition(alt.datum.b == "x", alt.value(1.0), alt.value(0.3)))
+    enc = chart.encoding
+    assert [type(enc.x2), type(enc.detail), [type(t) for t in enc.tooltip]] == \
+           [alt.X2, alt.Detail, [alt.Tooltip, alt.Tooltip]]
+    fresh = {}
+    schemapi._FromDict._shared_tables = fresh           # the next conversion builds its own table
+    try:
+        again = alt.Chart(pd.DataFrame({"a": [1.0], "b": ["x"]})).mark_point().encode(
+            x2="a:Q", detail="b:N", tooltip=["b:N", "a:Q"],
+            opacity=alt.condition(alt.datum.b == "x", alt.value(1.0), alt.value(0.3)))
+    finally:
+        schemapi._FromDict._shared_tables = shared
+    assert len(fresh) == 1 and len(shared) >= 1 and list(fresh.values())[0] is not list(shared.values())[0]
+    assert type(again.encoding.opacity) is type(enc.opacity)
+    assert charts.spec(again) == charts.spec(chart)
+    table = list(shared.values())[0]
+    alt.Chart().encode(x2="a:Q")
+    assert list(shared.values())[0] is table                                     # not rebuilt

@@ -3,18 +3,8 @@ import dataclasses
 
 import pytest
 import torch
-from conftest import (
-    PARITY_STEPS,
-    WIDE_START,
-    assert_roundoff,
-    batched_path,
-    fresh,
-    lockstep,
-    reference_run,
-    run_cli,
-    tiny_net_loss,
-    wide_net_loss,
-)
+from conftest import fresh, reference_run, run_cli
+from parity import PARITY_STEPS, WIDE_START, assert_roundoff, batched_path, lockstep, tiny_net_loss, wide_net_loss
 
 from explorer.models import NO_DECAY, ModelSpec, decay_mask
 from explorer.optim import BatchedOptimizer

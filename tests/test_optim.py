@@ -3,7 +3,9 @@ import math
 
 import pytest
 import torch
-from conftest import (
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from parity import (
     NET_START,
     PARITY_STEPS,
     ROSEN_START,
@@ -16,8 +18,6 @@ from conftest import (
     tiny_net_loss,
     wide_net_loss,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from explorer.optim import OPTIMIZERS, BatchedOptimizer, Decay, Precond
 from explorer.schedules import Schedule

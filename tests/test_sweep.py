@@ -117,8 +117,11 @@ def test_init_scale_multiplies_the_weight_matrices_only():
 
 def test_large_init_preset_is_far_from_equilibrium():
     """The README's claim for the large-init preset (seeds 0–1): the paper form's best λ does not move
-    with α, PyTorch's form's moves as 1/α, and λ matters in every row."""
-    frame = run_sweep(PRESETS["large-init"])
+    with α, PyTorch's form's moves as 1/α, and λ matters in every row. Only the two forms the claim is about
+    are trained: the grid's runs are independent (each cell's numbers are the same in any batch: measured
+    bit for bit against the whole preset, and test_batched_grid_equals_cells_trained_one_at_a_time)."""
+    preset = PRESETS["large-init"]
+    frame = run_sweep(dataclasses.replace(preset, wds=tuple(w for w in preset.wds if w[0] in ("adamw", "adamw-torch"))))
     paper, torch_form = coupling(frame, "adamw"), coupling(frame, "adamw-torch")
     assert abs(paper.slope) <= 0.25 and torch_form.slope <= -0.75, (paper.slope, torch_form.slope)
     assert paper.flat_rows == () and torch_form.flat_rows == ()
