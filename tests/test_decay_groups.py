@@ -1,5 +1,6 @@
 """Decay groups: parameters left out of the decay, as torch.optim param groups with weight_decay=0."""
 import dataclasses
+import functools
 
 import pytest
 import torch
@@ -13,13 +14,14 @@ from explorer.train import TrainConfig, Trainer
 
 STEPS = PARITY_STEPS
 
-NET_START = [torch.randn(3, 4, generator=torch.Generator().manual_seed(1)),
+NET_START = (torch.randn(3, 4, generator=torch.Generator().manual_seed(1)),      # a tuple: the references are cached
              torch.randn(4, generator=torch.Generator().manual_seed(6)) / 2,
-             torch.randn(4, 1, generator=torch.Generator().manual_seed(2))]
+             torch.randn(4, 1, generator=torch.Generator().manual_seed(2)))
 LR, WD = 1e-2, 0.3
 STEPS_TRAIN = 120
 
 
+@functools.lru_cache(maxsize=None)
 def grouped_reference(name, start, fn, mask, lr=LR, wd=WD, momentum=0.9, steps=STEPS):
     """θ after every step of a torch.optim loop with two param groups: the decayed tensors with λ, the
     rest with weight_decay=0. SGDW has no torch class: its decay θ ← θ·(1 − λ) before the plain SGD step,

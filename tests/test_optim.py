@@ -277,7 +277,7 @@ def test_one_kernel_call_per_group_of_runs(monkeypatch):
     assert calls == [3 * 2] * 4      # each call: one block of 5 consecutive runs (rows) per form and tensor
 
 
-CORRECTED_SCHEDULES = [Schedule("cosine", total_steps=STEPS), Schedule("wsd", total_steps=STEPS, warmup=100)]
+CORRECTED_SCHEDULES = [Schedule("wsd", total_steps=STEPS, warmup=100)]   # warm-up, flat, then linear to 0
 
 
 def driven_torch_adamw(start, loss_fn, alpha, wd_of_t, sched, beta1=0.9, beta2=0.999, eps=1e-8):
