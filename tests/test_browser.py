@@ -1,4 +1,6 @@
 """The app in a real browser: Playwright driving Debian's Chromium (installed by apt in CI)."""
+import csv
+import io
 import os
 import time
 from pathlib import Path
@@ -30,8 +32,11 @@ def slider_value(page, label):
     return box.get_by_role("slider").get_attribute("aria-valuetext")
 
 
-def test_first_chart_then_slider_changes_chart_and_url(server, page):
+def test_first_chart_then_slider_changes_chart_and_url(server, chromium):
+    """The first view at 1366×768: both trajectory panels and the sentence above them on screen without
+    scrolling; then a slider moves the chart and the URL."""
     base, proc = server
+    page = chromium.new_context(viewport={"width": 1366, "height": 768}).new_page()
     t0 = time.time()
     page.goto(base + "/")
     page.wait_for_selector(CHART, timeout=60_000)
@@ -39,6 +44,10 @@ def test_first_chart_then_slider_changes_chart_and_url(server, page):
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator(CHART).count() >= 4
+    for i in range(2):
+        box = page.locator(CHART).nth(i).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 768, box     # whole panel, no scrolling
+    assert page.get_by_text("◆ marks where each rule must end").first.is_visible()
     first = page.locator(CHART).first
     before = first.screenshot()
     thumb = page.locator('[data-testid="stSlider"]', has_text="Learning rate").get_by_role("slider")
@@ -51,6 +60,7 @@ def test_first_chart_then_slider_changes_chart_and_url(server, page):
     assert "lr=0.02" in page.url
     assert first.screenshot() != before
     assert page.locator('[data-testid="stException"]').count() == 0
+    page.context.close()
 
 
 def test_share_link_restores_widgets(server, page):
@@ -78,7 +88,8 @@ def test_garbage_link_shows_a_warning_not_an_exception(server, page):
 
 
 def test_download_buttons_give_valid_files(server, page, tmp_path):
-    """Each format of the first panel's export menu, from one page (a page load costs the browser seconds)."""
+    """Each format of the first panel's export menu, from one page (a page load costs the browser seconds);
+    then the CSV eight times in a row: every click downloads and no rerun closes the menu."""
     base, _ = server
     page.goto(base + "/")
     page.wait_for_selector(CHART, timeout=60_000)
@@ -108,6 +119,17 @@ def test_download_buttons_give_valid_files(server, page, tmp_path):
         if fmt == "PNG":
             from PIL import Image
             assert Image.open(path).size[0] > 300
+    wait_idle(page)
+    button = page.get_by_role("button", name="CSV", exact=True).first
+    if not button.is_visible():
+        page.get_by_role("button", name="Export").first.click()
+    button.wait_for(state="visible", timeout=10_000)
+    for _ in range(8):
+        with page.expect_download(timeout=20_000) as dl:
+            button.click()
+        rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+        assert {r["optimizer"] for r in rows} == {"adam-l2", "adamw-torch"} and len(rows) == 2 * 501
+        assert button.is_visible()                                        # no rerun closed the menu
 
 
 def test_tabs_render_on_click_and_keep_their_state(server, page):
