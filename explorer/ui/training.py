@@ -213,7 +213,7 @@ def live_panel() -> None:
         "Each weight's share removed by the decay term per step (at η_t = 1, from the current "
         "state). Adam+L2 applies α·λ/(√v̂+ε): weights with large gradients (large √v̂) are decayed "
         "orders of magnitude less than weights with small ones. Decoupled decay removes the same "
-        "share, α·λ (PyTorch form) or λ (paper form), from every weight."
+        "share, α·λ (PyTorch and corrected forms; η_t = 1) or λ (paper form), from every weight."
     )
     if trainer.cfg.no_decay != "none":
         decay_groups(snap["decay_groups"])
