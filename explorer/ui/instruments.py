@@ -31,8 +31,8 @@ def timescale_readout(cfg) -> None:
         if t.negligible:
             faint.append(f"{label}: N = {t.n:.2g}")
     st.markdown("**Decay timescales of this run** — τ = 1/(α·λ_torch) steps to forget the start by a factor "
-                "e; N = α·λ_torch·Σ_t η_t timescales in the whole run; e^−N of the initial weights would "
-                "survive the decay alone (λ_paper = α·λ_torch).")
+                "e; N = α·λ_torch·Σ_t η_t^p timescales in the whole run (p = 1; 2 for the corrected form; 0 for "
+                "constant decay); e^−N of the initial weights would survive the decay alone (λ_paper = α·λ_torch).")
     st.markdown(markdown_table(pd.DataFrame(rows, columns=["run", "λ_torch", "τ (steps)", "τ (epochs)", "N",
                                                            "e^−N", "regime"])))
     if faint:
