@@ -117,7 +117,7 @@ def train_figure(cfg: TrainConfig, device: str | None = None) -> Figure:
 # ---------------------------------------------------------------- sweeps
 def sweep_subtitle(cfg: SweepConfig | transfer.AxisSweep) -> str:
     """The sweep's settings; along another axis than lr, its one lr and not the setting its rows vary."""
-    base, row = (cfg.base, cfg.column) if isinstance(cfg, transfer.AxisSweep) else (cfg, "lr")
+    base, row = transfer.base_of(cfg), transfer.row_column(cfg)
     t = base.train
     shown = (("train_samples", f"{t.train_samples} digits"), ("batch_size", f"batch {t.batch_size}"),
              ("steps", f"{t.steps} steps"))
@@ -130,8 +130,7 @@ def sweep_subtitle(cfg: SweepConfig | transfer.AxisSweep) -> str:
 def sweep_charts(cfg: SweepConfig | transfer.AxisSweep, frame: pd.DataFrame, metric: str = "test_loss",
                  top_k: int = 3):
     """Each form's heat map (rows: lr, or the axis of an AxisSweep) and its coupling measure."""
-    base = cfg.base if isinstance(cfg, transfer.AxisSweep) else cfg
-    row = transfer.row_column(cfg)
+    base, row = transfer.base_of(cfg), transfer.row_column(cfg)
     valid = frame.loc[~frame["diverged"] & frame[metric].notna(), metric]
     cap = math.log(10) if metric == "test_loss" else 0.9        # chance level
     domain = (float(valid.min()) if len(valid) else 0.0,

@@ -106,6 +106,11 @@ def row_column(cfg: SweepConfig | AxisSweep) -> str:
     return cfg.column if isinstance(cfg, AxisSweep) else "lr"
 
 
+def base_of(cfg: SweepConfig | AxisSweep) -> SweepConfig:
+    """The sweep whose forms, λ grids, seeds and training an (axis) sweep uses."""
+    return cfg.base if isinstance(cfg, AxisSweep) else cfg
+
+
 def run(cfg: AxisSweep, device: str | None = None, progress: Callable | None = None,
         estimates: list[float] | None = None) -> pd.DataFrame:
     """Every row's batched sweep: sweep.COLUMNS plus the axis's own column (steps, train_samples, batch_size)."""
@@ -144,10 +149,9 @@ class Transfer:
 
 def transfer(cfg: SweepConfig | AxisSweep, frame: pd.DataFrame, metric: str = "test_loss") -> Transfer:
     axis = cfg.axis if isinstance(cfg, AxisSweep) else "lr"
-    base = cfg.base if isinstance(cfg, AxisSweep) else cfg
     column = row_column(cfg)
     rows, slopes = [], {}
-    for name in base.optimizers:
+    for name in base_of(cfg).optimizers:
         c = coupling(frame, name, metric, row=column)
         slopes[name] = c.slope
         rows += [{"optimizer": name, "value": float(v), "best_wd": wd, "counted": v not in c.flat_rows,
@@ -193,7 +197,7 @@ def slope_lines(cfg: SweepConfig | AxisSweep, frame: pd.DataFrame, metric: str =
     """One line per form: its slope (the CLI prints these), and along another axis than lr each rule's."""
     along = isinstance(cfg, AxisSweep)
     out = []
-    for name in (cfg.base if along else cfg).optimizers:
+    for name in base_of(cfg).optimizers:
         c = coupling(frame, name, metric, row=row_column(cfg))
         slope = "n/a (fewer than two rows where λ matters)" if math.isnan(c.slope) else f"{c.slope:+.3f}"
         left = f"; rows left out (λ hardly matters): {', '.join(f'{x:g}' for x in c.flat_rows)}" if c.flat_rows else ""

@@ -193,7 +193,7 @@ def render() -> None:
 def sweep_section() -> tuple[SweepConfig, str, int]:
     cfg, grid, metric, top_k = sweep_controls()
     along = isinstance(cfg, transfer.AxisSweep)
-    base = cfg.base if along else cfg
+    base = transfer.base_of(cfg)
     store, shared = sweep_store(), server_state()
     with shared["lock"]:
         done = store.get(cfg)
@@ -269,7 +269,7 @@ def show_sweep(cfg: SweepConfig | transfer.AxisSweep, frame: pd.DataFrame, metri
     meta = dataclasses.asdict(cfg) | {"metric": metric}
     along = isinstance(cfg, transfer.AxisSweep)
     stem = f"transfer-{cfg.axis}" if along else "sweep"
-    names = (cfg.base if along else cfg).optimizers
+    names = transfer.base_of(cfg).optimizers
     for col, name in zip(st.columns(len(names)), names):
         show_chart(col, heatmaps[name], key=f"sweep_{name}", stem=f"{stem}-{name}",
                    frame=frame[frame.optimizer == name], meta=meta, height=430)
