@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .optim import OPTIMIZERS, BatchedOptimizer, Decay
+from .optim import OPTIMIZERS, BatchedOptimizer, Decay, decoupled_shrink
 from .params import pair_optimizers
 from .schedules import Schedule
 from .surfaces import SURFACES
@@ -175,8 +175,7 @@ def decay_forms(cfg: TrainConfig, lam_torch: float, lrs: tuple[float, ...], devi
     names = tuple(n for _ in lrs for n in FORMS)
     lr_runs = [lr for lr in lrs for _ in FORMS]
     wd_runs = [lam_paper if n == "adamw" else lam_torch for _ in lrs for n in FORMS]
-    rate = {"adamw": lambda lr: lam_paper, "adamw-torch": lambda lr: lr * lam_torch,
-            "adamw-corrected": lambda lr: lr * lam_torch, "adam-l2": lambda lr: math.nan}
+    shrink = [decoupled_shrink(n, lr, w) or math.nan for n, lr, w in zip(names, lr_runs, wd_runs)]   # L2: nan
     tr = Trainer(replace(cfg, optimizers=names), device, lr=lr_runs, wd=wd_runs)
     rows = []
     every = max(1, cfg.steps // 60)
@@ -185,7 +184,7 @@ def decay_forms(cfg: TrainConfig, lam_torch: float, lrs: tuple[float, ...], devi
             norms = torch.stack([(p.detach() ** 2).flatten(1).sum(1) for p in tr.params]).sum(0).sqrt()
         for r, (n, lr) in enumerate(zip(names, lr_runs)):
             rows.append({"optimizer": n, "lr": lr, "step": tr.step_count, "weight_norm": float(norms[r]),
-                         "shrink_per_step": rate[n](lr), "timescale": 1.0 / rate[n](lr)})
+                         "shrink_per_step": shrink[r], "timescale": 1.0 / shrink[r]})
         if tr.done:
             break
         tr.step(min(every, cfg.steps - tr.step_count))

@@ -47,6 +47,12 @@ def decoupled_rule(decay: Decay, follows_schedule: bool = True) -> tuple[int, bo
     return (power if follows_schedule else 0), scaled
 
 
+def decoupled_shrink(optimizer: str, lr: float, wd: float) -> float | None:
+    """A decoupled optimizer's shrink per step at η_t = 1: λ (paper form, SGDW) or α·λ; None without one."""
+    rule = decoupled_rule(OPTIMIZERS[optimizer].decay)
+    return None if rule is None else lr * wd if rule[1] else wd
+
+
 class Precond(str, Enum):
     SGD = "sgd"    # heavy-ball momentum μ, torch convention: b ← μ·b + g, θ ← θ − η_t·α·b
     ADAM = "adam"  # β1, β2, ε with bias correction

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from .convert import FORMS
 from .data import MAX_TRAIN
 from .models import MODELS, NO_DECAY
-from .optim import OPTIMIZERS, Precond, decoupled_rule
+from .optim import OPTIMIZERS, Precond, decoupled_rule, decoupled_shrink
 from .schedules import SCHEDULES
 from .surfaces import SURFACES
 
@@ -283,7 +283,7 @@ def sanity_notes(optimizers, lr: float, wd: float, beta1: float, beta2: float, e
                      f"learning rate α/ε.")
     for n in optimizers:
         rule = decoupled_rule(OPTIMIZERS[n].decay)
-        rate = 0.0 if rule is None else lr * wd if rule[1] else wd
+        rate = decoupled_shrink(n, lr, wd) or 0.0
         if rate >= 1:
             notes.append(f"{OPTIMIZERS[n].label}: the decay factor 1 − {'α·λ' if rule[1] else 'λ'}"
                          f" = {1 - rate:.3g} ≤ 0, so each step zeroes or flips the weights.")
