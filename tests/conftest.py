@@ -7,6 +7,13 @@ import os
 from pathlib import Path
 
 from browser import app_server, chromium, page  # noqa: F401  (the browser tests' shared fixtures)
+from hypothesis import settings
+
+# Property tests draw the same examples on every run and every machine (a red suite is then the code's, not the
+# draw's); `pytest --hypothesis-profile=explore` draws new ones each run, to look for trouble.
+settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile("repeatable")
 
 # torch, Streamlit and the explorer are imported where used: xdist's controller process loads this file too,
 # and only its workers run tests (the imports cost the controller ~3 CPU-seconds for nothing)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from explorer.models import Backprop, ModelSpec, forward, init_params, loss_per_run
 from explorer.optim import BatchedOptimizer
-from explorer.packing import row_matrices, zeros_like_rows
+from explorer.packing import padded, row_matrices, zeros_like_rows
 from explorer.train import TrainConfig, Trainer
 
 
@@ -20,14 +20,26 @@ def autograd_grads(spec, params, x, y):
     return losses.detach(), [p.grad for p in params]
 
 
+def _layout_is_autograds(t: torch.Tensor) -> bool:
+    """A packed row with no padding: each run's gradient sits where autograd's contiguous result puts it
+    (the same offset modulo 64 bytes). A padded row starts each run on a 64-byte boundary instead, and
+    MKL's GEMM may round a row one ulp differently at another alignment (seen on AMD EPYC: width 33)."""
+    n = t[0].numel()
+    return padded(n, t.element_size()) == n
+
+
 @settings(max_examples=25, deadline=None)
 @given(kind=st.sampled_from(["mlp", "mlp-ln"]), width=st.sampled_from([4, 16, 33, 128]),
        depth=st.integers(1, 3), runs=st.integers(1, 5), batches=st.lists(st.integers(1, 40), min_size=2, max_size=3),
        seed=st.integers(0, 2**16), init_scale=st.sampled_from([0.5, 1.0, 8.0]))
 @example(kind="mlp", width=4, depth=3, runs=1, batches=[35, 1], seed=690, init_scale=0.5)   # dead hidden units
-def test_gradients_are_autograds_bit_for_bit(kind, width, depth, runs, batches, seed, init_scale):
+@example(kind="mlp", width=33, depth=1, runs=2, batches=[1, 8], seed=0, init_scale=0.5)    # padded W2: one ulp off
+def test_gradients_are_autograds_bit_for_bit_where_the_layout_is_autograds(kind, width, depth, runs, batches, seed,
+                                                                           init_scale):
     """Several batches in a row (the kept buffers are reused or remade) on packed parameters whose runs
-    differ, as after some training; the gradients land in the given packed buffer."""
+    differ, as after some training; the gradients land in the given packed buffer. Bit for bit wherever
+    the packed row needs no padding (every weight of the product's widths, multiples of 8); to float32
+    round-off where it does (the same sums at another memory alignment)."""
     spec = ModelSpec(kind, width, depth, init_scale=init_scale)
     params = init_params(spec, runs, seed)
     g = torch.Generator().manual_seed(seed)
@@ -44,10 +56,22 @@ def test_gradients_are_autograds_bit_for_bit(kind, width, depth, runs, batches, 
             losses = backprop(x, y)
         assert torch.equal(losses, want_losses)
         for i, (mine, theirs) in enumerate(zip(grads, want)):
-            assert torch.equal(mine, theirs), (i, (mine - theirs).abs().max().item())
+            if _layout_is_autograds(mine):
+                assert torch.equal(mine, theirs), (i, (mine - theirs).abs().max().item())
+            else:   # a sum of b products in another order: a few ulps of the largest term at most
+                torch.testing.assert_close(mine, theirs, rtol=0, atol=4 * b * 2.0 ** -24 * theirs.abs().max().item())
         # never vacuous: the output bias's gradient, softmax − one-hot, cannot vanish (hidden weights' may:
         # ReLUs dead on a small batch, whose zeros must match autograd's too)
         assert (want[-1].abs().flatten(1).sum(1) > 0).all()
+
+
+def test_the_product_widths_need_no_padding():
+    """The app's widths (multiples of 8) pack every weight row without padding, so the bit-for-bit case above is
+    the one the product trains."""
+    from explorer.params import TRAIN
+    for width in TRAIN["width"].options:
+        spec = ModelSpec("mlp", width, 2)
+        assert all(_layout_is_autograds(p.detach()) for p in init_params(spec, 2, 0)[0::2]), width
 
 
 def test_nonfinite_losses_are_reported_not_hidden():

@@ -42,10 +42,16 @@ def test_batched_grid_equals_cells_trained_one_at_a_time():
 
 
 
-def test_batched_grid_equals_each_cell_on_its_own_engine_bit_for_bit():
+@pytest.mark.parametrize("model,width,batch_size,exact", [("mlp", 16, 32, True), ("mlp-ln", 33, 8, True),
+                                                         ("mlp", 20, 7, False)])
+def test_batched_grid_equals_each_cell_on_its_own_engine(model, width, batch_size, exact):
     """Grouped kernel calls (one per lr row of each form) and batched decay give each cell the very
-    bits it gets as the only run of its own Trainer."""
-    train = TrainConfig(width=16, depth=1, steps=40, train_samples=150, schedule="cosine", seed=2)
+    bits it gets as the only run of its own Trainer — where every run's activations start on the same
+    32-byte boundary as a lone run's (batch sizes that are multiples of 8, the app's stops; any width).
+    An odd batch puts run r's activations at another alignment, where MKL's GEMM may round differently
+    (seen on AMD EPYC): the cells then agree to float32 round-off only."""
+    train = TrainConfig(model=model, width=width, depth=1, steps=40, train_samples=150, schedule="cosine", seed=2,
+                        batch_size=batch_size)
     lrs, wds = (2.0 ** -9, 2.0 ** -7), (2.0 ** -6, 2.0 ** -2)
     cfg = SweepConfig(lrs=lrs, wds=(("adam-l2", wds), ("adamw", wds), ("adamw-torch", wds)), seeds=1,
                       train=train)
@@ -54,7 +60,11 @@ def test_batched_grid_equals_each_cell_on_its_own_engine_bit_for_bit():
     for r, (name, lr, wd) in enumerate(grid_cells(cfg)):
         one = Trainer(dataclasses.replace(train, optimizers=(name,)), "cpu", lr=[lr], wd=[wd * cfg.wd_scale])
         one.step(train.steps)
-        assert all(torch.equal(a[r], b[0]) for a, b in zip(grid.params, one.params)), (name, lr, wd)
+        if exact:
+            assert all(torch.equal(a[r], b[0]) for a, b in zip(grid.params, one.params)), (name, lr, wd)
+        else:
+            for a, b in zip(grid.params, one.params):
+                torch.testing.assert_close(a[r], b[0], rtol=1e-4, atol=1e-6)
 
 LRS, WDS = pow2(-12, -6), pow2(-14, 2)
 
