@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from explorer.data import digits
-from explorer.sweep import PRESETS, estimate_seconds, run_sweep, sweep_threads_now, torch_threads
+from explorer.core.data import digits
+from explorer.runs.sweep import PRESETS, estimate_seconds, run_sweep, sweep_threads_now, torch_threads
 
 ap = argparse.ArgumentParser()
 ap.add_argument("presets", nargs="*", default=["coupling", "long-runs"])

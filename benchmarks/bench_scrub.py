@@ -15,7 +15,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from explorer import chartkit  # noqa: E402
+from explorer.viz import chartkit  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--steps", type=int, default=5000)

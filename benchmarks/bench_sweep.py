@@ -27,10 +27,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from explorer.data import digits  # noqa: E402
-from explorer.models import forward_one, init_params  # noqa: E402
-from explorer.sweep import PRESETS, grid_cells, run_sweep, seed_trainer  # noqa: E402
-from explorer.train import Trainer, default_device  # noqa: E402
+from explorer.core.data import digits  # noqa: E402
+from explorer.core.models import forward_one, init_params  # noqa: E402
+from explorer.runs.sweep import PRESETS, grid_cells, run_sweep, seed_trainer  # noqa: E402
+from explorer.runs.train import Trainer, default_device  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--steps", type=int, default=300, help="steps per cell")

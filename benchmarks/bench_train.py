@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from explorer import charts  # noqa: E402
-from explorer.data import digits  # noqa: E402
-from explorer.models import forward_one, init_params  # noqa: E402
-from explorer.train import TrainConfig, Trainer, default_device  # noqa: E402
+from explorer.core.data import digits  # noqa: E402
+from explorer.core.models import forward_one, init_params  # noqa: E402
+from explorer.runs.train import TrainConfig, Trainer, default_device  # noqa: E402
+from explorer.viz import training_charts
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--device", default=default_device())
@@ -62,9 +62,9 @@ def live(tick=0.6):
         rows += tr.advance(tick)
         df = pd.DataFrame(rows)
         # what app.live_panel hands to st.vega_lite_chart: data as Arrow, the cached spec as JSON
-        for data, spec in [charts.training_part(df, m, names) for m in charts.TRAIN_TITLES] + \
-                          [charts.layer_norm_part(df, names),
-                           charts.decay_part(tr.effective_decay(), names, tr.step_count)]:
+        for data, spec in [training_charts.training_part(df, m, names) for m in training_charts.TRAIN_TITLES] + \
+                          [training_charts.layer_norm_part(df, names),
+                           training_charts.decay_part(tr.effective_decay(), names, tr.step_count)]:
             pa.Table.from_pandas(data)
             json.dumps(spec)
     sync()

@@ -12,8 +12,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from explorer.surfaces import SURFACES
-from explorer.trajectory import fixed_point, run_trajectories
+from explorer.core.surfaces import SURFACES
+from explorer.runs.trajectory import fixed_point, run_trajectories
 
 torch.set_num_threads(1)
 STEPS, REPEATS = 1000, 15

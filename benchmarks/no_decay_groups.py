@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from explorer.models import NO_DECAY  # noqa: E402
-from explorer.train import TrainConfig, Trainer  # noqa: E402
+from explorer.core.models import NO_DECAY  # noqa: E402
+from explorer.runs.train import TrainConfig, Trainer  # noqa: E402
 
 PAIR = ("adam-l2", "adamw-torch")
 WDS = (0.05, 0.5)

@@ -14,9 +14,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from explorer import transfer
-from explorer.cost import sweep_threads_now, torch_threads
-from explorer.sweep import PRESETS, coupling, pow2
+from explorer.analysis import transfer as transfer_analysis
+from explorer.analysis.interpret import coupling
+from explorer.runs import transfer
+from explorer.runs.cost import sweep_threads_now, torch_threads
+from explorer.runs.sweep import PRESETS, pow2
 
 VALUES = {"steps": (75, 150, 300, 600, 1200), "train-samples": (75, 150, 300, 600, 1200),
           "batch-size": (8, 16, 32, 64, 128)}
@@ -39,13 +41,13 @@ def main() -> None:
         if args.out:
             frame.to_csv(Path(args.out) / f"transfer-{axis}.csv", index=False)
         print(f"{axis} {cfg.values} at α = {cfg.lr:g} ({time.perf_counter() - t0:.0f} s)")
-        t = transfer.transfer(cfg, frame)
+        t = transfer_analysis.transfer(cfg, frame)
         for name, _ in GRIDS:
             seeds = [coupling(frame[frame["seed"] == s], name, row=cfg.column).slope
                      for s in sorted(frame["seed"].unique())]
             best = t.best[t.best["optimizer"] == name]
-            rules = [f"{r} {p:+g}" for r in transfer.RULES
-                     if (p := transfer.predicted_slope(r, axis, name)) is not None]
+            rules = [f"{r} {p:+g}" for r in transfer_analysis.RULES
+                     if (p := transfer_analysis.predicted_slope(r, axis, name)) is not None]
             print(f"  {name:<12} slope {t.slopes[name]:+.2f} (seeds {', '.join(f'{s:+.2f}' for s in seeds)}) "
                   f"best λ log2 {[round(math.log2(v)) for v in best['best_wd']]} flat {int((~best['counted']).sum())} "
                   f"edge {int(best['edge'].sum())}" + (f"; predicted {', '.join(rules)}" if rules else ""))

@@ -85,7 +85,7 @@ def run_cli(*args):
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            from explorer.cli import main
+            from explorer.interface.cli import main
             code = main(list(args))
         except SystemExit as e:
             code = e.code
@@ -99,9 +99,9 @@ def reference_run(cfg, make_opt, run_index: int = 0, steps: int = STEPS):
     """One model with torch.optim (cfg: a TrainConfig), written the way a user would: same init, same batches."""
     import torch.nn.functional as F
 
-    from explorer.data import digits
-    from explorer.models import forward_one, init_params
-    from explorer.train import Trainer
+    from explorer.core.data import digits
+    from explorer.core.models import forward_one, init_params
+    from explorer.runs.train import Trainer
     spec = cfg.model_spec
     params = [p[run_index].detach().clone().requires_grad_(True)
               for p in init_params(spec, 1, cfg.seed)]

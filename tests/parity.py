@@ -3,7 +3,7 @@ the engine on the same problem, the lock-step comparison (a helper module: conft
 xdist's controller would import for nothing)."""
 import torch
 
-from explorer.optim import BatchedOptimizer
+from explorer.core.optim import BatchedOptimizer
 
 PARITY_STEPS = 1000
 

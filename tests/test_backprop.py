@@ -6,10 +6,10 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from explorer.models import Backprop, ModelSpec, forward, init_params, loss_per_run
-from explorer.optim import BatchedOptimizer
-from explorer.packing import padded, row_matrices, zeros_like_rows
-from explorer.train import TrainConfig, Trainer
+from explorer.core.models import Backprop, ModelSpec, forward, init_params, loss_per_run
+from explorer.core.optim import BatchedOptimizer
+from explorer.core.packing import padded, row_matrices, zeros_like_rows
+from explorer.runs.train import TrainConfig, Trainer
 
 
 def autograd_grads(spec, params, x, y):
@@ -68,7 +68,7 @@ def test_gradients_are_autograds_bit_for_bit_where_the_layout_is_autograds(kind,
 def test_the_product_widths_need_no_padding():
     """The app's widths (multiples of 8) pack every weight row without padding, so the bit-for-bit case above is
     the one the product trains."""
-    from explorer.params import TRAIN
+    from explorer.interface.params import TRAIN
     for width in TRAIN["width"].options:
         spec = ModelSpec("mlp", width, 2)
         assert all(_layout_is_autograds(p.detach()) for p in init_params(spec, 2, 0)[0::2]), width

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from browser import CHART, CHROMIUM
 
-from explorer import chartkit
-from explorer.surfaces import SURFACES
+from explorer.core.surfaces import SURFACES
+from explorer.viz import chartkit
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):

@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from explorer import chartkit, charts, figures
-from explorer.export import chart_bytes
-from explorer.params import TRAJECTORY
-from explorer.surfaces import SURFACES
-from explorer.sweep import coupling, pow2
+from explorer.analysis.interpret import coupling
+from explorer.core.surfaces import SURFACES
+from explorer.interface.params import TRAJECTORY
+from explorer.runs.sweep import pow2
+from explorer.viz import chartkit, figures, insight_charts, sweep_charts, training_charts, trajectory_charts
+from explorer.viz.export import chart_bytes
 
 
 def sweep_frame(lrs, wds):
@@ -29,7 +30,7 @@ def sweep_frame(lrs, wds):
 def test_sweep_ticks_sit_on_the_cell_centres(wds):
     lrs = pow2(-10, -4, 7)
     frame = sweep_frame(lrs, wds)
-    chart = charts.sweep_heatmap(frame, "adamw", "test_loss", coupling(frame, "adamw"), (0.2, 1.0))
+    chart = sweep_charts.sweep_heatmap(frame, "adamw", "test_loss", coupling(frame, "adamw"), (0.2, 1.0))
     enc = chart.to_dict()["layer"][0]["encoding"]
     for axis, grid in ((enc["x"]["axis"], wds), (enc["y"]["axis"], lrs)):
         centres = np.round(np.log2(grid), 6)
@@ -42,7 +43,7 @@ def test_sweep_ticks_sit_on_the_cell_centres(wds):
 def test_sweep_tick_labels_render_at_grid_values():
     wds, lrs = pow2(-13, -1, 7), pow2(-10, -4, 7)                                  # cell edges at −14, −12, …
     frame = sweep_frame(lrs, wds)
-    svg = chart_bytes(charts.sweep_heatmap(frame, "adamw", "test_loss", coupling(frame, "adamw"), (0.2, 1.0)),
+    svg = chart_bytes(sweep_charts.sweep_heatmap(frame, "adamw", "test_loss", coupling(frame, "adamw"), (0.2, 1.0)),
                       "svg").decode()
     assert "2^−13<" in svg and "2^−1<" in svg and "2^−10<" in svg and "2^−4<" in svg
     assert not any(f"2^−{k}<" in svg for k in (14, 12, 2, 0))                     # no edge labels
@@ -60,7 +61,7 @@ def test_trajectory_specs_stay_small(default_trajectory, steps):
     frame, div, fixed = figures.trajectory_data(p)
     assert len(frame) == 2 * (steps + 1)                                          # export keeps every step
     for name, chart in figures.trajectory_charts(p, frame, div, fixed).items():
-        spec = charts.spec(chart)
+        spec = chartkit.spec(chart)
         assert len(json.dumps(spec)) < 100_000, name
         for rows in spec["datasets"].values():
             for label in {r.get("label") for r in rows} - {None}:
@@ -82,7 +83,7 @@ def test_the_surface_is_one_image_with_y_up():
 def test_the_surface_image_appears_in_the_png_export():
     frame = pd.DataFrame({"optimizer": ["adamw"] * 2, "step": [0, 1], "x": [-1.5, -1.0], "y": [2.5, 2.0],
                           "loss": [1.0, 1.0], "norm": [1.0, 1.0]})
-    chart = charts.trajectory_panel("himmelblau", frame, "adamw", None, size=200)
+    chart = trajectory_charts.trajectory_panel("himmelblau", frame, "adamw", None, size=200)
     img = np.asarray(Image.open(io.BytesIO(chart_bytes(chart, "png", scale=1))).convert("L"), dtype=float)
     rows, cols = np.where(img < 250)
     plot = img[np.median(rows).astype(int) - 60:np.median(rows).astype(int) + 60,
@@ -94,7 +95,7 @@ def test_spec_is_to_dict_without_validation(default_trajectory):
     p = {**default_trajectory, "steps": 40}
     frame, div, fixed = figures.trajectory_data(p)
     chart = figures.trajectory_charts(p, frame, div, fixed)[p["optimizer"]]
-    assert charts.spec(chart) == chart.to_dict()
+    assert chartkit.spec(chart) == chart.to_dict()
 
 
 def title_lines(title):
@@ -108,7 +109,7 @@ def title_lines(title):
 def test_long_titles_wrap_to_the_width(title, width):
     d = pd.DataFrame({"step": [0, 1, 0, 1], "v": [1.0, 2.0, 3.0, 4.0],
                       "run": ["AdamW (PyTorch form) · α=0.00025"] * 2 + ["AdamW (PyTorch form) · α=0.001"] * 2})
-    spec = charts.lines(d, "step", "v", "run", title, width=width).to_dict()
+    spec = insight_charts.lines(d, "step", "v", "run", title, width=width).to_dict()
     lines = title_lines(spec["title"])
     assert " ".join(lines).replace(" ", "") == title.replace(" ", "")
     assert all(len(s) <= min(40, width / chartkit.TITLE_PX) for s in lines)
@@ -119,7 +120,7 @@ def test_long_titles_wrap_to_the_width(title, width):
 def test_sweep_subtitle_wraps_at_300px():
     sub = "mlp-ln · 1200 digits · batch 32 · 1500 steps · cosine · 3 seed(s) · normalized λ"
     frame = sweep_frame(pow2(-10, -9), pow2(-8, -6, 3))
-    spec = charts.sweep_heatmap(frame, "adamw", "test_loss", coupling(frame, "adamw"), (0.2, 1.0),
+    spec = sweep_charts.sweep_heatmap(frame, "adamw", "test_loss", coupling(frame, "adamw"), (0.2, 1.0),
                                 size=300, subtitle=sub).to_dict()
     lines = spec["title"]["subtitle"]
     assert isinstance(lines, list) and all(len(s) <= 300 / chartkit.SUBTITLE_PX for s in lines)
@@ -129,7 +130,7 @@ def test_sweep_subtitle_wraps_at_300px():
 def test_layer_norm_title_is_short_and_the_dashes_have_a_legend():
     rows = pd.DataFrame({"optimizer": ["adamw-torch"] * 2, "step": [0, 1], "norm_1": [1.0, 0.9],
                          "norm_2": [2.0, 1.8]})
-    _, spec = charts.layer_norm_part(rows, ["adamw-torch"])
+    _, spec = training_charts.layer_norm_part(rows, ["adamw-torch"])
     assert spec["title"] == "‖W‖ per layer"
     assert spec["encoding"]["strokeDash"]["legend"]["title"] == "layer"
 
@@ -139,7 +140,7 @@ def test_landscape_colour_bar_is_beside_the_plot():
     grid = pd.DataFrame({"a": a.ravel(), "b": b.ravel(), "loss": 1 + a.ravel()})
     paths = pd.DataFrame({"optimizer": ["adam-l2", "adamw-torch"], "a": [0.2, 0.4], "b": [0.1, 0.3],
                           "step": [0, 0], "loss": [1.0, 1.0]})
-    spec = charts.landscape_chart(grid, paths, ("u", "v")).to_dict()
+    spec = insight_charts.landscape_chart(grid, paths, ("u", "v")).to_dict()
     legend = spec["layer"][0]["encoding"]["color"]["legend"]
     assert legend["orient"] == "right" and legend["titleLimit"] >= 400
 
@@ -150,17 +151,17 @@ def powers_of_ten(values):
 
 def test_log_axes_are_labelled_at_powers_of_ten():
     d = pd.DataFrame({"step": np.arange(100), "distance": np.logspace(-7, -1.5, 100), "what": "d"})
-    y = charts.lines(d, "step", "distance", "what", "t", log_y=True).to_dict()["encoding"]["y"]["axis"]
+    y = insight_charts.lines(d, "step", "distance", "what", "t", log_y=True).to_dict()["encoding"]["y"]["axis"]
     assert powers_of_ten(y["values"]) and y["values"][0] <= 1e-7 and y["values"][-1] >= 10 ** -1.5
     assert "labelExpr" in y
     frame = pd.DataFrame({"optimizer": ["adam-l2"] * 3, "step": [0, 1, 2], "loss": [30.0, 2.0, 0.1]})
-    spec = charts.metric_chart(frame, "loss", "f", ["adam-l2"], log=True).to_dict()
+    spec = training_charts.metric_chart(frame, "loss", "f", ["adam-l2"], log=True).to_dict()
     assert spec["encoding"]["y"]["axis"]["values"] == [0.1, 1.0, 10.0, 100.0]
-    _, live = charts.training_part(frame.rename(columns={"loss": "test_loss"}), "test_loss", ["adam-l2"])
+    _, live = training_charts.training_part(frame.rename(columns={"loss": "test_loss"}), "test_loss", ["adam-l2"])
     assert live["encoding"]["y"]["axis"]["values"] == [0.1, 1.0, 10.0, 100.0]
     assert live["encoding"]["y"]["scale"]["type"] == "log"
     within = pd.DataFrame({"optimizer": ["adam-l2"] * 3, "step": [0, 1, 2], "loss": [2.3, 1.4, 1.05]})
-    spec = charts.metric_chart(within, "loss", "f", ["adam-l2"], log=True).to_dict()
+    spec = training_charts.metric_chart(within, "loss", "f", ["adam-l2"], log=True).to_dict()
     assert spec["encoding"]["y"]["axis"]["values"] == [1.0, 2.0, 10.0]          # one decade: 2× (and 5×) too
 
 
@@ -170,7 +171,7 @@ def test_the_shared_altair_class_table_picks_the_classes_a_fresh_one_does():
     import altair as alt
     from altair.utils import schemapi
 
-    from explorer.schedules import Schedule  # noqa: F401  (any explorer import installs the shared table)
+    from explorer.core.schedules import Schedule  # noqa: F401  (any explorer import installs the shared table)
     shared = schemapi._FromDict._shared_tables
     chart = alt.Chart(pd.DataFrame({"a": [1.0], "b": ["x"]})).mark_point().encode(
         x2="a:Q", detail="b:N", tooltip=["b:N", "a:Q"],
@@ -188,7 +189,7 @@ def test_the_shared_altair_class_table_picks_the_classes_a_fresh_one_does():
         schemapi._FromDict._shared_tables = shared
     assert len(fresh) == 1 and len(shared) >= 1 and list(fresh.values())[0] is not list(shared.values())[0]
     assert type(again.encoding.opacity) is type(enc.opacity)
-    assert charts.spec(again) == charts.spec(chart)
+    assert chartkit.spec(again) == chartkit.spec(chart)
     table = list(shared.values())[0]
     alt.Chart().encode(x2="a:Q")
     assert list(shared.values())[0] is table                                     # not rebuilt

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from explorer.cli import main
+from explorer.interface.cli import main
 
 
 def test_python_dash_m_explorer_runs_as_a_program():
@@ -41,8 +41,8 @@ def test_same_arguments_same_file(tmp_path):
 
 
 def test_every_optimizer_and_surface_runs(tmp_path):
-    from explorer.optim import OPTIMIZERS
-    from explorer.surfaces import SURFACES
+    from explorer.core.forms import OPTIMIZERS
+    from explorer.core.surfaces import SURFACES
     for s in SURFACES:
         for o in OPTIMIZERS:
             assert main(["trajectory", "--surface", s, "--optimizer", o, "--lr", "1e-3", "--steps", "5",
@@ -76,7 +76,7 @@ def test_surfaces_lists_formulas_and_help_documents_defaults():
 
 
 def test_absurd_combinations_get_a_note_not_an_error():
-    from explorer.params import sanity_notes
+    from explorer.interface.params import sanity_notes
     assert sanity_notes(["adam-l2", "adamw-torch"], 0.01, 0.1, 0.9, 0.999, 1e-8) == []
     notes = sanity_notes(["adam-l2", "adamw"], 0.01, 2.0, 0.99, 0.9, 0.5)
     assert any("β2 = 0.9 < β1 = 0.99" in n for n in notes)

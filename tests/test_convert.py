@@ -5,9 +5,9 @@ import pytest
 import torch
 from conftest import fresh, run_cli
 
-from explorer.convert import FORMS, convert, convert_params, schedule_of, survival
-from explorer.params import CONVERT
-from explorer.schedules import Schedule
+from explorer.analysis.convert import FORMS, convert, convert_params, schedule_of, survival
+from explorer.core.schedules import Schedule
+from explorer.interface.params import CONVERT
 
 DEFAULTS = {k: s.default for k, s in CONVERT.items()}
 

@@ -6,10 +6,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from explorer.cost import ActiveSessions, Eta, quota_cores, sweep_threads, torch_threads
-from explorer.data import digits
-from explorer.sweep import PRESETS, SweepConfig, calibrate, estimate_seconds, pow2, run_sweep
-from explorer.train import TrainConfig
+from explorer.core.data import digits
+from explorer.runs.cost import ActiveSessions, Eta, quota_cores, sweep_threads, torch_threads
+from explorer.runs.sweep import PRESETS, SweepConfig, calibrate, estimate_seconds, pow2, run_sweep
+from explorer.runs.train import TrainConfig
 
 
 class FakeClock:

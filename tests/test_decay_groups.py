@@ -7,10 +7,10 @@ import torch
 from conftest import fresh, reference_run, run_cli
 from parity import PARITY_STEPS, WIDE_START, assert_roundoff, batched_path, lockstep, tiny_net_loss, wide_net_loss
 
-from explorer.models import NO_DECAY, ModelSpec, decay_mask
-from explorer.optim import BatchedOptimizer
-from explorer.packing import aligned, pack, row_matrices
-from explorer.train import TrainConfig, Trainer
+from explorer.core.models import NO_DECAY, ModelSpec, decay_mask
+from explorer.core.optim import BatchedOptimizer
+from explorer.core.packing import aligned, pack, row_matrices
+from explorer.runs.train import TrainConfig, Trainer
 
 STEPS = PARITY_STEPS
 

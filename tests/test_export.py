@@ -10,11 +10,11 @@ import pytest
 from conftest import run_cli
 from PIL import Image
 
-from explorer import charts, figures
-from explorer.export import export
-from explorer.params import TRAJECTORY
-from explorer.sweep import SweepConfig, pow2
-from explorer.train import TrainConfig
+from explorer.interface.params import TRAJECTORY
+from explorer.runs.sweep import SweepConfig, pow2
+from explorer.runs.train import TrainConfig
+from explorer.viz import figures, training_charts
+from explorer.viz.export import export
 
 
 def check(data: bytes, fmt: str, rows: int | None = None):
@@ -53,9 +53,9 @@ def test_each_single_chart_exports_with_its_parameters_in_the_title():
     for chart in figures.trajectory_charts(p, frame, div, fixed).values():
         svg = export(chart, frame, "svg").decode()
         assert "α=0.05" in svg and "30 steps" in svg
-    part = charts.training_part(pd.DataFrame([{"optimizer": "adam-l2", "step": 0, "test_loss": 1.0}]),
+    part = training_charts.training_part(pd.DataFrame([{"optimizer": "adam-l2", "step": 0, "test_loss": 1.0}]),
                                 "test_loss", ["adam-l2"])
-    assert "seed 7" in export(charts.to_altair(part, "seed 7"), part[0], "svg").decode()
+    assert "seed 7" in export(training_charts.to_altair(part, "seed 7"), part[0], "svg").decode()
 
 
 def test_json_has_no_nan_tokens():

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from explorer import insights
-from explorer.landscape import _coords, _unflat, evaluate_plane, landscape, plane, train_pair_with_snapshots
-from explorer.models import forward, loss_per_run
-from explorer.train import TrainConfig
+from explorer.analysis import insights
+from explorer.core.models import forward, loss_per_run
+from explorer.runs.landscape import _coords, _unflat, evaluate_plane, landscape, plane, train_pair_with_snapshots
+from explorer.runs.train import TrainConfig
 
 
 @pytest.mark.parametrize("schedule", ["constant", "cosine", "warm_restarts"])

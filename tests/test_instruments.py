@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from explorer.cost import torch_threads
-from explorer.instruments import (
+from explorer.core.measures import (
     LAYER_STATS_COLUMNS,
     angle,
     attach,
@@ -18,8 +17,9 @@ from explorer.instruments import (
     scale_invariant,
     timescale,
 )
-from explorer.models import ModelSpec, forward, init_params
-from explorer.train import TrainConfig, Trainer
+from explorer.core.models import ModelSpec, forward, init_params
+from explorer.runs.cost import torch_threads
+from explorer.runs.train import TrainConfig, Trainer
 
 
 @pytest.fixture(autouse=True)
@@ -202,7 +202,7 @@ def test_cli_writes_layer_stats_and_prints_timescales(tmp_path):
 
 
 def test_regime_of_a_run_follows_its_decay_timescales():
-    from explorer.instruments import regime_of
+    from explorer.analysis.timescales import regime_of
     per_epoch = 37.5
     assert "barely acts" in regime_of(timescale("adamw-torch", 1e-4, 0.01, 1000.0, per_epoch), False)   # N = 0.001
     assert "transient" in regime_of(timescale("adamw-torch", 1e-3, 1.0, 1000.0, per_epoch), True)        # N = 1

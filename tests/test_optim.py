@@ -19,8 +19,9 @@ from parity import (
     wide_net_loss,
 )
 
-from explorer.optim import OPTIMIZERS, BatchedOptimizer, Decay, Precond
-from explorer.schedules import Schedule
+from explorer.core.forms import OPTIMIZERS, Decay, Precond
+from explorer.core.optim import BatchedOptimizer
+from explorer.core.schedules import Schedule
 
 STEPS = PARITY_STEPS
 
@@ -222,7 +223,7 @@ def test_packed_parameters_take_the_same_steps():
     """Packed parameters (each run's slice of a tensor a padded row, runs grouped in blocks) and separate
     tensors (unpadded: one slice per run and tensor) are the same update, up to float32 round-off: the
     kernel's vector body and scalar tail fall on different elements."""
-    from explorer.packing import aligned, pack, row_matrices
+    from explorer.core.packing import aligned, pack, row_matrices
     g = torch.Generator().manual_seed(0)
     shapes = [(4, 7, 5), (4, 5), (4, 5, 3)]
     start = [torch.randn(s, generator=g) for s in shapes]
@@ -248,7 +249,7 @@ def test_packed_parameters_take_the_same_steps():
 def test_grouped_kernel_calls_are_torch_fused_bit_for_bit(lrs, wd, beta1, beta2, eps):
     """A sweep's shape: each lr row of each form shares one fused-kernel call (L2 and the torch-form
     decay as batched ops on the packed rows), and every run equals torch.optim(fused=True) exactly."""
-    from explorer.packing import pack
+    from explorer.core.packing import pack
     kw = dict(betas=(beta1, beta2), eps=eps, fused=True)
     torch_class = {"adam-l2": torch.optim.Adam, "adamw-torch": torch.optim.AdamW, "adam": torch.optim.Adam}
     cells = [(n, lr, w) for n in torch_class for lr in lrs for w in (wd, wd / 4)]
@@ -265,7 +266,7 @@ def test_grouped_kernel_calls_are_torch_fused_bit_for_bit(lrs, wd, beta1, beta2,
 
 def test_one_kernel_call_per_group_of_runs(monkeypatch):
     """The sweep's runs are grouped by (lr, β1, β2, ε): 3 forms × 4 lrs × 5 λ are 4 calls a step."""
-    from explorer.packing import pack
+    from explorer.core.packing import pack
     calls = []
     real = torch._fused_adam_
     monkeypatch.setattr(torch, "_fused_adam_", lambda p, *a, **k: calls.append(len(p)) or real(p, *a, **k))
@@ -299,7 +300,7 @@ def driven_torch_adamw(start, loss_fn, alpha, wd_of_t, sched, beta1=0.9, beta2=0
 def test_adamw_corrected_is_torch_adamw_driven_with_lr_t_and_wd_times_eta_t(sched):
     """The corrected form's shrink α·λ·η_t² is torch AdamW's lr·wd with lr = α·η_t and wd = λ·η_t
     (timm's corrected_weight_decay, AdamC): bit for bit on 64-byte rows, over 1,000 steps."""
-    from explorer.packing import pack
+    from explorer.core.packing import pack
     alpha, lam = 0.01, 0.5
     ref = driven_torch_adamw(WIDE_START, wide_net_loss, alpha, lambda t: lam * sched.multiplier(t), sched)
     params = pack([t.clone()[None] for t in WIDE_START])

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from explorer.optim import BatchedOptimizer
+from explorer.core.optim import BatchedOptimizer
 
 
 @pytest.mark.parametrize("name,value,needle", [

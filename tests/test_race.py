@@ -9,11 +9,11 @@ import pytest
 from conftest import fresh, run_cli, specs
 from PIL import Image
 
-from explorer import animate, chartkit, charts, figures, playback
-from explorer.export import chart_bytes
-from explorer.params import TRAJECTORY
-from explorer.surfaces import SURFACES
+from explorer.core.surfaces import SURFACES
+from explorer.interface.params import TRAJECTORY
 from explorer.ui.player import player_html
+from explorer.viz import animate, chartkit, figures, playback, training_charts
+from explorer.viz.export import chart_bytes
 
 
 def view(**kw):
@@ -39,7 +39,7 @@ def test_frame_steps_are_every_step_of_a_short_run_and_evenly_spaced_beyond():
 def test_every_trajectory_chart_plays_back_from_one_parameter(short):
     p, (frame, div, fixed) = short
     for name, chart in figures.trajectory_charts(p, frame, div, fixed, clickable=True).items():
-        spec = charts.spec(chart)
+        spec = chartkit.spec(chart)
         race = [q for q in spec["params"] if q["name"] == chartkit.RACE]
         assert race == [{"name": chartkit.RACE, "value": 40, "bind": {"input": "range", "max": 40, "min": 0,
                                                                       "step": 1}}], name
@@ -51,7 +51,7 @@ def test_every_trajectory_chart_plays_back_from_one_parameter(short):
 @pytest.mark.parametrize("step", [0, 17, 40])
 def test_the_readout_says_the_step_loss_and_norm_of_the_focus_run(short, step):
     p, (frame, div, fixed) = short
-    panel = charts.spec(figures.trajectory_charts(p, frame, div, fixed)["adam-l2"])
+    panel = chartkit.spec(figures.trajectory_charts(p, frame, div, fixed)["adam-l2"])
     panel["params"] = [{**q, "value": step} if q["name"] == chartkit.RACE else q for q in panel["params"]]
     svg = chart_bytes(panel, "svg").decode()
     row = frame[(frame.optimizer == "adam-l2") & (frame.step == step)].iloc[0]
@@ -155,13 +155,13 @@ def test_a_finished_live_run_gets_a_scrubber_over_its_curves():
                          "norm_0": [5.0] * 6, "norm_1": [3.0] * 6})
     names = ["adam-l2", "adamw-torch"]
     for metric in ("train_loss", "test_acc"):
-        data, spec = playback.with_scrubber(charts.training_part(rows, metric, names), "train_step", 100)
+        data, spec = playback.with_scrubber(training_charts.training_part(rows, metric, names), "train_step", 100)
         assert spec["params"][0]["name"] == "train_step" and spec["params"][0]["value"] == 100
         full = {**spec, "data": {"values": json.loads(data.to_json(orient="records"))}, "params": [
             {**spec["params"][0], "value": 50}]}
         svg = chart_bytes(full, "svg").decode()
         assert svg.count('class="mark-symbol') >= 1 and "mark-rule" in svg
-    data, spec = playback.with_scrubber(charts.layer_norm_part(rows, names), "train_step", 100)
+    data, spec = playback.with_scrubber(training_charts.layer_norm_part(rows, names), "train_step", 100)
     assert {"label", "layer"} <= set(spec["layer"][2]["transform"][1]["groupby"])
 
 

@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from explorer.cost import torch_threads
-from explorer.regime import MapConfig, map_points, points_frame, run_map
-from explorer.sweep import SweepConfig, coupling, run_sweep
-from explorer.train import TrainConfig
+from explorer.analysis.interpret import coupling
+from explorer.analysis.regime import map_points, points_frame
+from explorer.runs.cost import torch_threads
+from explorer.runs.regime import MapConfig, run_map
+from explorer.runs.sweep import SweepConfig, run_sweep
+from explorer.runs.train import TrainConfig
 
 LRS = [2.0 ** e for e in (-4, -3, -2, -1)]
 WDS = [2.0 ** e for e in (-3, -2, -1, 0, 1, 2, 3)]
@@ -150,7 +152,7 @@ def test_cli_map_writes_points_and_refuses_bad_input(tmp_path):
     (-1.0, 0.0, "mlp", [4, 8, 16], "far-from-equilibrium"),
 ])
 def test_regime_text_names_each_prediction_with_its_source(torch_slope, paper_slope, model, n_star, needle):
-    from explorer.sweep import regime_text
+    from explorer.analysis.interpret import regime_text
     text = regime_text(torch_slope, paper_slope, n_star, model)
     assert needle in text
     assert f"PyTorch form {torch_slope:+.2f}, paper form {paper_slope:+.2f}" in text
@@ -160,7 +162,7 @@ def test_regime_text_names_each_prediction_with_its_source(torch_slope, paper_sl
 
 
 def test_map_estimate_times_the_base_sweep_once(monkeypatch):
-    import explorer.regime as regime
+    from explorer.runs import regime as regime
     timed = []
 
     def fake(cfg, device=None, threads=None):

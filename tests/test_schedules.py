@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as S
 
-from explorer.schedules import SCHEDULES, Schedule
+from explorer.core.schedules import SCHEDULES, Schedule
 
 T = 120
 

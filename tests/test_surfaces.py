@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.surfaces import SURFACES, constrained_minimum
+from explorer.core.surfaces import SURFACES, constrained_minimum
 
 
 @pytest.mark.parametrize("name", sorted(SURFACES))
@@ -29,7 +29,7 @@ def test_listed_minima_are_stationary_and_lowest(name):
 
 
 def test_l2_optimum_of_the_quadratic_is_closed_form():
-    from explorer.surfaces import QA, QB, QC
+    from explorer.core.surfaces import QA, QB, QC
     s = SURFACES["quadratic"]
     for lam in (0.01, 0.1, 1.0, 5.0):
         x, y = constrained_minimum(s, l2=lam)
@@ -57,7 +57,7 @@ def test_box_constrained_minimum():
 def test_constrained_minimum_meets_its_optimality_conditions(name, l2, box):
     """KKT of argmin f + l2/2‖θ‖² in the window (and the box): zero gradient where a coordinate is free,
     a gradient pushing outwards where it sits on a bound; and no grid point is lower."""
-    from explorer.surfaces import constrained_minimum, grid
+    from explorer.core.surfaces import constrained_minimum, grid
     s = SURFACES[name]
     x, y = constrained_minimum(s, l2=l2, box=box)
     lo = [s.xlim[0], s.ylim[0]] if box is None else [max(s.xlim[0], -box), max(s.ylim[0], -box)]

@@ -10,10 +10,11 @@ import torch
 import torch.nn.functional as F
 from conftest import reference_run, run_cli  # the plain torch.optim loop, same init and batches
 
-from explorer.data import digits
-from explorer.models import forward_one
-from explorer.sweep import PRESETS, SweepConfig, coupling, grid_cells, pow2, run_sweep, seed_trainer
-from explorer.train import TrainConfig, Trainer
+from explorer.analysis.interpret import coupling
+from explorer.core.data import digits
+from explorer.core.models import forward_one
+from explorer.runs.sweep import PRESETS, SweepConfig, grid_cells, pow2, run_sweep, seed_trainer
+from explorer.runs.train import TrainConfig, Trainer
 
 STEPS = 60
 
@@ -118,7 +119,7 @@ def test_presets_are_valid_sweeps():
 
 
 def test_init_scale_multiplies_the_weight_matrices_only():
-    from explorer.models import ModelSpec, init_params
+    from explorer.core.models import ModelSpec, init_params
     base = init_params(ModelSpec(), 1, seed=4)
     big = init_params(ModelSpec(init_scale=8.0), 1, seed=4)
     for i, (a, b) in enumerate(zip(base, big)):
@@ -166,7 +167,7 @@ def test_sweep_cli_writes_cells_and_prints_slopes():
     (1.57, 2.46, "mlp-ln", "neither"),              # the layernorm preset
 ])
 def test_regime_text_names_the_prediction_the_slopes_match(torch_slope, paper_slope, model, needle):
-    from explorer.sweep import regime_text
+    from explorer.analysis.interpret import regime_text
     text = regime_text(torch_slope, paper_slope, [0.6, 1.2, 2.4], model)
     assert needle in text and "median 1.2" in text
     assert ("LayerNorm" in text) == (model == "mlp-ln")
@@ -179,7 +180,7 @@ def test_digits_are_sklearns_without_importing_sklearn():
 
     from sklearn.datasets import load_digits
 
-    from explorer.data import _digits
+    from explorer.core.data import _digits
     x, y = _digits()
     d = load_digits()
     assert np.array_equal(x, d.data.astype(np.float32)) and np.array_equal(y, d.target)

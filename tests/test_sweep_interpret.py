@@ -5,9 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from explorer.schedules import Schedule
-from explorer.sweep import COUPLING_VISIBLE, SweepConfig, coupling, interpret, pow2
-from explorer.train import TrainConfig
+from explorer.analysis.interpret import COUPLING_VISIBLE, coupling, interpret
+from explorer.core.schedules import Schedule
+from explorer.runs.sweep import SweepConfig, pow2
+from explorer.runs.train import TrainConfig
 
 LRS = pow2(-8, -2)
 WDS = pow2(-13, -1, 13)
@@ -67,7 +68,8 @@ def test_far_from_equilibrium_slopes_read_as_far():
 
 
 def test_every_preset_sweeps_exactly_its_pairs_optimizers():
-    from explorer.sweep import PAIRS, PRESETS
+    from explorer.core.forms import PAIRS
+    from explorer.runs.sweep import PRESETS
     for name, p in PRESETS.items():
         assert p.optimizers == PAIRS[p.pair], name
         assert all(len(grid) >= 2 for _, grid in p.wds) and len(p.lrs) >= 2, name

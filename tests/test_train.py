@@ -9,8 +9,8 @@ import pytest
 import torch
 from conftest import STEPS, reference_run, run_cli
 
-from explorer.data import MAX_TRAIN, TEST_SIZE, digits
-from explorer.train import LiveRun, TrainConfig, Trainer, changed_settings, train_table
+from explorer.core.data import MAX_TRAIN, TEST_SIZE, digits
+from explorer.runs.train import LiveRun, TrainConfig, Trainer, changed_settings, train_table
 
 
 @pytest.mark.parametrize("model", ["mlp", "mlp-ln"])

@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from explorer.schedules import Schedule
-from explorer.trajectory import fixed_point, run_trajectories
+from explorer.core.schedules import Schedule
+from explorer.runs.trajectory import fixed_point, run_trajectories
 
 
 def test_table_shape_and_start_row():
@@ -65,7 +65,7 @@ def test_adam_l2_and_adamw_regularize_the_steep_axis_differently():
 
 
 def test_summary_table_says_where_each_run_ended_and_never_none():
-    from explorer.trajectory import summary_table
+    from explorer.runs.trajectory import summary_table
     names = ("sgd-l2", "sgdw")
     res = run_trajectories("rosenbrock", names, lr=1.0, wd=0.01, steps=200)        # both diverge
     fixed = {n: fixed_point("rosenbrock", n, 1.0, 0.01, 0.0) for n in names}

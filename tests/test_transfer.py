@@ -7,10 +7,12 @@ import pandas as pd
 import pytest
 from conftest import fresh, run_cli, specs
 
-from explorer import transfer
-from explorer.params import SWEEP_GRID
-from explorer.sweep import SweepConfig, coupling, pow2, run_sweep
-from explorer.train import TrainConfig
+from explorer.analysis import transfer as transfer_analysis
+from explorer.analysis.interpret import coupling
+from explorer.interface.params import SWEEP_GRID
+from explorer.runs import transfer
+from explorer.runs.sweep import SweepConfig, pow2, run_sweep
+from explorer.runs.train import TrainConfig
 
 FORMS = ("adam-l2", "adamw", "adamw-torch")
 
@@ -52,7 +54,7 @@ def _rule_lambda_torch(rule: str, lr: float, steps: int, n: int, b: int) -> floa
     return 1.0 / (lr * 0.25 * steps)
 
 
-@pytest.mark.parametrize("rule", list(transfer.RULES))
+@pytest.mark.parametrize("rule", list(transfer_analysis.RULES))
 @pytest.mark.parametrize("axis", list(transfer.AXES))
 def test_predicted_slopes_follow_from_each_rule_by_hand(rule, axis):
     point = {"lr": 0.01, "steps": 300, "n": 300, "b": 32}
@@ -62,8 +64,8 @@ def test_predicted_slopes_follow_from_each_rule_by_hand(rule, axis):
             return p["lr"] ** (1 - power) * _rule_lambda_torch(rule, p["lr"], p["steps"], p["n"], p["b"])
         doubled = {**point, key: point[key] * 2}
         want = math.log2(lam(doubled) / lam(point))
-        assert transfer.predicted_slope(rule, axis, name) == pytest.approx(want, abs=1e-12), (name, axis)
-    assert transfer.predicted_slope(rule, axis, "adam-l2") is None
+        assert transfer_analysis.predicted_slope(rule, axis, name) == pytest.approx(want, abs=1e-12), (name, axis)
+    assert transfer_analysis.predicted_slope(rule, axis, "adam-l2") is None
 
 
 def tiny(seeds=1) -> SweepConfig:
@@ -111,18 +113,18 @@ def test_bad_axis_sweeps_are_refused():
 
 
 def test_the_verdict_names_which_rule_the_slopes_match():
-    text = transfer.verdict_text("steps", {"adam-l2": 0.3, "adamw": -0.9, "adamw-torch": -1.1})
+    text = transfer_analysis.verdict_text("steps", {"adam-l2": 0.3, "adamw": -0.9, "adamw-torch": -1.1})
     first, second = text.split("*τ ∝ run*")
     assert "does not match" in first and "**matches**" in second and "Wang & Aitchison" in first
     assert "none in general" in text
-    assert "No decoupled form" in transfer.verdict_text("steps", {"adamw": math.nan})
+    assert "No decoupled form" in transfer_analysis.verdict_text("steps", {"adamw": math.nan})
 
 
 def test_prediction_lines_pass_through_the_mean_of_the_counted_points_with_the_rules_slope():
-    t = transfer.Transfer("train-samples", {"adamw": 0.5}, pd.DataFrame({
+    t = transfer_analysis.Transfer("train-samples", {"adamw": 0.5}, pd.DataFrame({
         "optimizer": ["adamw"] * 3, "value": [100.0, 200.0, 400.0], "best_wd": [2.0 ** -3, 2.0 ** -2, 1.0],
         "counted": [True, True, False], "edge": [False] * 3}), "")
-    lines = transfer.prediction_lines(t)
+    lines = transfer_analysis.prediction_lines(t)
     epochs = lines[lines["rule"] == "τ in epochs"]          # slope −1 through (log2 141.4, −2.5)
     assert list(epochs["value"]) == [100.0, 200.0]
     assert np.log2(epochs["best_wd"]).tolist() == pytest.approx([-2.0, -3.0])

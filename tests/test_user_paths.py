@@ -152,7 +152,7 @@ def test_a_long_sweep_shows_its_estimate_and_asks_before_it_starts():
 
 def test_every_plain_slider_and_number_box_takes_its_bounds_and_default_from_its_spec():
     """One definition per control (explorer/params.py): what the widget allows is what its URL and CLI allow."""
-    from explorer.params import INSIGHT, SWEEP_GRID, TRAIN, TRAJECTORY
+    from explorer.interface.params import INSIGHT, SWEEP_GRID, TRAIN, TRAJECTORY
     specs = {**TRAJECTORY, **{"t_" + k: v for k, v in TRAIN.items()}, **SWEEP_GRID, **INSIGHT}
     checked = 0
     for view in ("traj", "train", "sweep", "insights"):
@@ -174,7 +174,7 @@ def test_every_plain_slider_and_number_box_takes_its_bounds_and_default_from_its
 
 
 def test_the_link_accepts_exactly_what_the_cli_accepts():
-    from explorer.cli import main
+    from explorer.interface.cli import main
     at = fresh({"t_depth": "6"}, view="train")                # the spec's range: 1–6
     assert not at.warning and at.slider(key="t_depth").value == 6
     assert main(["train", "--depth", "6", "--steps", "2", "--width", "8", "--out", "/dev/null"]) == 0

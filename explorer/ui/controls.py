@@ -7,11 +7,11 @@ import contextlib
 import pandas as pd
 import streamlit as st
 
-from explorer import charts
-from explorer.export import FORMATS, MIME, export
-from explorer.params import fmt
+from explorer.core.fmt import fmt
 from explorer.ui import urlstate
 from explorer.ui.urlstate import url_widget
+from explorer.viz import chartkit
+from explorer.viz.export import FORMATS, MIME, export
 
 
 def export_menu(key: str, stem: str, chart, frame, meta: dict, animation=None, animation_stem: str = "") -> None:
@@ -61,7 +61,7 @@ def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, chart_ke
     spec's size, as the square surface panels do to stay above the fold). chart_key and the rest of `size`
     (on_select, selection_mode, height …) go to st.vega_lite_chart."""
     # the spec as a dict, without Altair's per-chart JSON-schema validation (tested in test_charts)
-    spec = chart if isinstance(chart, dict) else charts.spec(chart)
+    spec = chart if isinstance(chart, dict) else chartkit.spec(chart)
     if grow and not any(k in spec for k in _CONCAT):
         spec = {**spec, "autosize": GROW}       # the element then takes the chart's height: `height` is moot
         size.pop("height", None)

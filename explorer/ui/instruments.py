@@ -7,10 +7,11 @@ import math
 import pandas as pd
 import streamlit as st
 
-from explorer.equilibrium_charts import rotation_chart
-from explorer.instruments import NEGLIGIBLE_N, LayerStats, regime_of, run_timescales, scale_invariant
-from explorer.optim import OPTIMIZERS
+from explorer.analysis.timescales import regime_of
+from explorer.core.forms import OPTIMIZERS
+from explorer.core.measures import NEGLIGIBLE_N, LayerStats, run_timescales, scale_invariant
 from explorer.ui.controls import markdown_table, show_chart
+from explorer.viz.equilibrium_charts import rotation_chart
 
 
 def _num(v: float, digits: str = ".3g") -> str:

@@ -9,16 +9,18 @@ import time
 import pandas as pd
 import streamlit as st
 
-from explorer.cost import torch_threads
-from explorer.equilibrium_charts import map_chart
-from explorer.figures import sweep_subtitle as sweep_subtitle_text
-from explorer.optim import OPTIMIZERS
-from explorer.params import REGIME_MAP, fmt
-from explorer.regime import AXES, MapConfig, estimate_map_seconds, map_points, points_frame, run_map
-from explorer.sweep import SweepConfig
+from explorer.analysis.regime import map_points, points_frame
+from explorer.core.fmt import fmt
+from explorer.core.forms import OPTIMIZERS
+from explorer.interface.params import REGIME_MAP
+from explorer.runs.cost import torch_threads
+from explorer.runs.regime import AXES, MapConfig, estimate_map_seconds, run_map
+from explorer.runs.sweep import SweepConfig
 from explorer.ui import urlstate
 from explorer.ui.controls import markdown_table, show_chart, spec_widget
 from explorer.ui.server import server_state
+from explorer.viz.equilibrium_charts import map_chart
+from explorer.viz.figures import sweep_subtitle as sweep_subtitle_text
 
 CONFIRM_SECONDS = 60          # a map expected to take longer asks before it starts (as a sweep does)
 

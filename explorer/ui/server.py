@@ -6,7 +6,7 @@ import uuid
 
 import streamlit as st
 
-from explorer.cost import ActiveSessions
+from explorer.runs.cost import ActiveSessions
 
 ACTIVE_SECONDS = 60          # a session that ran its script this recently counts as active
 

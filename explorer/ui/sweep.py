@@ -9,26 +9,21 @@ import time
 import pandas as pd
 import streamlit as st
 
-from explorer import charts, figures, transfer
-from explorer.cost import sweep_threads_now, torch_threads
-from explorer.optim import OPTIMIZERS
-from explorer.params import SWEEP_GRID, TRAIN, fmt
-from explorer.sweep import (
-    COUPLING_VISIBLE,
-    PRESETS,
-    SweepConfig,
-    estimate_seconds,
-    interpret,
-    pow2,
-    run_sweep,
-    with_corrected,
-)
-from explorer.train import default_device
-from explorer.transfer_chart import transfer_chart
+from explorer.analysis import transfer as transfer_analysis
+from explorer.analysis.interpret import COUPLING_VISIBLE, interpret
+from explorer.core.fmt import fmt
+from explorer.core.forms import OPTIMIZERS
+from explorer.interface.params import SWEEP_GRID, TRAIN
+from explorer.runs import transfer
+from explorer.runs.cost import sweep_threads_now, torch_threads
+from explorer.runs.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, run_sweep, with_corrected
+from explorer.runs.train import default_device
 from explorer.ui import regime, urlstate
 from explorer.ui.controls import show_chart, spec_widget
 from explorer.ui.server import server_state, session_id
 from explorer.ui.urlstate import url_widget
+from explorer.viz import figures, sweep_charts
+from explorer.viz.transfer_chart import transfer_chart
 
 
 def owns(key: str) -> bool:
@@ -104,8 +99,8 @@ def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str
         c[0],
         "radio",
         "Colour = ",
-        list(charts.SWEEP_METRICS),
-        format_func=charts.SWEEP_METRICS.get,
+        list(sweep_charts.SWEEP_METRICS),
+        format_func=sweep_charts.SWEEP_METRICS.get,
         key="s_metric",
         horizontal=True,
     )
@@ -279,7 +274,7 @@ def show_sweep(cfg: SweepConfig | transfer.AxisSweep, frame: pd.DataFrame, metri
         "line log₂ λ* = slope · log₂ α + c over the other rows."
     )
     if along:
-        t = transfer.transfer(cfg, frame, metric)
+        t = transfer_analysis.transfer(cfg, frame, metric)
         show_chart(st, transfer_chart(t, figures.sweep_subtitle(cfg)), key="s_transfer", stem=stem,
                    frame=t.best, meta=meta, height=470)
         st.markdown(t.verdict)

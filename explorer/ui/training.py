@@ -7,11 +7,10 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from explorer import charts, figures, playback
-from explorer.instruments import attach
-from explorer.optim import OPTIMIZERS
-from explorer.params import TRAIN, pair_optimizers, sanity_notes
-from explorer.train import LiveRun, TrainConfig, changed_settings, default_device
+from explorer.core.forms import OPTIMIZERS, pair_optimizers
+from explorer.core.measures import attach
+from explorer.interface.params import TRAIN, sanity_notes
+from explorer.runs.train import LiveRun, TrainConfig, changed_settings, default_device
 from explorer.ui import instruments
 from explorer.ui.controls import (
     FORM_CAPTIONS,
@@ -23,6 +22,7 @@ from explorer.ui.controls import (
     stops_slider,
 )
 from explorer.ui.player import player
+from explorer.viz import figures, playback, training_charts
 
 
 def owns(key: str) -> bool:
@@ -190,7 +190,7 @@ def live_panel() -> None:
         slot.vega_lite_chart(data, {**spec, "autosize": GROW}, width="stretch")   # plots keep their height
         with slot:
             export_menu(
-                f"train_{key}", f"train-{key}", lambda p=part: charts.to_altair(p, sub), lambda: rows, meta
+                f"train_{key}", f"train-{key}", lambda p=part: training_charts.to_altair(p, sub), lambda: rows, meta
             )
     cols = slots[3:]
     with cols[2]:
@@ -207,7 +207,7 @@ def live_panel() -> None:
                 )
     st.vega_lite_chart(*decay, width="content")
     export_menu(
-        "train_decay", "train-effective-decay", lambda: charts.to_altair(decay, sub), lambda: decay[0], meta
+        "train_decay", "train-effective-decay", lambda: training_charts.to_altair(decay, sub), lambda: decay[0], meta
     )
     st.caption(
         "Each weight's share removed by the decay term per step (at η_t = 1, from the current "

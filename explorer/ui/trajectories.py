@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import animate, charts, figures
-from explorer import chartkit as kit
-from explorer.optim import OPTIMIZERS
-from explorer.params import TRAJECTORY, fmt, pair_optimizers, sanity_notes
-from explorer.surfaces import SURFACES
-from explorer.trajectory import summary_table
+from explorer.core.fmt import fmt
+from explorer.core.forms import OPTIMIZERS, pair_optimizers
+from explorer.core.surfaces import SURFACES
+from explorer.interface.params import TRAJECTORY, sanity_notes
+from explorer.runs.trajectory import summary_table
 from explorer.ui.controls import FORM_CAPTIONS, PAIR_CAPTIONS, markdown_table, show_chart, spec_widget, stops_slider
 from explorer.ui.copy import CAPTIONS, FORMULAS
 from explorer.ui.player import player
 from explorer.ui.urlstate import url_widget
+from explorer.viz import animate, chartkit, figures
+from explorer.viz import chartkit as kit
 
 # the URL parameters this tab's controls own
 URL_KEYS = frozenset(TRAJECTORY) | {"x0", "y0"}
@@ -29,7 +30,7 @@ def trajectory_view_data(params: tuple):
     p = dict(params)
     frame, diverged, fixed = figures.trajectory_data(p)
     figs = figures.trajectory_charts(p, frame, diverged, fixed, clickable=True)
-    return frame, diverged, fixed, {k: charts.spec(c) for k, c in figs.items()}
+    return frame, diverged, fixed, {k: chartkit.spec(c) for k, c in figs.items()}
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from explorer.params import fmt
+from explorer.core.fmt import fmt
 
 KINDS = ("slider", "select_slider", "selectbox", "radio", "number_input", "toggle")
 _SIGNATURES = {k: inspect.signature(getattr(st, k)) for k in KINDS}

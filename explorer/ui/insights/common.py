@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.params import INSIGHT
+from explorer.interface.params import INSIGHT
 from explorer.ui.controls import spec_widget
 
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import charts, convert
-from explorer.params import CONVERT, INSIGHT, fmt
+from explorer.analysis import convert
+from explorer.core.fmt import fmt
+from explorer.interface.params import CONVERT, INSIGHT
 from explorer.ui.controls import markdown_table, show_chart, spec_widget
+from explorer.viz import insight_charts
 
 LABELS = {"source": "Your λ is in the form", "lr": "Peak learning rate α", "wd": "λ", "steps": "Steps",
           "schedule": "Schedule η_t", "train_samples": "Training examples", "batch_size": "Batch size"}
@@ -43,7 +45,7 @@ def render() -> None:
                 f"{fmt(round(c.steps_per_epoch, 2))} steps.")
     if c.warning():
         st.warning(c.warning())
-    show_chart(st, charts.lines(left, "step", "surviving", "form", "Share of the initial weights the decay "
+    show_chart(st, insight_charts.lines(left, "step", "surviving", "form", "Share of the initial weights the decay "
                                 "leaves after t steps", y_title="Π(1 − r_t)", width=560, height=220),
                key="i6_survival", stem="decay-forms-converted", frame=left, meta=p, width="content")
     st.caption("Forms with the same power of η_t make the same update at every step once their λ agree; the "

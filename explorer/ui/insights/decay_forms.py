@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import charts, insights
-from explorer.optim import OPTIMIZERS
-from explorer.params import INSIGHT, fmt
-from explorer.train import TrainConfig
+from explorer.analysis import insights
+from explorer.core.fmt import fmt
+from explorer.core.forms import OPTIMIZERS
+from explorer.interface.params import INSIGHT
+from explorer.runs.train import TrainConfig
 from explorer.ui.controls import markdown_table, show_chart, spec_widget
+from explorer.viz import insight_charts
 
 
 @st.cache_data(max_entries=16, show_spinner="Training twelve runs…")
@@ -37,7 +39,7 @@ def render() -> None:
         sub = d[d.optimizer == name]
         show_chart(
             col,
-            charts.lines(
+            insight_charts.lines(
                 sub, "step", "weight_norm", "run", OPTIMIZERS[name].label + ": ‖θ‖ at α/4, α, 4α",
                 y_title="‖θ‖", width=360,
             ),
@@ -90,7 +92,7 @@ def render() -> None:
     sched = insights.schedule_frame("warm_restarts", total, t0, tmult).assign(what="η_t (SGDR / AdamWR)")
     show_chart(
         st,
-        charts.lines(
+        insight_charts.lines(
             sched, "step", "eta", "what", "Cosine annealing with warm restarts", y_title="η_t",
             width=700, height=160,
         ),

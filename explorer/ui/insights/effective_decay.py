@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import charts, insights
-from explorer.optim import OPTIMIZERS
+from explorer.analysis import insights
+from explorer.core.forms import OPTIMIZERS
 from explorer.ui.controls import export_menu, heavy_toggle, show_chart
 from explorer.ui.insights.common import adam_surface_controls
+from explorer.viz import insight_charts, training_charts
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -31,7 +32,7 @@ def render() -> None:
     e = e.assign(label=e["optimizer"].map(lambda n: OPTIMIZERS[n].label))
     show_chart(
         st,
-        charts.lines(
+        insight_charts.lines(
             e, "step", "rate", "label", "Share of θ removed per step by the decay term (η_t = 1)",
             optimizers=list(dict.fromkeys(e["optimizer"])), dash="coordinate", log_y=True,
             y_title="decay rate", width=520,
@@ -50,7 +51,7 @@ def render() -> None:
         "train the Adam+L2 / AdamW pair on digits (500 steps)",
     ):
         dist, names, step = _model_decay(form, 0.05, 500)
-        part = charts.decay_part(dist, names, step)
+        part = training_charts.decay_part(dist, names, step)
         st.vega_lite_chart(*part, width="content")
-        export_menu("i3_model_chart", "effective-decay-layers", lambda: charts.to_altair(part), lambda: dist,
+        export_menu("i3_model_chart", "effective-decay-layers", lambda: training_charts.to_altair(part), lambda: dist,
                     meta | {"model_lambda": 0.05, "model_steps": 500})

@@ -5,15 +5,16 @@ import time
 
 import streamlit as st
 
-from explorer import charts
-from explorer.params import INSIGHT, fmt
-from explorer.train import TrainConfig, default_device
+from explorer.core.fmt import fmt
+from explorer.interface.params import INSIGHT
+from explorer.runs.train import TrainConfig, default_device
 from explorer.ui.controls import heavy_toggle, show_chart, spec_widget
+from explorer.viz import insight_charts
 
 
 @st.cache_data(max_entries=16, show_spinner="Training the pair and evaluating the plane…")
 def _landscape(model, wd, steps, kind, n):
-    from explorer.landscape import landscape
+    from explorer.runs.landscape import landscape
 
     cfg = TrainConfig(model=model, wd=wd, steps=steps)
     t0 = time.perf_counter()
@@ -43,7 +44,7 @@ def render() -> None:
     meta = {"model": model, "wd": wd, "steps": steps, "plane": kind, "grid": n}
     show_chart(
         st,
-        charts.landscape_chart(
+        insight_charts.landscape_chart(
             res.grid, res.paths, res.axes, subtitle=f"{model} · λ={fmt(wd)} · {steps} steps · {n}×{n} grid"
         ),
         key="i5_landscape", stem="landscape", frame=res.grid, meta=meta, width="content", grow=False,

@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import charts, insights
-from explorer.params import INSIGHT
-from explorer.train import TrainConfig
+from explorer.analysis import insights
+from explorer.interface.params import INSIGHT
+from explorer.runs.train import TrainConfig
 from explorer.ui.controls import heavy_toggle, show_chart, spec_widget
+from explorer.viz import insight_charts, trajectory_charts
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing…")
@@ -38,13 +39,13 @@ def render() -> None:
     cols = st.columns(2)
     show_chart(
         cols[0],
-        charts.trajectory_panel(surface, f, "sgdw", "sgd-l2", title="SGDW and SGD+L2 (λ' = λ/α)", size=360),
+        trajectory_charts.trajectory_panel(surface, f, "sgdw", "sgd-l2", title="SGDW and SGD+L2 (λ' = λ/α)", size=360),
         key="i1_paths", stem="prop1-paths", frame=f, meta=meta, width="content", grow=False,
     )
     dist = f[f.optimizer == "sgdw"][["step", "distance"]].assign(what="‖θ_SGD+L2 − θ_SGDW‖")
     show_chart(
         cols[1],
-        charts.lines(
+        insight_charts.lines(
             dist, "step", "distance", "what", "Distance between the two paths", log_y=True, y_title="distance"
         ),
         key="i1_distance", stem="prop1-distance", frame=dist, meta=meta, height=300,
@@ -63,7 +64,7 @@ def render() -> None:
         d = _prop1_model(min(lr * 50, 0.1), lam, momentum, 300).assign(what="relative distance")
         show_chart(
             st,
-            charts.lines(
+            insight_charts.lines(
                 d, "step", "relative_distance", "what", "‖θ_SGD+L2 − θ_SGDW‖ / ‖θ_SGDW‖ on the MLP",
                 log_y=True, y_title="relative distance",
             ),

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import charts, insights
-from explorer.params import pair_optimizers
+from explorer.analysis import insights
+from explorer.core.forms import pair_optimizers
 from explorer.ui.controls import show_chart
 from explorer.ui.insights.common import adam_surface_controls
+from explorer.viz import insight_charts, trajectory_charts
 
 
 @st.cache_data(max_entries=64, show_spinner="Searching λ'…")
@@ -29,7 +30,7 @@ def render() -> None:
     curve = m.curve.assign(what="Adam+L2(λ') vs AdamW(λ)")
     show_chart(
         cols[0],
-        charts.lines(
+        insight_charts.lines(
             curve, "wd", "distance", "what", "Mean path distance for every λ'",
             log_x=True, log_y=True, x_title="λ'", width=300,
         ),
@@ -37,7 +38,7 @@ def render() -> None:
     )
     show_chart(
         cols[1],
-        charts.trajectory_panel(
+        trajectory_charts.trajectory_panel(
             surface, m.paths, target, "adam-l2", size=300, title=f"AdamW and the best Adam+L2, λ' = {m.best_wd:.3g}"
         ),
         key="i2_paths", stem="prop2-paths", frame=m.paths, meta=meta | {"best_lambda": m.best_wd}, width="content",
@@ -46,7 +47,7 @@ def render() -> None:
     resid = insights.match_gaps(m, target)
     show_chart(
         cols[2],
-        charts.lines(
+        insight_charts.lines(
             resid, "step", "gap", "coordinate", "Remaining gap per coordinate",
             y_title="|Δθ|", width=300,
         ),

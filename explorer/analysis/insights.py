@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .optim import OPTIMIZERS, BatchedOptimizer, Decay, decoupled_shrink
-from .params import pair_optimizers
-from .schedules import Schedule
-from .surfaces import SURFACES
-from .train import TrainConfig, Trainer
-from .trajectory import run_trajectories
+from explorer.core.forms import OPTIMIZERS, Decay, decoupled_shrink, pair_optimizers
+from explorer.core.optim import BatchedOptimizer
+from explorer.core.schedules import Schedule
+from explorer.core.surfaces import SURFACES
+from explorer.runs.train import TrainConfig, Trainer
+from explorer.runs.trajectory import run_trajectories
 
 
 # ---------------------------------------------------------------- Proposition 1

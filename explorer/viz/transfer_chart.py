@@ -4,10 +4,11 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from . import chartkit as kit
-from .equilibrium_charts import MAP_COLORS
-from .optim import OPTIMIZERS
-from .transfer import AXES, RULES, Transfer, prediction_lines
+from explorer.analysis.transfer import RULES, Transfer, prediction_lines
+from explorer.core.forms import OPTIMIZERS
+from explorer.runs.transfer import AXES
+from explorer.viz import chartkit as kit
+from explorer.viz.equilibrium_charts import MAP_COLORS
 
 MEASURED = "measured best λ"
 DASHES = {MEASURED: [1, 0], **dict(zip(RULES, ([7, 4], [2, 3])))}

@@ -8,15 +8,20 @@ from dataclasses import dataclass
 import altair as alt
 import pandas as pd
 
-from . import charts, transfer
-from .optim import OPTIMIZERS
-from .params import fmt, pair_optimizers
-from .schedules import Schedule
-from .surfaces import SURFACES
-from .sweep import SweepConfig, coupling, run_sweep
-from .train import TrainConfig, Trainer
-from .trajectory import fixed_point, run_trajectories
-from .transfer_chart import transfer_chart
+from explorer.analysis import transfer as transfer_analysis
+from explorer.analysis.interpret import coupling
+from explorer.core.fmt import fmt
+from explorer.core.forms import OPTIMIZERS, pair_optimizers
+from explorer.core.schedules import Schedule
+from explorer.core.surfaces import SURFACES
+from explorer.runs import transfer
+from explorer.runs.sweep import SweepConfig, run_sweep
+from explorer.runs.train import TrainConfig, Trainer
+from explorer.runs.trajectory import fixed_point, run_trajectories
+from explorer.viz import training_charts
+from explorer.viz.sweep_charts import sweep_heatmap
+from explorer.viz.trajectory_charts import trajectory_panel
+from explorer.viz.transfer_chart import transfer_chart
 
 
 @dataclass
@@ -61,13 +66,13 @@ def trajectory_charts(p: dict, frame, diverged, fixed, clickable: bool = False) 
     sub = trajectory_subtitle(p)
     out = {}
     for name, other in ((names[0], names[1]), (names[1], names[0])):
-        out[name] = charts.trajectory_panel(
+        out[name] = trajectory_panel(
             p["surface"], frame, name, other, fixed[name], diverged[name],
             title=f"{OPTIMIZERS[name].label} · {SURFACES[p['surface']].title}", subtitle=sub, race=True,
             clickable=clickable)
-    out["loss"] = charts.metric_chart(frame, "loss", "f(θ), without the decay term", names, log=True,
+    out["loss"] = training_charts.metric_chart(frame, "loss", "f(θ), without the decay term", names, log=True,
                                       subtitle=sub, race=True)
-    out["norm"] = charts.metric_chart(frame, "norm", "‖θ‖", names, subtitle=sub, race=True)
+    out["norm"] = training_charts.metric_chart(frame, "norm", "‖θ‖", names, subtitle=sub, race=True)
     return out
 
 
@@ -95,11 +100,11 @@ def train_subtitle(cfg: TrainConfig) -> str:
             + ("" if cfg.no_decay == "none" else f" · not decayed: {cfg.no_decay}"))
 
 
-def train_parts(rows: pd.DataFrame, names, dist: pd.DataFrame, step: int) -> dict[str, charts.LivePart]:
-    parts = {m: charts.training_part(rows, m, names)
+def train_parts(rows: pd.DataFrame, names, dist: pd.DataFrame, step: int) -> dict[str, training_charts.LivePart]:
+    parts = {m: training_charts.training_part(rows, m, names)
              for m in ("train_loss", "test_loss", "test_acc", "weight_norm")}
-    parts["layer_norms"] = charts.layer_norm_part(rows, names)
-    parts["effective_decay"] = charts.decay_part(dist, names, step)
+    parts["layer_norms"] = training_charts.layer_norm_part(rows, names)
+    parts["effective_decay"] = training_charts.decay_part(dist, names, step)
     return parts
 
 
@@ -108,7 +113,7 @@ def train_figure(cfg: TrainConfig, device: str | None = None) -> Figure:
     frame = pd.DataFrame(tr.run())
     parts = train_parts(frame, list(cfg.optimizers), tr.effective_decay(), tr.step_count)
     sub = train_subtitle(cfg)
-    c = {k: charts.to_altair(v, sub) for k, v in parts.items()}
+    c = {k: training_charts.to_altair(v, sub) for k, v in parts.items()}
     chart = alt.vconcat(alt.hconcat(c["train_loss"], c["test_loss"], c["test_acc"]),
                         alt.hconcat(c["weight_norm"], c["layer_norms"]), c["effective_decay"])
     return Figure(chart, frame, dataclasses.asdict(cfg) | {"device": str(tr.device)})
@@ -138,7 +143,7 @@ def sweep_charts(cfg: SweepConfig | transfer.AxisSweep, frame: pd.DataFrame, met
     couplings = {n: coupling(frame, n, metric, row=row) for n in base.optimizers}
     label = "λ_norm" if base.normalized else "λ"
     title = transfer.AXES[cfg.axis][1] if row != "lr" else "learning rate α"
-    out = {n: charts.sweep_heatmap(frame, n, metric, couplings[n], domain, top_k, wd_label=label,
+    out = {n: sweep_heatmap(frame, n, metric, couplings[n], domain, top_k, wd_label=label,
                                    subtitle=sweep_subtitle(cfg), row=row, row_title=title) for n in base.optimizers}
     return out, couplings
 
@@ -152,5 +157,5 @@ def sweep_figure(cfg: SweepConfig | transfer.AxisSweep, metric: str = "test_loss
     chart = alt.hconcat(*c.values()).resolve_scale(color="shared")
     meta = dataclasses.asdict(cfg) | {"metric": metric}
     if along:
-        chart = alt.vconcat(chart, transfer_chart(transfer.transfer(cfg, frame, metric), sweep_subtitle(cfg)))
+        chart = alt.vconcat(chart, transfer_chart(transfer_analysis.transfer(cfg, frame, metric), sweep_subtitle(cfg)))
     return Figure(chart, frame, meta)

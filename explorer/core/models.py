@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .packing import pack
+from explorer.core.packing import pack
 
 MODELS = {
     "mlp": "ReLU MLP",

@@ -4,9 +4,8 @@ from __future__ import annotations
 import math
 import sys
 
-from .params import REGIME_MAP, Spec
-from .regime import AXES
-from .sweep import SWEEP
+from explorer.interface.params import REGIME_MAP, SWEEP, Spec
+from explorer.runs.regime import AXES
 
 MAP: dict[str, Spec] = {s.name: s for s in (
     Spec("axis", REGIME_MAP["s_map_axis"].default, "the training setting the map varies", kind="choice",
@@ -60,8 +59,9 @@ def run(parser, args, sweep_config, check_device, write) -> int:
     import pandas as pd
     import torch
 
-    from .cost import sweep_threads_now, torch_threads
-    from .regime import MapConfig, map_points, points_frame, run_map
+    from explorer.analysis.regime import map_points, points_frame
+    from explorer.runs.cost import sweep_threads_now, torch_threads
+    from explorer.runs.regime import MapConfig, run_map
 
     check_device(parser, args.device)
     if args.runs is not None and args.runs in ("-", args.out):

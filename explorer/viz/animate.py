@@ -15,9 +15,9 @@ import io
 import numpy as np
 from PIL import Image
 
-from . import figures
-from .chartkit import RACE
-from .playback import RACE_LAYER
+from explorer.viz import figures
+from explorer.viz.chartkit import RACE
+from explorer.viz.playback import RACE_LAYER
 
 DEFAULT_FRAMES, DEFAULT_FPS, HOLD_SECONDS = 48, 12, 2.0
 MAX_FRAMES, MAX_FPS = 600, 50

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .instruments import NEGLIGIBLE_N
-from .schedules import Schedule
+from explorer.core.fmt import fmt
+from explorer.core.measures import NEGLIGIBLE_N
+from explorer.core.schedules import Schedule
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def convert(source: str, lr: float, wd: float, steps: int, schedule: Schedule | 
 
 
 def convert_params(p: dict) -> Conversion:
-    """convert() from the converter's parameters (explorer.params.CONVERT: the CLI's and the panel's)."""
+    """convert() from the converter's parameters (explorer.interface.params.CONVERT: the CLI's and the panel's)."""
     per_epoch = p["train_samples"] / min(p["batch_size"], p["train_samples"])
     return convert(p["source"], p["lr"], p["wd"], int(p["steps"]), schedule_of(p), per_epoch)
 
@@ -125,7 +126,6 @@ def survival(c: Conversion, points: int = 400) -> pd.DataFrame:
 
 def report(c: Conversion, schedule: str) -> str:
     """The CLI's text: the decay's N and e^-N, then one row per form."""
-    from .params import fmt  # (params imports this module for its FORMS)
     src = FORMS[c.source]
     lines = [f"λ = {fmt(c.wd)} in the {src.label} form (shrink {src.rate} per step), α = {fmt(c.lr)}, "
              f"{c.steps} steps, {schedule}: the decay lasts N = {c.n:.4g} timescales; "

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .optim import OPTIMIZERS, BatchedOptimizer, Decay, Precond, decoupled_rule
-from .schedules import Schedule
-from .surfaces import SURFACES
+from explorer.core.forms import OPTIMIZERS, Decay, Precond, decoupled_rule
+from explorer.core.optim import BatchedOptimizer
+from explorer.core.schedules import Schedule
+from explorer.core.surfaces import SURFACES
 
 
 @dataclass
@@ -108,7 +109,7 @@ def fixed_point(surface: str, optimizer: str, lr: float, wd: float, momentum: fl
     AdamW: m̂/(√v̂+ε) = −λ_torch·θ with λ_torch = λ (torch form) or λ/α (paper form); exact
     gradients make m̂/√v̂ → sign(∇f), so the limit is argmin f inside the box ‖θ‖∞ ≤ 1/λ_torch.
     """
-    from .surfaces import constrained_minimum
+    from explorer.core.surfaces import constrained_minimum
     kind = OPTIMIZERS[optimizer]
     surf = SURFACES[surface]
     decay = kind.decay

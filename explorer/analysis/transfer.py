@@ -1,40 +1,18 @@
-"""Transfer beyond the learning rate: the sweep's rows along run length, training-set size or batch size.
-
-Does the best λ stay put when a run lasts twice as long, or sees twice the data? The rows of an lr × λ
-sweep become the values of one training setting at a single lr; the columns stay each form's own λ grid.
-Cells of different rows differ in steps, data or batch, so each row is one batched computation (every λ
-cell of every form as a run; explorer.regime.run_along), and the measure is the sweep's own: the slope of
-log2(best λ) on log2(row value) (sweep.coupling, rows where λ hardly matters left out).
-"""
+"""Reading a sweep whose rows vary a training setting: the slope of its best λ along it, against each
+rule's prediction."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .data import MAX_TRAIN
-from .instruments import lambda_torch
-from .optim import OPTIMIZERS
-from .params import Spec
-from .regime import along, estimate_along, run_along
-from .sweep import COLUMNS, SweepConfig, coupling
-
-# axis (CLI, URL) → (TrainConfig field and frame column, the axis title, smallest and largest value)
-AXES = {
-    "lr": ("lr", "learning rate α", 0.0, math.inf),
-    "steps": ("steps", "steps per run", 1, 200_000),
-    "train-samples": ("train_samples", "training digits", 10, MAX_TRAIN),
-    "batch-size": ("batch_size", "batch size", 1, MAX_TRAIN),
-}
-AXIS: dict[str, Spec] = {s.name: s for s in (
-    Spec("axis", "lr", "what the sweep's rows vary: lr (the coupling), or steps, train-samples, batch-size at "
-         "one lr (the first of --lrs; default the middle of the preset's lrs)", kind="choice", choices=tuple(AXES)),
-    Spec("values", None, "comma-separated row values of --axis (steps, train-samples, batch-size: whole numbers)",
-         kind="floats", lo=0.0, lo_open=True),
-)}
+from explorer.analysis.interpret import coupling
+from explorer.core.forms import OPTIMIZERS
+from explorer.core.measures import lambda_torch
+from explorer.runs.sweep import SweepConfig
+from explorer.runs.transfer import AXES, AxisSweep, base_of, row_column
 
 # Each rule's prediction for a decoupled form's slope along each axis at a fixed lr, and its source. The
 # slope of λ_torch along lr is the form's own slope minus its power of α (λ_paper = α·λ_torch).
@@ -47,80 +25,6 @@ RULES = {
                 "one-epoch pre-training; Bergsma et al., NeurIPS 2025, at fixed tokens per parameter): "
                 "λ_torch ∝ 1/(α·steps)"),
 }
-
-
-def middle_lr(lrs) -> float:
-    """The lr a sweep along another axis uses by default: the middle of the preset's grid."""
-    return sorted(lrs)[len(lrs) // 2]
-
-
-def check_values(axis: str, values) -> tuple:
-    """The row values of an axis, checked: ValueError with a one-line reason."""
-    field, title, lo, hi = AXES[axis]
-    if not values:
-        raise ValueError(f"{axis} needs at least one value")
-    if field == "lr":
-        return tuple(float(v) for v in values)
-    bad = [v for v in values if v != int(v) or not lo <= v <= hi]
-    if bad:
-        raise ValueError(f"{axis} takes whole numbers from {lo} to {hi}, got {bad[0]:g}")
-    return tuple(sorted({int(v) for v in values}))
-
-
-@dataclass(frozen=True)
-class AxisSweep:
-    """A sweep whose rows vary one training setting at the single lr of base.lrs."""
-    base: SweepConfig
-    axis: str
-    values: tuple
-
-    def __post_init__(self):
-        if self.axis not in AXES or self.axis == "lr":
-            raise ValueError(f"unknown row axis {self.axis!r}; choose from {', '.join(a for a in AXES if a != 'lr')}")
-        if len(self.base.lrs) != 1:
-            raise ValueError(f"a sweep along {self.axis} uses one lr, got {len(self.base.lrs)}")
-        object.__setattr__(self, "values", check_values(self.axis, self.values))
-
-    @property
-    def column(self) -> str:
-        return AXES[self.axis][0]
-
-    @property
-    def lr(self) -> float:
-        return self.base.lrs[0]
-
-    def row(self, value) -> SweepConfig:
-        """The one-row sweep at one axis value."""
-        return along(self.base, self.column, value)
-
-
-def axis_sweep(base: SweepConfig, axis: str, values, lr: float | None = None) -> SweepConfig | AxisSweep:
-    """The sweep with its rows along `axis`: base with lrs = values for lr (bit for bit today's sweep), else an
-    AxisSweep at lr (default: the middle of base.lrs)."""
-    if axis == "lr":
-        return base if values is None else replace(base, lrs=check_values("lr", values))
-    return AxisSweep(replace(base, lrs=(lr or middle_lr(base.lrs),)), axis, values)
-
-
-def row_column(cfg: SweepConfig | AxisSweep) -> str:
-    return cfg.column if isinstance(cfg, AxisSweep) else "lr"
-
-
-def base_of(cfg: SweepConfig | AxisSweep) -> SweepConfig:
-    """The sweep whose forms, λ grids, seeds and training an (axis) sweep uses."""
-    return cfg.base if isinstance(cfg, AxisSweep) else cfg
-
-
-def run(cfg: AxisSweep, device: str | None = None, progress: Callable | None = None,
-        estimates: list[float] | None = None) -> pd.DataFrame:
-    """Every row's batched sweep: sweep.COLUMNS plus the axis's own column (steps, train_samples, batch_size)."""
-    frame = run_along(cfg.base, cfg.column, cfg.values, device, progress, estimates)
-    return frame.rename(columns={"axis_value": cfg.column})[[cfg.column] + COLUMNS]
-
-
-def estimates(cfg: AxisSweep, device: str | None = None, threads: int | None = None) -> list[float]:
-    """Expected seconds of each row (regime.estimate_along)."""
-    return estimate_along(cfg.base, cfg.column, cfg.values, device, threads)
 
 
 def alpha_power(name: str) -> float | None:

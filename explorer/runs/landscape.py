@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .models import forward, loss_per_run
-from .train import TrainConfig, Trainer
+from explorer.core.models import forward, loss_per_run
+from explorer.runs.train import TrainConfig, Trainer
 
 
 @dataclass

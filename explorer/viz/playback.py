@@ -10,9 +10,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from . import chartkit as kit
-from .optim import OPTIMIZERS
-from .surfaces import SURFACES
+from explorer.core.forms import OPTIMIZERS
+from explorer.core.surfaces import SURFACES
+from explorer.viz import chartkit as kit
 
 RACE_LAYER = "race_"    # name prefix of the layers that follow the playback step (animate.py redraws only those)
 

@@ -5,8 +5,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from . import chartkit as kit
-from .optim import OPTIMIZERS
+from explorer.core.forms import OPTIMIZERS
+from explorer.viz import chartkit as kit
 
 PREDICTED = "predicted (Kosson et al. 2024)"
 LAYER_COLORS = ["#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]

@@ -2,30 +2,25 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Callable
 
-from .convert import FORMS
-from .data import MAX_TRAIN
-from .models import MODELS, NO_DECAY
-from .optim import OPTIMIZERS, Precond, decoupled_rule, decoupled_shrink
-from .schedules import SCHEDULES
-from .surfaces import SURFACES
+from explorer.analysis.convert import FORMS
+from explorer.core.data import MAX_TRAIN
+from explorer.core.fmt import fmt
+from explorer.core.forms import OPTIMIZERS, Precond, decoupled_rule, decoupled_shrink
+from explorer.core.models import MODELS, NO_DECAY
+from explorer.core.schedules import SCHEDULES
+from explorer.core.surfaces import SURFACES
+from explorer.runs.sweep import PRESETS
+from explorer.runs.train import TrainConfig
+from explorer.runs.transfer import AXES
 
 
 def _decades(lo: int, hi: int, mantissas=(1, 2, 5)) -> tuple[float, ...]:
     """1-2-5 log grid from 10^lo to 10^hi: the values the log sliders step through."""
     vals = [float(f"{m}e{e}") for e in range(lo, hi) for m in mantissas] + [float(f"1e{hi}")]
     return tuple(vals)
-
-
-def fmt(v: Any) -> str:
-    """Short, exact, URL-friendly text for a value (the inverse of Spec.parse)."""
-    if isinstance(v, float):
-        return f"{v:g}" if float(f"{v:g}") == v else repr(v)
-    if isinstance(v, tuple):
-        return ",".join(fmt(x) for x in v)
-    return str(v)
 
 
 @dataclass(frozen=True)
@@ -94,12 +89,12 @@ class Spec:
         return v
 
 
-def _preconditioner_specs(momentum: float) -> tuple[Spec, ...]:
-    return (Spec("beta1", 0.9, "Adam β1", lo=0.0, hi=0.999, step=0.001),
-            Spec("beta2", 0.999, "Adam β2", lo=0.0, hi=1.0, hi_open=True,
+def _preconditioner_specs(default: dict) -> tuple[Spec, ...]:
+    return (Spec("beta1", default["beta1"], "Adam β1", lo=0.0, hi=0.999, step=0.001),
+            Spec("beta2", default["beta2"], "Adam β2", lo=0.0, hi=1.0, hi_open=True,
                  options=(0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999)),
-            Spec("eps", 1e-8, "Adam ε", lo=0.0, lo_open=True, options=EPS_OPTIONS),
-            Spec("momentum", momentum, "SGD momentum μ", lo=0.0, hi=0.99, step=0.01))
+            Spec("eps", default["eps"], "Adam ε", lo=0.0, lo_open=True, options=EPS_OPTIONS),
+            Spec("momentum", default["momentum"], "SGD momentum μ", lo=0.0, hi=0.99, step=0.01))
 
 
 LR_OPTIONS = _decades(-4, 0)
@@ -124,7 +119,7 @@ TRAJECTORY: dict[str, Spec] = {s.name: s for s in (
     Spec("lr", 0.05, "learning rate α", lo=0.0, lo_open=True, options=LR_OPTIONS),
     Spec("wd", 1.0, "decay λ: the L2 coefficient (…-l2) or the decoupled rate (sgdw, adamw, adamw-torch)",
          lo=0.0, options=WD_OPTIONS),
-    *_preconditioner_specs(momentum=0.0),
+    *_preconditioner_specs(dict(beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.0)),
     Spec("steps", 500, "number of updates", kind="int", lo=1, hi=5000, step=1),
     Spec("start", None, "start point X,Y (default: the surface's own)", kind="point"),
     Spec("schedule", "constant", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
@@ -138,49 +133,49 @@ TRAJECTORY: dict[str, Spec] = {s.name: s for s in (
 )}
 
 
-def pair_optimizers(pair: str, form: str) -> tuple[str, str]:
-    """The two optimizers the app races: (L2 variant, decoupled variant)."""
-    if pair == "sgd":
-        return "sgd-l2", "sgdw"
-    return "adam-l2", {"torch": "adamw-torch", "paper": "adamw", "corrected": "adamw-corrected"}[form]
+# The live-training view: every default is TrainConfig's (the run configuration owns its defaults).
+_TRAIN = {f.name: fmt(f.default) if isinstance(f.default, tuple) else f.default for f in fields(TrainConfig)}
 
 
-# The live-training view. Defaults measured (README): on all 1,200 training digits, λ = 0.05 leaves
-# AdamW (PyTorch form) at 97.2 % test accuracy while Adam+L2 drops to 93.6 %.
+def _train_spec(name: str, help: str, **kw) -> Spec:
+    """A live-training setting whose default is TrainConfig's."""
+    return Spec(name, _TRAIN[name], help, **kw)
+
+
 TRAIN_LR_OPTIONS = _decades(-5, 0)
 INIT_SCALES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 TRAIN: dict[str, Spec] = {s.name: s for s in (
-    Spec("optimizers", "adam-l2,adamw-torch", "comma-separated named optimizers, all Adam or all SGD",
+    _train_spec("optimizers", "comma-separated named optimizers, all Adam or all SGD",
          kind="list", choices=tuple(OPTIMIZERS)),
     Spec("pair", "adam", "which pair the app trains: Adam+L2 vs AdamW, or SGD+L2 vs SGDW",
          kind="choice", choices=("adam", "sgd"), widget="radio"),
     _FORM,
-    Spec("model", "mlp", "mlp, or mlp-ln (LayerNorm without affine before each ReLU)", kind="choice",
+    _train_spec("model", "mlp, or mlp-ln (LayerNorm without affine before each ReLU)", kind="choice",
          choices=tuple(MODELS)),
-    Spec("width", 128, "hidden units per layer", kind="int", lo=4, hi=1024, options=(16, 32, 64, 128, 256, 512)),
-    Spec("depth", 2, "hidden layers", kind="int", lo=1, hi=6, step=1),
-    Spec("init_scale", 1.0, "initial weight matrices × k (1: PyTorch's nn.Linear default)", lo=0.0,
+    _train_spec("width", "hidden units per layer", kind="int", lo=4, hi=1024, options=(16, 32, 64, 128, 256, 512)),
+    _train_spec("depth", "hidden layers", kind="int", lo=1, hi=6, step=1),
+    _train_spec("init_scale", "initial weight matrices × k (1: PyTorch's nn.Linear default)", lo=0.0,
          lo_open=True, hi=64.0, options=INIT_SCALES),
-    Spec("lr", 1e-3, "learning rate α", lo=0.0, lo_open=True, options=TRAIN_LR_OPTIONS),
-    Spec("wd", 0.05, "decay λ (the same number for both runs; what it does depends on the form)",
+    _train_spec("lr", "learning rate α", lo=0.0, lo_open=True, options=TRAIN_LR_OPTIONS),
+    _train_spec("wd", "decay λ (the same number for both runs; what it does depends on the form)",
          lo=0.0, options=WD_OPTIONS),
-    Spec("no_decay", "none", "parameters left out of the decay (λ = 0 for them, in every form); biases-and-output: "
+    _train_spec("no_decay", "parameters left out of the decay (λ = 0 for them, in every form); biases-and-output: "
          "the biases and the output layer's weights", kind="choice", choices=tuple(NO_DECAY)),
-    *_preconditioner_specs(momentum=0.9),
-    Spec("batch_size", 32, "mini-batch size", kind="int", lo=1, hi=MAX_TRAIN, options=(8, 16, 32, 64, 128, 256)),
-    Spec("steps", 1500, "number of updates", kind="int", lo=1, hi=200_000,
+    *_preconditioner_specs(_TRAIN),
+    _train_spec("batch_size", "mini-batch size", kind="int", lo=1, hi=MAX_TRAIN, options=(8, 16, 32, 64, 128, 256)),
+    _train_spec("steps", "number of updates", kind="int", lo=1, hi=200_000,
          options=(100, 250, 500, 1000, 1500, 2000, 3000, 5000, 10000)),
-    Spec("train_samples", MAX_TRAIN, "training digits used (test set: a fixed 597)", kind="int", lo=10,
+    _train_spec("train_samples", "training digits used (test set: a fixed 597)", kind="int", lo=10,
          hi=MAX_TRAIN, options=(50, 100, 200, 300, 600, 900, 1200)),
-    Spec("schedule", "cosine", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
-    Spec("warmup", 0, "linear warm-up steps before the schedule (η_t = t/W)", kind="int", lo=0, hi=200_000,
+    _train_spec("schedule", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
+    _train_spec("warmup", "linear warm-up steps before the schedule (η_t = t/W)", kind="int", lo=0, hi=200_000,
          options=(0, 25, 50, 100, 250, 500, 1000)),
     _DECAY_FOLLOWS,
-    Spec("t0", None, "warm restarts: first period T_0 (steps; default: steps // 5)", kind="int", lo=1),
-    Spec("t_mult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=10),
-    Spec("seed", 0, "random seed (initial weights and batch order)", kind="int", lo=0, hi=2**31 - 1,
+    _train_spec("t0", "warm restarts: first period T_0 (steps; default: steps // 5)", kind="int", lo=1),
+    _train_spec("t_mult", "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=10),
+    _train_spec("seed", "random seed (initial weights and batch order)", kind="int", lo=0, hi=2**31 - 1,
          widget="number_input"),
-    Spec("eval_every", None, "evaluate every K steps (default: steps // 30, at least 1)", kind="int", lo=1,
+    _train_spec("eval_every", "evaluate every K steps (default: steps // 30, at least 1)", kind="int", lo=1,
          hi=100_000),
 )}
 
@@ -288,3 +283,40 @@ def sanity_notes(optimizers, lr: float, wd: float, beta1: float, beta2: float, e
             notes.append(f"{OPTIMIZERS[n].label}: the decay factor 1 − {'α·λ' if rule[1] else 'λ'}"
                          f" = {1 - rate:.3g} ≤ 0, so each step zeroes or flips the weights.")
     return notes
+
+
+# The sweep view's parameters (CLI: python -m explorer sweep). None = the preset's value.
+SWEEP: dict[str, Spec] = {s.name: s for s in (
+    Spec("preset", "coupling", "a measured starting point (see README)", kind="choice", choices=tuple(PRESETS)),
+    Spec("pair", None, "adam: Adam+L2, AdamW (paper form), AdamW (PyTorch form); sgd: SGD+L2, SGDW "
+         "(default: the preset's)",
+         kind="choice", choices=("adam", "sgd"), widget="radio"),
+    Spec("lrs", None, "comma-separated learning rates (default: the preset's, 2^-8 … 2^-2)", kind="floats",
+         lo=0.0, lo_open=True),
+    Spec("wds", None, "comma-separated λ values used by every optimizer as its own λ (default: the "
+         "preset's grid per optimizer)", kind="floats", lo=0.0, lo_open=True),
+    Spec("steps", None, "updates per run (default: the preset's, 300)", kind="int", lo=1, hi=200_000),
+    Spec("seeds", None, "seeds averaged before the argmin (default: the preset's, 2)", kind="int", lo=1,
+         hi=20),
+    Spec("model", None, "default: the preset's", kind="choice", choices=tuple(MODELS)),
+    Spec("init_scale", None, "initial weight matrices × k (default: the preset's)", lo=0.0, lo_open=True,
+         hi=64.0, options=INIT_SCALES),
+    Spec("train_samples", None, "training digits used (default: the preset's, 300)", kind="int", lo=10,
+         hi=MAX_TRAIN),
+    Spec("batch_size", None, "mini-batch size (default: the preset's, 32)", kind="int", lo=1, hi=MAX_TRAIN),
+    Spec("schedule", None, "schedule multiplier η_t (default: the preset's, cosine)", kind="choice",
+         choices=SCHEDULES),
+    Spec("warmup", None, "linear warm-up steps before the schedule (default: the preset's, 0)", kind="int", lo=0,
+         hi=200_000),
+    Spec("decay_follows", None, "true: decoupled decay follows the schedule (η_t; η_t² corrected); false: "
+         "constant decay (default: the preset's, true)", kind="bool"),
+    Spec("seed", None, "first seed; seeds are seed, seed+1, … (default 0)", kind="int", lo=0, hi=2**31 - 1),
+)}
+
+
+AXIS: dict[str, Spec] = {s.name: s for s in (
+    Spec("axis", "lr", "what the sweep's rows vary: lr (the coupling), or steps, train-samples, batch-size at "
+         "one lr (the first of --lrs; default the middle of the preset's lrs)", kind="choice", choices=tuple(AXES)),
+    Spec("values", None, "comma-separated row values of --axis (steps, train-samples, batch-size: whole numbers)",
+         kind="floats", lo=0.0, lo_open=True),
+)}

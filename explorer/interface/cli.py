@@ -4,11 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .instruments import LAYER_STATS_COLUMNS
-from .params import CONVERT, TRAIN, TRAJECTORY, Spec, fmt
-from .surfaces import SURFACES
-from .sweep import SWEEP
-from .transfer import AXIS
+from explorer.core.fmt import fmt
+from explorer.core.measures import LAYER_STATS_COLUMNS
+from explorer.core.surfaces import SURFACES
+from explorer.interface.params import AXIS, CONVERT, SWEEP, TRAIN, TRAJECTORY, Spec
 
 TRAIN_COLUMNS = ["optimizer", "step", "train_loss", "test_loss", "test_acc", "weight_norm"]
 
@@ -109,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "timescales the run lasts and the share e^-N of the initial weights left.")
     for name, spec in CONVERT.items():
         _option(cv, spec, "--from" if name == "source" else None)
-    from .cli_map import add_parser as add_map_parser
+    from explorer.interface.cli_map import add_parser as add_map_parser
     add_map_parser(sub, _option)
     sub.add_parser("surfaces", help="list the surfaces with their formulas")
     return p
@@ -175,14 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         return _export(parser, args, rest)
     if args.command == "map":
-        from .cli_map import run as run_map_command
+        from explorer.interface.cli_map import run as run_map_command
         return run_map_command(parser, args, _sweep_config, _check_device, _write)
     if args.command == "landscape":
         return _landscape(parser, args)
     if args.command == "convert":
         return _convert(args)
     _notes([args.optimizer], args)
-    from .figures import trajectory_data
+    from explorer.viz.figures import trajectory_data
     frame, diverged, _ = trajectory_data(vars(args), names=[args.optimizer])
     if not _write(parser, frame[["step", "x", "y", "loss"]], args.out):
         return 2
@@ -208,9 +207,10 @@ def _train(parser, args) -> int:
     import pandas as pd
     import torch
 
-    from .instruments import attach, timescale_lines
-    from .optim import OPTIMIZERS
-    from .train import TrainConfig, Trainer
+    from explorer.analysis.timescales import timescale_lines
+    from explorer.core.forms import OPTIMIZERS
+    from explorer.core.measures import attach
+    from explorer.runs.train import TrainConfig, Trainer
 
     if args.layer_stats == "-" or (args.layer_stats is not None and args.layer_stats == args.out):
         parser.error("argument --layer-stats: needs a file name of its own (not - nor --out's)")
@@ -244,9 +244,10 @@ def _check_device(parser, device):
 def _sweep(parser, args) -> int:
     import torch
 
-    from . import transfer
-    from .cost import sweep_threads_now, torch_threads
-    from .sweep import run_sweep
+    from explorer.analysis import transfer as transfer_analysis
+    from explorer.runs import transfer
+    from explorer.runs.cost import sweep_threads_now, torch_threads
+    from explorer.runs.sweep import run_sweep
 
     _check_device(parser, args.device)
     cfg = _along(parser, args, _sweep_config(parser, args))
@@ -256,14 +257,14 @@ def _sweep(parser, args) -> int:
         frame = transfer.run(cfg, args.device) if along else run_sweep(cfg, args.device)
     if not _write(parser, frame, args.out):
         return 2
-    for line in transfer.slope_lines(cfg, frame):
+    for line in transfer_analysis.slope_lines(cfg, frame):
         print(line)
     return 0
 
 
 def _along(parser, args, cfg):
     """--axis and --values: the sweep's rows (lr, or another training setting at one lr)."""
-    from .transfer import axis_sweep
+    from explorer.runs.transfer import axis_sweep
     if args.axis == "lr" and args.values is not None and args.lrs is not None:
         parser.error("argument --values: with --axis lr give the learning rates once (--lrs or --values)")
     if args.axis != "lr" and args.values is None:
@@ -280,7 +281,8 @@ def _sweep_config(parser, args):
     """The preset, overridden by whatever the command line gives."""
     import dataclasses
 
-    from .sweep import PAIRS, PRESETS, with_corrected
+    from explorer.core.forms import PAIRS
+    from explorer.runs.sweep import PRESETS, with_corrected
     base = PRESETS[args.preset]
     pair = args.pair or base.pair
     if pair != base.pair and args.wds is None:
@@ -303,10 +305,10 @@ def _sweep_config(parser, args):
 def _export(parser, args, rest) -> int:
     import torch
 
-    from . import figures
-    from .export import export
-    from .params import pair_optimizers
-    from .train import TrainConfig
+    from explorer.core.forms import pair_optimizers
+    from explorer.runs.train import TrainConfig
+    from explorer.viz import figures
+    from explorer.viz.export import export
 
     view = _view_parser(args.view)
     opts = view.parse_args(rest)
@@ -316,7 +318,7 @@ def _export(parser, args, rest) -> int:
     if args.view == "trajectory" and args.fmt != "gif" and (opts.frames is not None or opts.fps is not None):
         view.error("argument --frames/--fps: only with --format gif")
     if args.fmt == "gif":
-        from .animate import DEFAULT_FPS, DEFAULT_FRAMES, MAX_FPS, MAX_FRAMES, race_gif
+        from explorer.viz.animate import DEFAULT_FPS, DEFAULT_FRAMES, MAX_FPS, MAX_FRAMES, race_gif
         frames = DEFAULT_FRAMES if opts.frames is None else opts.frames
         fps = DEFAULT_FPS if opts.fps is None else opts.fps
         if not 2 <= frames <= MAX_FRAMES:
@@ -351,7 +353,7 @@ def _export(parser, args, rest) -> int:
 
 
 def _notes(optimizers, args) -> None:
-    from .params import sanity_notes
+    from explorer.interface.params import sanity_notes
     for note in sanity_notes(optimizers, args.lr, args.wd, args.beta1, args.beta2, args.eps):
         print(f"note: {note}", file=sys.stderr)
 
@@ -361,9 +363,9 @@ def _landscape(parser, args) -> int:
 
     import torch
 
-    from .landscape import landscape
-    from .params import pair_optimizers
-    from .train import TrainConfig
+    from explorer.core.forms import pair_optimizers
+    from explorer.runs.landscape import landscape
+    from explorer.runs.train import TrainConfig
 
     _check_device(parser, args.device)
     if not 5 <= args.grid <= 201:
@@ -383,7 +385,7 @@ def _landscape(parser, args) -> int:
 
 
 def _convert(args) -> int:
-    from .convert import convert_params, report
+    from explorer.analysis.convert import convert_params, report
     c = convert_params(vars(args))
     print(report(c, args.schedule))
     if c.warning():

@@ -14,7 +14,8 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from .surfaces import SURFACES
+from explorer.core.forms import OPTIMIZERS
+from explorer.core.surfaces import SURFACES
 
 MAX_POINTS = 600    # line points drawn per run (the data keeps every step: CSV/JSON export)
 MAX_FRAMES = 200    # steps a playback stops at per run: every step up to 200, evenly spaced beyond
@@ -204,3 +205,17 @@ def start_of_cell(surface: str, ix, iy) -> tuple[float, float] | None:
             return None
         out.append(min(lim[1], round(lim[0] + int(i) * width, 10)))
     return out[0], out[1]
+
+
+COLORS = {"adam-l2": "#d95f02", "sgd-l2": "#d95f02", "adam": "#7f7f7f", "sgd": "#7f7f7f",
+          "adamw": "#1f78b4", "adamw-torch": "#1f78b4", "adamw-corrected": "#1f78b4", "sgdw": "#1f78b4"}
+
+
+def spec(chart: alt.TopLevelMixin) -> dict:
+    """The chart's Vega-Lite spec with its data inline, for `st.vega_lite_chart(spec(chart))`: the same
+    dict as `chart.to_dict()` without the JSON-schema validation, which costs tens of ms per chart."""
+    return chart.to_dict(validate=False)
+
+
+def color_scale(names):
+    return alt.Scale(domain=[OPTIMIZERS[n].label for n in names], range=[COLORS[n] for n in names])
