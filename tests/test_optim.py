@@ -194,11 +194,13 @@ def test_a_batch_equals_the_same_runs_one_at_a_time():
 
 def test_registry_and_validation():
     # each name is the (preconditioner, decay placement) the README's table says it is
-    expect = {"sgd-l2": (Precond.SGD, Decay.L2), "sgdw": (Precond.SGD, Decay.DECOUPLED),
+    expect = {"sgd-l2": (Precond.SGD, Decay.L2), "sgdw": (Precond.SGD, Decay.DECOUPLED, 1, False),
               "sgd": (Precond.SGD, Decay.NONE), "adam": (Precond.ADAM, Decay.NONE), "adam-l2": (Precond.ADAM, Decay.L2),
-              "adamw": (Precond.ADAM, Decay.DECOUPLED), "adamw-torch": (Precond.ADAM, Decay.DECOUPLED_TORCH),
-              "adamw-corrected": (Precond.ADAM, Decay.DECOUPLED_CORRECTED)}
-    assert {n: (k.precond, k.decay) for n, k in OPTIMIZERS.items()} == expect
+              "adamw": (Precond.ADAM, Decay.DECOUPLED, 1, False),
+              "adamw-torch": (Precond.ADAM, Decay.DECOUPLED, 1, True),
+              "adamw-corrected": (Precond.ADAM, Decay.DECOUPLED, 2, True)}
+    assert {n: (k.precond, k.decay) + ((k.eta_power, k.scaled) if k.decay is Decay.DECOUPLED else ())
+            for n, k in OPTIMIZERS.items()} == expect
     p = torch.zeros(2, 3)
     with pytest.raises(ValueError, match="one preconditioner"):
         BatchedOptimizer([p], ["adam-l2", "sgdw"])

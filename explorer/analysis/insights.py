@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from explorer.core.forms import OPTIMIZERS, Decay, decoupled_shrink, pair_optimizers
+from explorer.core.forms import OPTIMIZERS, Decay, decoupled_rule, decoupled_shrink, pair_optimizers
 from explorer.core.optim import BatchedOptimizer
 from explorer.core.schedules import Schedule
 from explorer.core.surfaces import SURFACES
@@ -66,7 +66,7 @@ def best_match(surface: str, target: str, candidate: str, *, lr: float, wd: floa
     kind = OPTIMIZERS[target].precond
     if OPTIMIZERS[candidate].precond is not kind:
         raise ValueError("target and candidate need the same preconditioner")
-    centre = wd / lr if (OPTIMIZERS[target].decay is Decay.DECOUPLED
+    centre = wd / lr if (decoupled_rule(target) == (1, False)      # the paper form's λ is α·λ_L2
                          and OPTIMIZERS[candidate].decay is Decay.L2) else wd
     surf = SURFACES[surface]
     x0, y0 = start if start is not None else surf.start

@@ -1,34 +1,24 @@
-"""The decay forms and named optimizers: where λ enters the update, as data."""
+"""The decay forms: where λ enters the update, one record per named optimizer.
+
+Every other table of the explorer — the CLI's and the URL's accepted names, the app's *AdamW form* radio, the
+sweep's pairs, the chart colours, the formulas and captions, the converter's conventions, the timescales — is
+derived from FORMS. Adding a form is one record here (and its parity test): the engine reads only `precond`,
+`decay`, `eta_power` and `scaled`.
+
+    Adam + L2 : g ← g + λθ  →  u ← m̂/(√v̂+ε)  →  θ ← θ − η_t·α·u
+    AdamW     :                u ← m̂/(√v̂+ε)  →  θ ← θ − η_t·α·u − η_t^p·(α·)λ·θ
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Callable
 
 
 class Decay(str, Enum):
     NONE = "none"
-    L2 = "l2"                           # λθ added to the gradient, before the preconditioner
-    DECOUPLED = "decoupled"             # paper: θ ← θ − η_t·λ·θ (not multiplied by α)
-    DECOUPLED_TORCH = "decoupled_torch"  # torch.optim.AdamW: θ ← θ·(1 − η_t·α·λ)
-    DECOUPLED_CORRECTED = "decoupled_corrected"  # AdamC: θ ← θ·(1 − η_t²·α·λ), i.e. lr_t²/lr_max·λ
-
-
-# Decoupled decay per step = η_t^power · λ · (α if scaled by lr): the form as data
-_DECOUPLED = {Decay.DECOUPLED: (1, False), Decay.DECOUPLED_TORCH: (1, True), Decay.DECOUPLED_CORRECTED: (2, True)}
-
-
-def decoupled_rule(decay: Decay, follows_schedule: bool = True) -> tuple[int, bool] | None:
-    """A decoupled decay's shrink per step η_t^power·λ·(α if scaled): (power, scaled); None if not decoupled."""
-    if decay not in _DECOUPLED:
-        return None
-    power, scaled = _DECOUPLED[decay]
-    return (power if follows_schedule else 0), scaled
-
-
-def decoupled_shrink(optimizer: str, lr: float, wd: float) -> float | None:
-    """A decoupled optimizer's shrink per step at η_t = 1: λ (paper form, SGDW) or α·λ; None without one."""
-    rule = decoupled_rule(OPTIMIZERS[optimizer].decay)
-    return None if rule is None else lr * wd if rule[1] else wd
+    L2 = "l2"                  # λθ added to the gradient, before the preconditioner
+    DECOUPLED = "decoupled"    # the weights shrink outside the gradient step: θ ← θ·(1 − η_t^p·(α·)λ)
 
 
 class Precond(str, Enum):
@@ -36,31 +26,160 @@ class Precond(str, Enum):
     ADAM = "adam"  # β1, β2, ε with bias correction
 
 
+L2_COLOR, DECOUPLED_COLOR, PLAIN_COLOR = "#d95f02", "#1f78b4", "#7f7f7f"
+_ADAM_STEP = r"\eta_t\,\alpha\,\frac{\hat m_t}{\sqrt{\hat v_t}+\epsilon}"
+
+
 @dataclass(frozen=True)
-class OptimizerKind:
-    name: str
+class TorchReference:
+    """The torch.optim construction a form equals at a constant schedule: torch's class and its weight_decay
+    from (α, λ) — the parity tests build it with `fused=True`."""
+    cls: str                                   # "Adam", "AdamW" or "SGD"
+    weight_decay: Callable[[float, float], float]
+
+    def build(self, params, lr: float, wd: float, **kw):
+        import torch
+        return getattr(torch.optim, self.cls)(params, lr=lr, weight_decay=self.weight_decay(lr, wd), **kw)
+
+
+@dataclass(frozen=True)
+class DecayForm:
+    name: str                  # the optimizer's name: CLI, URL, CSV
     precond: Precond
     decay: Decay
-    label: str
+    label: str                 # "AdamW (PyTorch form)"
+    eta_power: int = 0         # decoupled: the shrink per step is η_t^eta_power·λ·(α if scaled)
+    scaled: bool = False       # decoupled: λ multiplied by α
+    form: str | None = None    # the value of the app's "AdamW form" control that picks it (None: not offered)
+    in_pair: bool = False      # one of its pair's default sweep heat maps
+    color: str = PLAIN_COLOR   # its family's colour in the race: L2 orange, decoupled blue, none grey
+    hue: str = PLAIN_COLOR     # its own colour where several forms share a chart
+    formula: str = ""          # the update in LaTeX
+    caption: str = ""          # what the form does and where the race's ◆ is, one paragraph
+    also: str = ""             # who else writes λ this way
+    torch: TorchReference | None = None
+
+    @property
+    def rate(self) -> str:
+        """The shrink per step as text: η_t·λ, η_t·α·λ, η_t²·α·λ (decoupled forms only)."""
+        eta = {0: "", 1: "η_t·", 2: "η_t²·"}.get(self.eta_power, f"η_t^{self.eta_power}·")
+        return f"{eta}{'α·' if self.scaled else ''}λ"
 
 
-OPTIMIZERS: dict[str, OptimizerKind] = {k.name: k for k in (
-    OptimizerKind("sgd", Precond.SGD, Decay.NONE, "SGD"),
-    OptimizerKind("sgd-l2", Precond.SGD, Decay.L2, "SGD + L2"),
-    OptimizerKind("sgdw", Precond.SGD, Decay.DECOUPLED, "SGDW"),
-    OptimizerKind("adam", Precond.ADAM, Decay.NONE, "Adam"),
-    OptimizerKind("adam-l2", Precond.ADAM, Decay.L2, "Adam + L2"),
-    OptimizerKind("adamw", Precond.ADAM, Decay.DECOUPLED, "AdamW (paper form)"),
-    OptimizerKind("adamw-torch", Precond.ADAM, Decay.DECOUPLED_TORCH, "AdamW (PyTorch form)"),
-    OptimizerKind("adamw-corrected", Precond.ADAM, Decay.DECOUPLED_CORRECTED, "AdamW (corrected form)"),
-)}
+def _adam_decoupled(shrink: str) -> str:
+    return (r"\begin{aligned}g_t&=\nabla f(\theta_{t-1})\\\theta_t&=\theta_{t-1}\big(1-\textcolor{#1f78b4}{"
+            + shrink + r"}\big)-" + _ADAM_STEP + r"\end{aligned}")
 
 
-PAIRS = {"adam": ("adam-l2", "adamw", "adamw-torch"), "sgd": ("sgd-l2", "sgdw")}
+FORMS: dict[str, DecayForm] = {}
+
+
+def register(form: DecayForm) -> DecayForm:
+    """Add a form (before the interface's tables are built, i.e. before explorer.interface is imported)."""
+    if form.decay is Decay.DECOUPLED and form.eta_power < 0:
+        raise ValueError(f"{form.name}: η power must be ≥ 0")
+    FORMS[form.name] = form
+    return form
+
+
+for _form in (
+    DecayForm("sgd", Precond.SGD, Decay.NONE, "SGD", torch=TorchReference("SGD", lambda lr, wd: 0.0)),
+    DecayForm("sgd-l2", Precond.SGD, Decay.L2, "SGD + L2", in_pair=True, color=L2_COLOR, hue=L2_COLOR,
+              formula=r"\begin{aligned}b_t&=\mu b_{t-1}+\nabla f(\theta_{t-1})+\textcolor{#d95f02}{\lambda\theta_{t-1}}"
+                      r"\\\theta_t&=\theta_{t-1}-\eta_t\,\alpha\,b_t\end{aligned}",
+              caption="SGD scales every coordinate alike, so L2 here is plain weight decay with rate α·λ; it stops "
+                      "at ◆, the minimum of f + λ/2‖θ‖².",
+              also="torch.optim.SGD(weight_decay=λ)", torch=TorchReference("SGD", lambda lr, wd: wd)),
+    DecayForm("sgdw", Precond.SGD, Decay.DECOUPLED, "SGDW", eta_power=1, in_pair=True, color=DECOUPLED_COLOR,
+              hue=DECOUPLED_COLOR,
+              formula=r"\begin{aligned}b_t&=\mu b_{t-1}+\nabla f(\theta_{t-1})\\"
+                      r"\theta_t&=\theta_{t-1}-\eta_t\,\alpha\,b_t-\textcolor{#1f78b4}{\eta_t\lambda\,\theta_{t-1}}"
+                      r"\end{aligned}",
+              caption="Decoupled: θ shrinks by η_t·λ per step. Without momentum this is SGD+L2 with λ' = λ/α "
+                      "(Proposition 1); it stops at ◆, the L2 optimum for λ(1−μ)/α.",
+              also="the paper's SGDW (no torch class)"),
+    DecayForm("adam", Precond.ADAM, Decay.NONE, "Adam", torch=TorchReference("Adam", lambda lr, wd: 0.0)),
+    DecayForm("adam-l2", Precond.ADAM, Decay.L2, "Adam + L2", in_pair=True, color=L2_COLOR, hue=L2_COLOR,
+              formula=r"\begin{aligned}g_t&=\nabla f(\theta_{t-1})+\textcolor{#d95f02}{\lambda\theta_{t-1}}\\"
+                      r"\theta_t&=\theta_{t-1}-" + _ADAM_STEP + r"\end{aligned}",
+              caption="The L2 pull λθ enters the gradient, so Adam divides it by √v̂+ε like everything else: "
+                      "coordinates with large gradients are barely regularized, flat ones a lot. It stops at ◆, "
+                      "the minimum of f + λ/2‖θ‖².",
+              also="torch.optim.Adam(weight_decay=λ)", torch=TorchReference("Adam", lambda lr, wd: wd)),
+    DecayForm("adamw", Precond.ADAM, Decay.DECOUPLED, "AdamW (paper form)", eta_power=1, form="paper", in_pair=True,
+              color=DECOUPLED_COLOR, hue="#1b9e77",
+              formula=r"\begin{aligned}g_t&=\nabla f(\theta_{t-1})\\\theta_t&=\theta_{t-1}-" + _ADAM_STEP
+                      + r"-\textcolor{#1f78b4}{\eta_t\lambda\,\theta_{t-1}}\end{aligned}",
+              caption="The decay bypasses Adam's scaling and shrinks every coordinate at the same rate η_t·λ "
+                      "(not multiplied by α). With exact gradients Adam's step ≈ sign(∇f), so it stops at ◆: the "
+                      "minimum of f inside the dashed box ‖θ‖∞ ≤ α/λ.",
+              also="Loshchilov & Hutter, Algorithm 2; Composer's DecoupledAdamW",
+              torch=TorchReference("AdamW", lambda lr, wd: wd / lr)),
+    DecayForm("adamw-torch", Precond.ADAM, Decay.DECOUPLED, "AdamW (PyTorch form)", eta_power=1, scaled=True,
+              form="torch", in_pair=True, color=DECOUPLED_COLOR, hue=DECOUPLED_COLOR,
+              formula=_adam_decoupled(r"\eta_t\alpha\lambda"),
+              caption="The decay bypasses Adam's scaling and shrinks every coordinate at the same rate "
+                      "η_t·α·λ. With exact gradients Adam's step ≈ sign(∇f), so it stops at ◆: the minimum "
+                      "of f inside the dashed box ‖θ‖∞ ≤ 1/λ.",
+              also="torch.optim.AdamW, optax, Keras", torch=TorchReference("AdamW", lambda lr, wd: wd)),
+    DecayForm("adamw-corrected", Precond.ADAM, Decay.DECOUPLED, "AdamW (corrected form)", eta_power=2, scaled=True,
+              form="corrected", color=DECOUPLED_COLOR, hue="#7570b3",
+              formula=_adam_decoupled(r"\eta_t^2\alpha\lambda"),
+              caption="The decay bypasses Adam's scaling and shrinks every coordinate by η_t²·α·λ = "
+                      "lr_t²/lr_max·λ (AdamC; timm's corrected weight decay): a normalized layer's equilibrium norm "
+                      "∝ √(lr_t/λ_t) stays put as the schedule decays. With a constant schedule it is the PyTorch "
+                      "form. ◆ is the last step's fixed point, the minimum of f inside ‖θ‖∞ ≤ 1/(λ·η_T): as η_t "
+                      "falls the box grows, so the run chases a moving target.",
+              also="AdamC (Defazio 2025), timm's corrected_weight_decay",
+              torch=TorchReference("AdamW", lambda lr, wd: wd)),
+):
+    register(_form)
+
+OPTIMIZERS = FORMS      # the same table under the name the engine and the CLI have always used
+OptimizerKind = DecayForm
+
+
+def decoupled_rule(form: DecayForm | str, follows_schedule: bool = True) -> tuple[int, bool] | None:
+    """A decoupled form's shrink per step η_t^power·λ·(α if scaled): (power, scaled); None if not decoupled."""
+    form = FORMS[form] if isinstance(form, str) else form
+    if form.decay is not Decay.DECOUPLED:
+        return None
+    return (form.eta_power if follows_schedule else 0), form.scaled
+
+
+def decoupled_shrink(optimizer: str, lr: float, wd: float) -> float | None:
+    """A decoupled optimizer's shrink per step at η_t = 1: λ (paper form, SGDW) or α·λ; None without one."""
+    rule = decoupled_rule(optimizer)
+    return None if rule is None else lr * wd if rule[1] else wd
+
+
+def pair(precond: Precond | str) -> tuple[str, ...]:
+    """A pair's default sweep forms: its L2 form first, then its decoupled forms (registry order)."""
+    return tuple(f.name for f in FORMS.values() if f.precond == Precond(precond) and f.in_pair)
+
+
+def decoupled_forms(precond: Precond | str = Precond.ADAM) -> tuple[str, ...]:
+    return tuple(f.name for f in FORMS.values() if f.precond == Precond(precond) and f.decay is Decay.DECOUPLED)
+
+
+DEFAULT_FORM = "torch"   # the form the app shows first: what torch.optim.AdamW does
+
+
+def form_choices() -> tuple[str, ...]:
+    """The values of the app's "AdamW form" control (and its URL), the default first, then registry order."""
+    return (DEFAULT_FORM,) + tuple(f.form for f in FORMS.values() if f.form and f.form != DEFAULT_FORM)
+
+
+def by_form(form: str) -> str:
+    return next(f.name for f in FORMS.values() if f.form == form)
 
 
 def pair_optimizers(pair: str, form: str) -> tuple[str, str]:
     """The two optimizers the app races: (L2 variant, decoupled variant)."""
     if pair == "sgd":
         return "sgd-l2", "sgdw"
-    return "adam-l2", {"torch": "adamw-torch", "paper": "adamw", "corrected": "adamw-corrected"}[form]
+    return "adam-l2", by_form(form)
+
+
+def colors() -> dict[str, str]:
+    return {f.name: f.color for f in FORMS.values()}

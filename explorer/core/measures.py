@@ -48,7 +48,7 @@ def lambda_torch(name: str, lr: float, wd: float) -> float | None:
     and SGDW, λ for SGD+L2 (its L2 gradient is not preconditioned: Proposition 1), 0 without decay. None
     for Adam+L2: its decay α·λ/(√v̂+ε) differs per weight and moves with v̂, so it has no single timescale."""
     kind = OPTIMIZERS[name]
-    rule = decoupled_rule(kind.decay)
+    rule = decoupled_rule(kind)
     if kind.decay is Decay.NONE:
         return 0.0
     if rule is not None:
@@ -59,7 +59,7 @@ def lambda_torch(name: str, lr: float, wd: float) -> float | None:
 def decay_power(name: str, follows_schedule: bool = True) -> int:
     """p in the shrink per step η_t^p·α·λ_torch: 1 (2 for the corrected form; 0 for a decoupled decay that
     does not follow the schedule; L2's λθ always passes through η_t)."""
-    rule = decoupled_rule(OPTIMIZERS[name].decay, follows_schedule)
+    rule = decoupled_rule(name, follows_schedule)
     return 1 if rule is None else rule[0]
 
 
@@ -73,7 +73,7 @@ def predicts_rotation(name: str) -> bool:
     """The prediction is AdamW's (any form): Adam's preconditioner and decoupled decay. It depends on the
     shrink per step s only: √(2·s·(1−β1)/(1+β1)), s = η_t^p·α·λ_torch."""
     kind = OPTIMIZERS[name]
-    return kind.precond is Precond.ADAM and decoupled_rule(kind.decay) is not None
+    return kind.precond is Precond.ADAM and kind.decay is Decay.DECOUPLED
 
 
 def scale_invariant(spec: ModelSpec) -> list[bool]:

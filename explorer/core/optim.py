@@ -21,7 +21,7 @@ from typing import Sequence
 
 import torch
 
-from explorer.core.forms import _DECOUPLED, OPTIMIZERS, Decay, Precond, decoupled_rule
+from explorer.core.forms import OPTIMIZERS, Decay, Precond, decoupled_rule
 from explorer.core.packing import aligned, row_matrices, zeros_like_rows
 from explorer.core.schedules import Schedule
 
@@ -99,16 +99,14 @@ class BatchedOptimizer:
                                                       eps=eps, momentum=momentum).items()}
         _check_hyperparameters(f)
         self.hyper = f
-        decay = [k.decay for k in kinds]
-        mask = {d: torch.tensor([x is d for x in decay], dtype=torch.float64) for d in Decay}
-        self._l2 = f["wd"] * mask[Decay.L2]
-        # decoupled runs: shrink per step η_t^power·rate (rate λ or α·λ; power 0 when decay is constant)
-        self._decoupled_rate = torch.zeros(runs, dtype=torch.float64)
-        self._decay_power = torch.zeros(runs, dtype=torch.float64)
-        for d in _DECOUPLED:
-            power, scaled = decoupled_rule(d, decay_follows_schedule)
-            self._decoupled_rate += f["wd"] * mask[d] * (f["lr"] if scaled else 1.0)
-            self._decay_power += mask[d] * power
+        self._l2 = f["wd"] * torch.tensor([k.decay is Decay.L2 for k in kinds], dtype=torch.float64)
+        # decoupled runs: shrink per step η_t^power·rate (rate λ or α·λ; power 0 when decay is constant), each
+        # run's (power, scaled) read from its form
+        rules = [decoupled_rule(k, decay_follows_schedule) or (0, False) for k in kinds]
+        decoupled = torch.tensor([k.decay is Decay.DECOUPLED for k in kinds], dtype=torch.float64)
+        scaled = torch.tensor([s for _, s in rules], dtype=torch.bool)
+        self._decoupled_rate = f["wd"] * decoupled * torch.where(scaled, f["lr"], torch.ones_like(f["lr"]))
+        self._decay_power = torch.tensor([p for p, _ in rules], dtype=torch.float64)
         self.decay_follows_schedule = decay_follows_schedule
         self._has_l2 = bool(self._l2.any())
         self._shrink: torch.Tensor | None = None      # (steps, R) factors 1 − η_t·rate, made in chunks

@@ -277,7 +277,7 @@ def sanity_notes(optimizers, lr: float, wd: float, beta1: float, beta2: float, e
         notes.append(f"ε = {fmt(eps)} is large: for gradients much smaller than ε Adam acts like SGD with "
                      f"learning rate α/ε.")
     for n in optimizers:
-        rule = decoupled_rule(OPTIMIZERS[n].decay)
+        rule = decoupled_rule(n)
         rate = decoupled_shrink(n, lr, wd) or 0.0
         if rate >= 1:
             notes.append(f"{OPTIMIZERS[n].label}: the decay factor 1 − {'α·λ' if rule[1] else 'λ'}"

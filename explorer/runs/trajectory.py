@@ -113,7 +113,7 @@ def fixed_point(surface: str, optimizer: str, lr: float, wd: float, momentum: fl
     kind = OPTIMIZERS[optimizer]
     surf = SURFACES[surface]
     decay = kind.decay
-    rule = decoupled_rule(decay, decay_follows_schedule)
+    rule = decoupled_rule(kind, decay_follows_schedule)
     if rule is not None and eta > 0:
         wd = wd * eta ** (rule[0] - 1)     # the decay's share against the η-scaled gradient step
     if decay is Decay.NONE or wd == 0:
