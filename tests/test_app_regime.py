@@ -5,7 +5,7 @@ import json
 from conftest import fresh, specs
 
 SMALL = {"s_n_lr": "2", "s_n_wd": "3", "s_steps": "100", "s_samples": "100", "s_seeds": "2",
-         "s_map_axis": "batch_size", "s_map_batch_size": "16,32"}
+         "s_map_axis": "batch_size", "s_map_batch_size": "16,32"}   # an older link: batch_size, not batch-size
 
 
 def _map_specs(at):
@@ -16,7 +16,7 @@ def test_a_link_never_starts_the_map_and_a_click_draws_it():
     at = fresh(SMALL, view="sweep")
     assert not at.exception
     assert not at.warning and at.slider(key="s_seeds").value == 2       # the link is valid and restored
-    assert at.selectbox(key="s_map_axis").value == "batch_size"
+    assert at.selectbox(key="s_map_axis").value == "batch-size"
     assert at.select_slider(key="s_map_batch_size").value == (16, 32)
     assert not _map_specs(at)
     assert any("Run map" in i.value for i in at.info)
@@ -43,7 +43,7 @@ def test_bad_map_values_in_a_link_warn_by_name_and_fall_back():
     assert not at.exception
     text = " ".join(w.value for w in at.warning)
     assert "s_map_axis" in text and "s_map_init_scale" in text
-    assert at.selectbox(key="s_map_axis").value == "init_scale"                 # the defaults
+    assert at.selectbox(key="s_map_axis").value == "init-scale"                 # the defaults
     assert at.select_slider(key="s_map_init_scale").value == (1.0, 16.0)
 
 

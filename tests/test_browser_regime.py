@@ -31,7 +31,7 @@ def test_a_heavy_map_link_computes_nothing_until_a_click(chromium):
         assert page.get_by_text("nothing is computed before").count() == 1
         assert page.locator(CHART).count() == 0 and page.locator('[data-testid="stException"]').count() == 0
         query = parse_qs(urlsplit(page.url).query)
-        assert query["s_map_axis"] == ["batch_size"] and query["s_map_batch_size"] == ["8,256"]
+        assert query["s_map_axis"] == ["batch-size"] and query["s_map_batch_size"] == ["8,256"]
         before = cpu_seconds(proc.pid)
         page.wait_for_timeout(4000)
         assert cpu_seconds(proc.pid) - before < 1.0          # the server idles: no map runs from the link

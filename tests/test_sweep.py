@@ -184,5 +184,5 @@ def test_digits_are_sklearns_without_importing_sklearn():
     x, y = _digits()
     d = load_digits()
     assert np.array_equal(x, d.data.astype(np.float32)) and np.array_equal(y, d.target)
-    code = "import sys; from explorer.data import digits; digits(300); assert 'sklearn' not in sys.modules"
+    code = "import sys; from explorer.core.data import digits; digits(300); assert 'sklearn' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], check=False, capture_output=True).returncode == 0

@@ -68,8 +68,8 @@ def test_far_from_equilibrium_slopes_read_as_far():
 
 
 def test_every_preset_sweeps_exactly_its_pairs_optimizers():
-    from explorer.core.forms import PAIRS
+    from explorer.core.forms import pair_forms
     from explorer.runs.sweep import PRESETS
     for name, p in PRESETS.items():
-        assert p.optimizers == PAIRS[p.pair], name
+        assert p.optimizers == pair_forms(p.pair), name
         assert all(len(grid) >= 2 for _, grid in p.wds) and len(p.lrs) >= 2, name

@@ -11,6 +11,7 @@ from explorer.analysis import transfer as transfer_analysis
 from explorer.analysis.interpret import coupling
 from explorer.interface.params import SWEEP_GRID
 from explorer.runs import transfer
+from explorer.runs.axes import AXES, ROW_AXES
 from explorer.runs.sweep import SweepConfig, pow2, run_sweep
 from explorer.runs.train import TrainConfig
 
@@ -55,7 +56,7 @@ def _rule_lambda_torch(rule: str, lr: float, steps: int, n: int, b: int) -> floa
 
 
 @pytest.mark.parametrize("rule", list(transfer_analysis.RULES))
-@pytest.mark.parametrize("axis", list(transfer.AXES))
+@pytest.mark.parametrize("axis", ROW_AXES)
 def test_predicted_slopes_follow_from_each_rule_by_hand(rule, axis):
     point = {"lr": 0.01, "steps": 300, "n": 300, "b": 32}
     key = {"lr": "lr", "steps": "steps", "train-samples": "n", "batch-size": "b"}[axis]
@@ -88,7 +89,7 @@ def test_a_sweep_along_an_axis_equals_separate_one_row_sweeps_cell_by_cell(axis,
     cfg = transfer.axis_sweep(tiny(seeds=2), axis, values)
     assert cfg.lr == 2.0 ** -4                            # the middle of the grid's lrs (sorted, upper middle)
     frame = transfer.run(cfg, "cpu")
-    field = transfer.AXES[axis][0]
+    field = AXES[axis].field
     assert list(frame.columns) == [field, "optimizer", "lr", "wd", "seed", "train_loss", "test_loss",
                                    "test_error", "diverged"]
     for v in values:
@@ -151,8 +152,8 @@ def test_cli_sweep_along_an_axis_and_its_bad_input(tmp_path):
 
 
 def test_the_app_specs_match_the_cli_axes():
-    assert SWEEP_GRID["s_axis"].choices == tuple(transfer.AXES)
-    for axis, (field, *_rest) in transfer.AXES.items():
+    assert SWEEP_GRID["s_axis"].choices == ROW_AXES
+    for axis, field in ((a.name, a.field) for a in AXES.values() if a.rows):
         if axis != "lr":
             spec = SWEEP_GRID[f"s_rows_{field}"]
             assert transfer.check_values(axis, spec.options) == spec.options      # every stop is a valid value

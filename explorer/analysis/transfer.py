@@ -11,8 +11,9 @@ import pandas as pd
 from explorer.analysis.interpret import coupling
 from explorer.core.forms import OPTIMIZERS
 from explorer.core.measures import lambda_torch
+from explorer.runs.axes import AXES
 from explorer.runs.sweep import SweepConfig
-from explorer.runs.transfer import AXES, AxisSweep, base_of, row_column
+from explorer.runs.transfer import AxisSweep, base_of, row_column
 
 # Each rule's prediction for a decoupled form's slope along each axis at a fixed lr, and its source. The
 # slope of λ_torch along lr is the form's own slope minus its power of α (λ_paper = α·λ_torch).
@@ -77,7 +78,7 @@ def verdict_text(axis: str, slopes: dict[str, float]) -> str:
         said = ", ".join(f"{OPTIMIZERS[n].label} {pred[n]:+g} (measured {decoupled[n]:+.2f})" for n in decoupled)
         parts.append(f"*{rule}* — predicts {said}: {'**matches**' if off <= 0.5 else 'does not match'} "
                      f"(largest miss {off:.2f}); {why}.")
-    return ("**Transfer along " + AXES[axis][1] + ".** Each rule holds where its assumptions do, none in general. "
+    return ("**Transfer along " + AXES[axis].title + ".** Each rule holds where its assumptions do, none in general. "
             + " ".join(parts))
 
 

@@ -153,7 +153,7 @@ def decoupled_shrink(optimizer: str, lr: float, wd: float) -> float | None:
     return None if rule is None else lr * wd if rule[1] else wd
 
 
-def pair(precond: Precond | str) -> tuple[str, ...]:
+def pair_forms(precond: Precond | str) -> tuple[str, ...]:
     """A pair's default sweep forms: its L2 form first, then its decoupled forms (registry order)."""
     return tuple(f.name for f in FORMS.values() if f.precond == Precond(precond) and f.in_pair)
 

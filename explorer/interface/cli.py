@@ -281,7 +281,7 @@ def _sweep_config(parser, args):
     """The preset, overridden by whatever the command line gives."""
     import dataclasses
 
-    from explorer.core.forms import PAIRS
+    from explorer.core.forms import pair_forms
     from explorer.runs.sweep import PRESETS, with_corrected
     base = PRESETS[args.preset]
     pair = args.pair or base.pair
@@ -291,7 +291,7 @@ def _sweep_config(parser, args):
         base.train, **{k: getattr(args, k) for k in ("steps", "model", "init_scale", "train_samples", "schedule",
                                                      "warmup", "decay_follows", "batch_size", "seed")
                        if getattr(args, k) is not None})
-    wds = base.wds if args.wds is None else tuple((n, args.wds) for n in PAIRS[pair])
+    wds = base.wds if args.wds is None else tuple((n, args.wds) for n in pair_forms(pair))
     cfg = dataclasses.replace(base, pair=pair, wds=wds, lrs=args.lrs or base.lrs,
                               seeds=args.seeds or base.seeds, normalized=args.normalized or base.normalized,
                               train=train)

@@ -5,11 +5,11 @@ import math
 import sys
 
 from explorer.interface.params import REGIME_MAP, SWEEP, Spec
-from explorer.runs.regime import AXES
+from explorer.runs.axes import AXES, REGIME_AXES
 
 MAP: dict[str, Spec] = {s.name: s for s in (
     Spec("axis", REGIME_MAP["s_map_axis"].default, "the training setting the map varies", kind="choice",
-         choices=tuple(AXES)),
+         choices=REGIME_AXES),
     Spec("values", None, "comma-separated values of the axis (default: the app's default range for that axis)",
          kind="floats", lo=0.0, lo_open=True),
 )}
@@ -41,18 +41,13 @@ def add_parser(sub, option) -> None:
 
 def _values(parser, axis: str, given) -> tuple:
     if given is None:
-        spec = REGIME_MAP[f"s_map_{axis}"]
+        spec = REGIME_MAP[f"s_map_{AXES[axis].field}"]
         lo, hi = spec.default
         return tuple(v for v in spec.options if lo <= v <= hi)
-    if axis == "init_scale":
-        bad = [v for v in given if v > 64]
-        if bad:
-            parser.error(f"argument --values: initial scale must be ≤ 64, got {bad[0]:g}")
-        return tuple(float(v) for v in given)
-    bad = [v for v in given if v != int(v) or v < 1]
-    if bad:
-        parser.error(f"argument --values: {axis} takes whole numbers ≥ 1, got {bad[0]:g}")
-    return tuple(int(v) for v in given)
+    try:
+        return AXES[axis].check(given)
+    except ValueError as e:
+        parser.error(f"argument --values: {e}")
 
 
 def run(parser, args, sweep_config, check_device, write) -> int:

@@ -12,15 +12,21 @@ from explorer.core.forms import OPTIMIZERS, Precond, decoupled_rule, decoupled_s
 from explorer.core.models import MODELS, NO_DECAY
 from explorer.core.schedules import SCHEDULES
 from explorer.core.surfaces import SURFACES
+from explorer.runs.axes import REGIME_AXES, ROW_AXES
 from explorer.runs.sweep import PRESETS
 from explorer.runs.train import TrainConfig
-from explorer.runs.transfer import AXES
 
 
 def _decades(lo: int, hi: int, mantissas=(1, 2, 5)) -> tuple[float, ...]:
     """1-2-5 log grid from 10^lo to 10^hi: the values the log sliders step through."""
     vals = [float(f"{m}e{e}") for e in range(lo, hi) for m in mantissas] + [float(f"1e{hi}")]
     return tuple(vals)
+
+
+def _respelled(raw: str, choices) -> str:
+    """A choice in the spelling older links and scripts use (`batch_size`) as it is written now (`batch-size`)."""
+    alt = raw.replace("_", "-")
+    return alt if raw not in choices and alt in choices else raw
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class Spec:
                 raise ValueError(f"{self.name}: expected true or false, got {raw!r}")
             return raw.lower() == "true"
         if self.kind == "choice":
+            raw = _respelled(raw, self.choices)
             if raw not in self.choices:
                 raise ValueError(f"{self.name}: unknown value {raw!r}; choose from {', '.join(self.choices)}")
             return raw
@@ -192,7 +199,7 @@ SWEEP_GRID: dict[str, Spec] = {s.name: s for s in (
     Spec("s_samples", None, "train samples", kind="int", lo=10, options=(100, 300, 600, 1200)),
     # rows along another setting than lr (explorer.transfer): at one lr, a range of stops of that setting
     Spec("s_axis", "lr", "what the rows vary: the learning rate, or one training setting at one lr",
-         kind="choice", choices=("lr", "steps", "train-samples", "batch-size")),
+         kind="choice", choices=ROW_AXES),
     Spec("s_lr", None, "the one learning rate (log₂) when the rows vary another setting", kind="int", lo=-16,
          hi=0, step=1),
     Spec("s_rows_steps", (150, 600), "steps per run: the rows' range of stops", kind="floats", lo=1,
@@ -219,10 +226,9 @@ CONVERT: dict[str, Spec] = {s.name: s for s in (
 
 # The regime map (sweep tab, below the heat maps): one sweep per value of one training setting. A range
 # slider per axis picks consecutive stops; the defaults are five points each.
-MAP_AXES = ("steps", "init_scale", "batch_size")
 REGIME_MAP: dict[str, Spec] = {s.name: s for s in (
-    Spec("s_map_axis", "init_scale", "the training setting the map varies (the rest: the sweep above)",
-         kind="choice", choices=MAP_AXES),
+    Spec("s_map_axis", "init-scale", "the training setting the map varies (the rest: the sweep above)",
+         kind="choice", choices=REGIME_AXES),
     Spec("s_map_steps", (100, 1000), "steps per run: the range of stops the map visits", kind="floats", lo=1,
          options=(100, 200, 300, 600, 1000, 1500, 3000, 6000)),
     Spec("s_map_init_scale", (1.0, 16.0), "initial weights × k: the range of stops the map visits", kind="floats",
@@ -316,7 +322,7 @@ SWEEP: dict[str, Spec] = {s.name: s for s in (
 
 AXIS: dict[str, Spec] = {s.name: s for s in (
     Spec("axis", "lr", "what the sweep's rows vary: lr (the coupling), or steps, train-samples, batch-size at "
-         "one lr (the first of --lrs; default the middle of the preset's lrs)", kind="choice", choices=tuple(AXES)),
+         "one lr (the first of --lrs; default the middle of the preset's lrs)", kind="choice", choices=ROW_AXES),
     Spec("values", None, "comma-separated row values of --axis (steps, train-samples, batch-size: whole numbers)",
          kind="floats", lo=0.0, lo_open=True),
 )}

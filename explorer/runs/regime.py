@@ -14,15 +14,10 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from explorer.runs.axes import AXES, REGIME_AXES
 from explorer.runs.cost import Eta
 from explorer.runs.sweep import COLUMNS, SweepConfig, estimate_seconds, run_sweep
 
-# axis → (TrainConfig field, what it moves, how the page names it)
-AXES = {
-    "steps": ("steps", "run length: N = α·λ_torch·Ση_t grows with it", "steps per run"),
-    "init_scale": ("init_scale", "how much of a random start the decay must remove", "initial weights × k"),
-    "batch_size": ("batch_size", "gradient noise: smaller batches, noisier gradients", "batch size"),
-}
 MAP_COLUMNS = ["axis_value"] + COLUMNS
 
 
@@ -33,8 +28,10 @@ class MapConfig:
     values: tuple = (100, 300, 1000)
 
     def __post_init__(self):
-        if self.axis not in AXES:
-            raise ValueError(f"unknown regime axis {self.axis!r}; choose from {', '.join(AXES)}")
+        axis = AXES.get(self.axis.replace("_", "-"))
+        if axis is None or not axis.regime:
+            raise ValueError(f"unknown regime axis {self.axis!r}; choose from {', '.join(REGIME_AXES)}")
+        object.__setattr__(self, "axis", axis.name)
         if not self.values:
             raise ValueError("a regime map needs at least one axis value")
         if self.base.seeds < 2:
@@ -42,7 +39,7 @@ class MapConfig:
 
     def point(self, value) -> SweepConfig:
         """The sweep at one axis value: the base sweep with that one training setting changed."""
-        return along(self.base, AXES[self.axis][0], value)
+        return along(self.base, AXES[self.axis].field, value)
 
 
 # ---- sweeps along one training setting: the map's points, and the transfer sweep's rows (explorer.transfer)
@@ -90,13 +87,13 @@ def run_along(base: SweepConfig, field: str, values, device: str | None = None,
 
 def estimate_map_seconds(cfg: MapConfig, device: str | None = None, threads: int | None = None) -> list[float]:
     """Expected seconds of each point's sweep (estimate_along)."""
-    return estimate_along(cfg.base, AXES[cfg.axis][0], cfg.values, device, threads)
+    return estimate_along(cfg.base, AXES[cfg.axis].field, cfg.values, device, threads)
 
 
 def run_map(cfg: MapConfig, device: str | None = None,
             progress: Callable[[float, float | None], None] | None = None,
             estimates: list[float] | None = None) -> pd.DataFrame:
     """Every point's sweep (run_along); an exception raised in progress (a cancel) stops the map."""
-    return run_along(cfg.base, AXES[cfg.axis][0], cfg.values, device, progress, estimates)
+    return run_along(cfg.base, AXES[cfg.axis].field, cfg.values, device, progress, estimates)
 
 

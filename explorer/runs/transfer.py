@@ -8,23 +8,14 @@ log2(best λ) on log2(row value) (sweep.coupling, rows where λ hardly matters l
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from explorer.core.data import MAX_TRAIN
+from explorer.runs.axes import AXES, ROW_AXES, axis_named
 from explorer.runs.regime import along, estimate_along, run_along
 from explorer.runs.sweep import COLUMNS, SweepConfig
-
-# axis (CLI, URL) → (TrainConfig field and frame column, the axis title, smallest and largest value)
-AXES = {
-    "lr": ("lr", "learning rate α", 0.0, math.inf),
-    "steps": ("steps", "steps per run", 1, 200_000),
-    "train-samples": ("train_samples", "training digits", 10, MAX_TRAIN),
-    "batch-size": ("batch_size", "batch size", 1, MAX_TRAIN),
-}
 
 
 def middle_lr(lrs) -> float:
@@ -34,15 +25,7 @@ def middle_lr(lrs) -> float:
 
 def check_values(axis: str, values) -> tuple:
     """The row values of an axis, checked: ValueError with a one-line reason."""
-    field, title, lo, hi = AXES[axis]
-    if not values:
-        raise ValueError(f"{axis} needs at least one value")
-    if field == "lr":
-        return tuple(float(v) for v in values)
-    bad = [v for v in values if v != int(v) or not lo <= v <= hi]
-    if bad:
-        raise ValueError(f"{axis} takes whole numbers from {lo} to {hi}, got {bad[0]:g}")
-    return tuple(sorted({int(v) for v in values}))
+    return axis_named(axis).check(values)
 
 
 @dataclass(frozen=True)
@@ -53,15 +36,18 @@ class AxisSweep:
     values: tuple
 
     def __post_init__(self):
-        if self.axis not in AXES or self.axis == "lr":
-            raise ValueError(f"unknown row axis {self.axis!r}; choose from {', '.join(a for a in AXES if a != 'lr')}")
+        axis = AXES.get(self.axis.replace("_", "-"))
+        if axis is None or not axis.rows or axis.name == "lr":
+            rows = ", ".join(a for a in ROW_AXES if a != "lr")
+            raise ValueError(f"unknown row axis {self.axis!r}; choose from {rows}")
+        object.__setattr__(self, "axis", axis.name)
         if len(self.base.lrs) != 1:
             raise ValueError(f"a sweep along {self.axis} uses one lr, got {len(self.base.lrs)}")
         object.__setattr__(self, "values", check_values(self.axis, self.values))
 
     @property
     def column(self) -> str:
-        return AXES[self.axis][0]
+        return AXES[self.axis].field
 
     @property
     def lr(self) -> float:

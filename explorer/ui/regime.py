@@ -13,8 +13,9 @@ from explorer.analysis.regime import map_points, points_frame
 from explorer.core.fmt import fmt
 from explorer.core.forms import OPTIMIZERS
 from explorer.interface.params import REGIME_MAP
+from explorer.runs.axes import AXES
 from explorer.runs.cost import torch_threads
-from explorer.runs.regime import AXES, MapConfig, estimate_map_seconds, run_map
+from explorer.runs.regime import MapConfig, estimate_map_seconds, run_map
 from explorer.runs.sweep import SweepConfig
 from explorer.ui import urlstate
 from explorer.ui.controls import markdown_table, show_chart, spec_widget
@@ -46,12 +47,14 @@ def _duration(seconds: float) -> str:
 def map_controls(base: SweepConfig) -> MapConfig | None:
     c = st.columns([1, 2, 3])
     axis = spec_widget(c[0], "Regime axis", REGIME_MAP["s_map_axis"])
-    spec = REGIME_MAP[f"s_map_{axis}"]
-    lo, hi = sorted(spec_widget(c[1], f"{AXES[axis][2]}: from … to", spec))   # a link may give them reversed
+    spec = REGIME_MAP[f"s_map_{AXES[axis].field}"]
+    lo, hi = sorted(spec_widget(c[1], f"{AXES[axis].title}: from … to", spec))   # a link may give them reversed
     values = tuple(v for v in spec.options if lo <= v <= hi)
-    urlstate.forget(*(f"s_map_{a}" for a in AXES if a != axis))        # the other axes' ranges are not shown
-    c[2].caption(f"{len(values)} points: {', '.join(fmt(v) for v in values)} — {AXES[axis][1]}. Every other "
-                 "setting, the grids and the seeds are the sweep's above.")
+    # the other axes' ranges are not shown
+    urlstate.forget(*(f"s_map_{a.field}" for a in AXES.values() if a.regime and a.name != axis))
+    shown = ", ".join(fmt(v) for v in values)
+    c[2].caption(f"{len(values)} points: {shown} — {AXES[axis].moves}. Every other setting, the grids and the "
+                 "seeds are the sweep's above.")
     if base.pair != "adam":
         st.info("The regime map compares the three Adam forms; choose an Adam preset above.")
         return None
@@ -130,7 +133,7 @@ def _compute(cfg: MapConfig, estimates: list[float], threads: int) -> MapResult:
 
 def show_map(cfg: MapConfig, done: MapResult, metric: str) -> None:
     table = points_frame(map_points(cfg, done.frame, metric))
-    axis_title = AXES[cfg.axis][2]
+    axis_title = AXES[cfg.axis].title
     sub = sweep_subtitle_text(cfg.base) + f" · metric {metric}"
     meta = dataclasses.asdict(cfg.base) | {"axis": cfg.axis, "values": cfg.values, "metric": metric}
     show_chart(st, map_chart(table, axis_title, subtitle=sub), key="s_map_chart", stem=f"regime-map-{cfg.axis}",

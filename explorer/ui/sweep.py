@@ -15,6 +15,7 @@ from explorer.core.fmt import fmt
 from explorer.core.forms import OPTIMIZERS
 from explorer.interface.params import SWEEP_GRID, TRAIN
 from explorer.runs import transfer
+from explorer.runs.axes import AXES
 from explorer.runs.cost import sweep_threads_now, torch_threads
 from explorer.runs.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, run_sweep, with_corrected
 from explorer.runs.train import default_device
@@ -113,10 +114,10 @@ def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str
     n_lr = spec_widget(c[1], "rows (learning rates)", g["s_n_lr"], default=d["s_n_lr"], help=None, disabled=not on_lr)
     if not on_lr:
         lr_exp = spec_widget(c[1], "the one learning rate: log₂", g["s_lr"], default=d["s_lr"])
-        spec = g[f"s_rows_{transfer.AXES[axis][0]}"]
-        lo, hi = sorted(spec_widget(c[1], f"{transfer.AXES[axis][1]}: from … to", spec))  # a link may reverse them
+        spec = g[f"s_rows_{AXES[axis].field}"]
+        lo, hi = sorted(spec_widget(c[1], f"{AXES[axis].title}: from … to", spec))  # a link may reverse them
         values = tuple(v for v in spec.options if lo <= v <= hi)
-    urlstate.forget(*(k for k in g if k.startswith("s_rows_") and not k.endswith(transfer.AXES[axis][0])),
+    urlstate.forget(*(k for k in g if k.startswith("s_rows_") and not k.endswith(AXES[axis].field)),
                     *(("s_lr",) if on_lr else ()))
     n_wd = spec_widget(c[1], "columns (λ values)", g["s_n_wd"], default=d["s_n_wd"], help=None)
     corrected = url_widget(c[2], "toggle", "+ AdamW, corrected form", key="s_corrected", disabled=p.pair != "adam",

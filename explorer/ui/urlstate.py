@@ -60,6 +60,8 @@ def url_rule(kind: str, a: dict) -> tuple[Callable[[list[str]], Any], str]:
         by_text = {str(show(o)): o for o in a["options"]}
 
         def one(text: str):
+            if text.replace("_", "-") in by_text and text not in by_text:   # an older link's spelling
+                text = text.replace("_", "-")
             if text in by_text:
                 return by_text[text]
             try:                       # a number written another way ("1.0" for the stop shown as "1")

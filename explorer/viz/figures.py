@@ -15,6 +15,7 @@ from explorer.core.forms import OPTIMIZERS, pair_optimizers
 from explorer.core.schedules import Schedule
 from explorer.core.surfaces import SURFACES
 from explorer.runs import transfer
+from explorer.runs.axes import AXES
 from explorer.runs.sweep import SweepConfig, run_sweep
 from explorer.runs.train import TrainConfig, Trainer
 from explorer.runs.trajectory import fixed_point, run_trajectories
@@ -142,7 +143,7 @@ def sweep_charts(cfg: SweepConfig | transfer.AxisSweep, frame: pd.DataFrame, met
               min(float(valid.max()) if len(valid) else 1.0, cap))
     couplings = {n: coupling(frame, n, metric, row=row) for n in base.optimizers}
     label = "λ_norm" if base.normalized else "λ"
-    title = transfer.AXES[cfg.axis][1] if row != "lr" else "learning rate α"
+    title = AXES[cfg.axis].title if row != "lr" else AXES["lr"].title
     out = {n: sweep_heatmap(frame, n, metric, couplings[n], domain, top_k, wd_label=label,
                                    subtitle=sweep_subtitle(cfg), row=row, row_title=title) for n in base.optimizers}
     return out, couplings

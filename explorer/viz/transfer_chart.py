@@ -6,7 +6,7 @@ import pandas as pd
 
 from explorer.analysis.transfer import RULES, Transfer, prediction_lines
 from explorer.core.forms import OPTIMIZERS
-from explorer.runs.transfer import AXES
+from explorer.runs.axes import AXES
 from explorer.viz import chartkit as kit
 from explorer.viz.equilibrium_charts import MAP_COLORS
 
@@ -27,7 +27,7 @@ def transfer_chart(t: Transfer, subtitle: str = "", width: int = 620, height: in
                       scale=alt.Scale(domain=labels, range=[MAP_COLORS.get(n, "#666") for n in names]))
     dash = alt.StrokeDash("line:N", title=None, scale=alt.Scale(domain=list(DASHES), range=list(DASHES.values())),
                           legend=kit.legend(list(DASHES), width))
-    title = AXES[t.axis][1]
+    title = AXES[t.axis].title
     x = alt.X("value:Q", title=f"{title} (log scale)", scale=alt.Scale(type="log", base=2, nice=False),
               axis=alt.Axis(values=sorted(float(v) for v in t.best["value"].unique()), format="~g"))
     y = alt.Y("best_wd:Q", title="best λ (log scale)", scale=alt.Scale(type="log", base=2, nice=False),
