@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from explorer.analysis.predictions import REGIMES, distance
 from explorer.core import measures
+from explorer.core.forms import OPTIMIZERS
 from explorer.core.measures import EQUILIBRIUM_N
 from explorer.runs.cost import Eta, sweep_threads, sweep_threads_now, torch_threads  # noqa: F401  (the app's API)
 from explorer.runs.sweep import SweepConfig
@@ -61,25 +63,13 @@ def coupling(frame: pd.DataFrame, optimizer: str, metric: str = "test_loss",
     return Coupling(float(slope), float(intercept), best, tuple(flat), tuple(edge))
 
 
-# Each regime's prediction for the two AdamW forms' slopes (PyTorch form, paper form), and its source.
-PREDICTIONS = {
-    "fixed point": ((0.0, 1.0), "the weights' scale matters and the run lasts many decay timescales (N ≫ 1): "
-                    "AdamW's fixed point m̂/(√v̂+ε) = −λ_torch·θ does not involve α (full-batch AdamW converges to "
-                    "min f s.t. ‖θ‖∞ ≤ 1/λ_torch: Xie & Li, ICML 2024)"),
-    "transient": ((-1.0, 0.0), "the start is not forgotten (N ≲ 1, or a large initial scale): the total "
-                  "shrinkage Π(1 − η_t·λ_paper) decides (the EMA view of Wang & Aitchison, ICML 2025)"),
-    "rotational": ((-1.0, 0.0), "scale-invariant weights at rotational equilibrium: they turn by "
-                   "√(2·η_t·α·λ_torch·(1−β1)/(1+β1)) per step, a function of λ_paper = α·λ_torch only (Kosson, "
-                   "Messmer & Jaggi, ICML 2024)"),
-}
-
-
 def regime_text(torch_slope: float, paper_slope: float, n_star: list[float], model: str) -> str:
     """Which regime's prediction the measured AdamW slopes match, each prediction with its source, and the
     decay times N behind it. No rule is stated as general: each holds in its own regime."""
     med = float(np.median(n_star))
-    near = abs(torch_slope) + abs(paper_slope - 1)          # prediction: 0, +1
-    far = abs(torch_slope + 1) + abs(paper_slope)           # prediction: −1, 0
+    measured = {"adamw-torch": torch_slope, "adamw": paper_slope}
+    near = distance(REGIMES["fixed point"], measured)
+    far = distance(REGIMES["transient"], measured)
     invariant = model == "mlp-ln"
     if min(near, far) > 1:
         verdict = "The slopes match **neither** prediction."
@@ -105,8 +95,11 @@ def regime_text(torch_slope: float, paper_slope: float, n_star: list[float], mod
         verdict = ("The slopes match the **far-from-equilibrium** (transient) prediction: paper form 0, PyTorch "
                    "form −1 — the paper's axis-aligned valley. Adam+L2 has no such law: its decay α·λ/(√v̂+ε) "
                    "runs through v̂, which moves with α and λ.")
-    sources = "; ".join(f"*{name}* — slopes PyTorch {t:+g}, paper {p:+g} when {why}"
-                        for name, ((t, p), why) in PREDICTIONS.items())
+    def said(p) -> str:
+        slopes = ", ".join(f"{OPTIMIZERS[n].short} {s:+g}" for n, s in p.slopes.items())
+        return f"*{p.name}* — slopes {slopes} when {p.source}"
+
+    sources = "; ".join(said(p) for p in REGIMES.values())
     return (
         f"**Regime.** At the best PyTorch-form cells a run lasts N = α·λ_torch·Ση_t = {min(n_star):.2g} … "
         f"{max(n_star):.2g} decay times (median {med:.2g}; e^−N = {np.exp(-med):.0%} of the start would "

@@ -11,8 +11,6 @@ from explorer.analysis.interpret import coupling
 from explorer.runs.regime import MapConfig
 from explorer.runs.sweep import SweepConfig
 
-PREDICTIONS = {"0": "best λ independent of α", "+1": "best λ ∝ α", "−1": "best λ ∝ 1/α"}
-
 
 @dataclass(frozen=True)
 class MapPoint:

@@ -9,23 +9,12 @@ import numpy as np
 import pandas as pd
 
 from explorer.analysis.interpret import coupling
+from explorer.analysis.predictions import RULES
 from explorer.core.forms import OPTIMIZERS
 from explorer.core.measures import lambda_torch
 from explorer.runs.axes import AXES
 from explorer.runs.sweep import SweepConfig
 from explorer.runs.transfer import AxisSweep, base_of, row_column
-
-# Each rule's prediction for a decoupled form's slope along each axis at a fixed lr, and its source. The
-# slope of λ_torch along lr is the form's own slope minus its power of α (λ_paper = α·λ_torch).
-RULES = {
-    "τ in epochs": ({"lr": -1.0, "steps": 0.0, "train-samples": -1.0, "batch-size": 1.0},
-                    "the best decay timescale in epochs, τ_epoch = τ_iter·b/N = b/(N·α·λ_torch), stays the same "
-                    "(Wang & Aitchison, ICML 2025): λ_torch ∝ b/(α·N), whatever the run length"),
-    "τ ∝ run": ({"lr": -1.0, "steps": -1.0, "train-samples": 0.0, "batch-size": 0.0},
-                "the best timescale is a fixed share of the run, τ_iter = 1/(α·λ_torch) ∝ steps (their rule for "
-                "one-epoch pre-training; Bergsma et al., NeurIPS 2025, at fixed tokens per parameter): "
-                "λ_torch ∝ 1/(α·steps)"),
-}
 
 
 def alpha_power(name: str) -> float | None:
@@ -39,7 +28,7 @@ def predicted_slope(rule: str, axis: str, name: str) -> float | None:
     k = alpha_power(name)
     if k is None:
         return None
-    slope = RULES[rule][0][axis]              # of λ_torch; the form's λ = α^(1−k)·λ_torch
+    slope = RULES[rule].slopes[axis]              # of λ_torch; the form's λ = α^(1−k)·λ_torch
     return slope + (1 - k) if axis == "lr" else slope
 
 
@@ -72,7 +61,7 @@ def verdict_text(axis: str, slopes: dict[str, float]) -> str:
     if not decoupled:
         return "No decoupled form has a measured slope here (fewer than two rows where λ matters)."
     parts = []
-    for rule, (_, why) in RULES.items():
+    for rule, why in ((r.name, r.source) for r in RULES.values()):
         pred = {n: predicted_slope(rule, axis, n) for n in decoupled}
         off = max(abs(s - pred[n]) for n, s in decoupled.items())
         said = ", ".join(f"{OPTIMIZERS[n].label} {pred[n]:+g} (measured {decoupled[n]:+.2f})" for n in decoupled)

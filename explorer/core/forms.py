@@ -60,6 +60,12 @@ class DecayForm:
     torch: TorchReference | None = None
 
     @property
+    def short(self) -> str:
+        """The label's distinguishing word: "PyTorch" for "AdamW (PyTorch form)"; the label where there is none."""
+        inner = self.label.partition("(")[2].removesuffix(")").removesuffix(" form")
+        return inner or self.label
+
+    @property
     def rate(self) -> str:
         """The shrink per step as text: η_t·λ, η_t·α·λ, η_t²·α·λ (decoupled forms only)."""
         eta = {0: "", 1: "η_t·", 2: "η_t²·"}.get(self.eta_power, f"η_t^{self.eta_power}·")

@@ -4,14 +4,15 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from explorer.analysis.transfer import RULES, Transfer, prediction_lines
+from explorer.analysis.predictions import RULES
+from explorer.analysis.transfer import Transfer, prediction_lines
 from explorer.core.forms import OPTIMIZERS
 from explorer.runs.axes import AXES
 from explorer.viz import chartkit as kit
 from explorer.viz.equilibrium_charts import MAP_COLORS
 
 MEASURED = "measured best λ"
-DASHES = {MEASURED: [1, 0], **dict(zip(RULES, ([7, 4], [2, 3])))}
+
 
 
 def transfer_chart(t: Transfer, subtitle: str = "", width: int = 620, height: int = 300) -> alt.LayerChart:
@@ -25,8 +26,9 @@ def transfer_chart(t: Transfer, subtitle: str = "", width: int = 620, height: in
     labels = [OPTIMIZERS[n].label for n in names]
     color = alt.Color("label:N", title="form", legend=kit.legend(labels, width),
                       scale=alt.Scale(domain=labels, range=[MAP_COLORS.get(n, "#666") for n in names]))
-    dash = alt.StrokeDash("line:N", title=None, scale=alt.Scale(domain=list(DASHES), range=list(DASHES.values())),
-                          legend=kit.legend(list(DASHES), width))
+    dashes = {MEASURED: [1, 0], **{r.name: list(r.dash) for r in RULES.values()}}
+    dash = alt.StrokeDash("line:N", title=None, scale=alt.Scale(domain=list(dashes), range=list(dashes.values())),
+                          legend=kit.legend(list(dashes), width))
     title = AXES[t.axis].title
     x = alt.X("value:Q", title=f"{title} (log scale)", scale=alt.Scale(type="log", base=2, nice=False),
               axis=alt.Axis(values=sorted(float(v) for v in t.best["value"].unique()), format="~g"))
