@@ -21,12 +21,14 @@ import numpy as np
 import pandas as pd
 
 from explorer.core.fmt import fmt
+from explorer.core.forms import OPTIMIZERS, decoupled_forms
 from explorer.core.measures import NEGLIGIBLE_N
 from explorer.core.schedules import Schedule
 
 
 @dataclass(frozen=True)
-class DecayForm:
+class Convention:
+    """How a library writes λ: the shrink per step r_t = α^lr_power·η_t^eta_power·λ."""
     name: str
     label: str
     rate: str           # the shrink per step, as text
@@ -34,12 +36,15 @@ class DecayForm:
     eta_power: int      # b: η_t's power in r_t
 
 
-FORMS: dict[str, DecayForm] = {f.name: f for f in (
-    DecayForm("adamw", "paper (Loshchilov & Hutter)", "η_t·λ", 0, 1),
-    DecayForm("adamw-torch", "PyTorch / optax / Keras AdamW", "η_t·α·λ", 1, 1),
-    DecayForm("adamw-corrected", "corrected (AdamC; timm)", "η_t²·α·λ", 1, 2),
-    DecayForm("composer", "Composer DecoupledAdamW", "η_t·λ (lr_t/lr_0·λ)", 0, 1),
-)}
+def _conventions() -> dict[str, Convention]:
+    """Every decoupled Adam form of the registry, then Composer's (the paper's form written as lr_t/lr_0·λ)."""
+    forms = [OPTIMIZERS[n] for n in decoupled_forms("adam")]
+    out = [Convention(f.name, f.library, f.rate, int(f.scaled), f.eta_power) for f in forms]
+    out.append(Convention("composer", "Composer DecoupledAdamW", "η_t·λ (lr_t/lr_0·λ)", 0, 1))
+    return {c.name: c for c in out}
+
+
+FORMS: dict[str, Convention] = _conventions()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from explorer.core.forms import OPTIMIZERS, Decay, decoupled_rule, decoupled_shrink, pair_optimizers
+from explorer.core.forms import OPTIMIZERS, Decay, decoupled_forms, decoupled_rule, decoupled_shrink, pair_optimizers
 from explorer.core.optim import BatchedOptimizer
 from explorer.core.schedules import Schedule
 from explorer.core.surfaces import SURFACES
@@ -163,7 +163,9 @@ def effective_decay_surface(surface: str, lr: float, wd: float, steps: int, form
 
 
 # ---------------------------------------------------------------- the decay forms
-FORMS = ("adamw", "adamw-torch", "adamw-corrected", "adam-l2")
+def panel_forms() -> tuple[str, ...]:
+    """Every decoupled Adam form, then Adam+L2."""
+    return decoupled_forms("adam") + ("adam-l2",)
 
 
 def decay_forms(cfg: TrainConfig, lam_torch: float, lrs: tuple[float, ...], device=None) -> pd.DataFrame:
@@ -172,9 +174,11 @@ def decay_forms(cfg: TrainConfig, lam_torch: float, lrs: tuple[float, ...], devi
     the base α, so both are the same run there); the corrected form shrinks by η_t²·α·λ (the PyTorch form's
     under a constant schedule); L2's λθ is divided by √v̂+ε, so it has no single rate (nan)."""
     lam_paper = lam_torch * cfg.lr                # the same run as the torch form at the base α
-    names = tuple(n for _ in lrs for n in FORMS)
-    lr_runs = [lr for lr in lrs for _ in FORMS]
-    wd_runs = [lam_paper if n == "adamw" else lam_torch for _ in lrs for n in FORMS]
+    forms = panel_forms()
+    names = tuple(n for _ in lrs for n in forms)
+    lr_runs = [lr for lr in lrs for _ in forms]
+    # an unscaled decoupled form's λ is α·λ_torch (at the base α)
+    wd_runs = [lam_paper if decoupled_rule(n) == (1, False) else lam_torch for _ in lrs for n in forms]
     shrink = [decoupled_shrink(n, lr, w) or math.nan for n, lr, w in zip(names, lr_runs, wd_runs)]   # L2: nan
     tr = Trainer(replace(cfg, optimizers=names), device, lr=lr_runs, wd=wd_runs)
     rows = []

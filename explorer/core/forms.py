@@ -56,7 +56,7 @@ class DecayForm:
     hue: str = PLAIN_COLOR     # its own colour where several forms share a chart
     formula: str = ""          # the update in LaTeX
     caption: str = ""          # what the form does and where the race's ◆ is, one paragraph
-    also: str = ""             # who else writes λ this way
+    library: str = ""          # who writes λ this way (the converter's rows)
     torch: TorchReference | None = None
 
     @property
@@ -64,6 +64,12 @@ class DecayForm:
         """The label's distinguishing word: "PyTorch" for "AdamW (PyTorch form)"; the label where there is none."""
         inner = self.label.partition("(")[2].removesuffix(")").removesuffix(" form")
         return inner or self.label
+
+    @property
+    def rule(self) -> str:
+        """The decay's update in short: θ·(1−η·α·λ), θ − η·λ·θ, θ·(1−η²·α·λ) (decoupled forms only)."""
+        eta = {0: "", 1: "η·", 2: "η²·"}.get(self.eta_power, f"η^{self.eta_power}·")
+        return f"θ·(1−{eta}α·λ)" if self.scaled else f"θ − {eta}λ·θ"
 
     @property
     def rate(self) -> str:
@@ -95,7 +101,7 @@ for _form in (
                       r"\\\theta_t&=\theta_{t-1}-\eta_t\,\alpha\,b_t\end{aligned}",
               caption="SGD scales every coordinate alike, so L2 here is plain weight decay with rate α·λ; it stops "
                       "at ◆, the minimum of f + λ/2‖θ‖².",
-              also="torch.optim.SGD(weight_decay=λ)", torch=TorchReference("SGD", lambda lr, wd: wd)),
+              library="torch.optim.SGD(weight_decay=λ)", torch=TorchReference("SGD", lambda lr, wd: wd)),
     DecayForm("sgdw", Precond.SGD, Decay.DECOUPLED, "SGDW", eta_power=1, in_pair=True, color=DECOUPLED_COLOR,
               hue=DECOUPLED_COLOR,
               formula=r"\begin{aligned}b_t&=\mu b_{t-1}+\nabla f(\theta_{t-1})\\"
@@ -103,7 +109,7 @@ for _form in (
                       r"\end{aligned}",
               caption="Decoupled: θ shrinks by η_t·λ per step. Without momentum this is SGD+L2 with λ' = λ/α "
                       "(Proposition 1); it stops at ◆, the L2 optimum for λ(1−μ)/α.",
-              also="the paper's SGDW (no torch class)"),
+              library="the paper's SGDW (no torch class)"),
     DecayForm("adam", Precond.ADAM, Decay.NONE, "Adam", torch=TorchReference("Adam", lambda lr, wd: 0.0)),
     DecayForm("adam-l2", Precond.ADAM, Decay.L2, "Adam + L2", in_pair=True, color=L2_COLOR, hue=L2_COLOR,
               formula=r"\begin{aligned}g_t&=\nabla f(\theta_{t-1})+\textcolor{#d95f02}{\lambda\theta_{t-1}}\\"
@@ -111,7 +117,7 @@ for _form in (
               caption="The L2 pull λθ enters the gradient, so Adam divides it by √v̂+ε like everything else: "
                       "coordinates with large gradients are barely regularized, flat ones a lot. It stops at ◆, "
                       "the minimum of f + λ/2‖θ‖².",
-              also="torch.optim.Adam(weight_decay=λ)", torch=TorchReference("Adam", lambda lr, wd: wd)),
+              library="torch.optim.Adam(weight_decay=λ)", torch=TorchReference("Adam", lambda lr, wd: wd)),
     DecayForm("adamw", Precond.ADAM, Decay.DECOUPLED, "AdamW (paper form)", eta_power=1, form="paper", in_pair=True,
               color=DECOUPLED_COLOR, hue="#1b9e77",
               formula=r"\begin{aligned}g_t&=\nabla f(\theta_{t-1})\\\theta_t&=\theta_{t-1}-" + _ADAM_STEP
@@ -119,7 +125,7 @@ for _form in (
               caption="The decay bypasses Adam's scaling and shrinks every coordinate at the same rate η_t·λ "
                       "(not multiplied by α). With exact gradients Adam's step ≈ sign(∇f), so it stops at ◆: the "
                       "minimum of f inside the dashed box ‖θ‖∞ ≤ α/λ.",
-              also="Loshchilov & Hutter, Algorithm 2; Composer's DecoupledAdamW",
+              library="paper (Loshchilov & Hutter)",
               torch=TorchReference("AdamW", lambda lr, wd: wd / lr)),
     DecayForm("adamw-torch", Precond.ADAM, Decay.DECOUPLED, "AdamW (PyTorch form)", eta_power=1, scaled=True,
               form="torch", in_pair=True, color=DECOUPLED_COLOR, hue=DECOUPLED_COLOR,
@@ -127,7 +133,7 @@ for _form in (
               caption="The decay bypasses Adam's scaling and shrinks every coordinate at the same rate "
                       "η_t·α·λ. With exact gradients Adam's step ≈ sign(∇f), so it stops at ◆: the minimum "
                       "of f inside the dashed box ‖θ‖∞ ≤ 1/λ.",
-              also="torch.optim.AdamW, optax, Keras", torch=TorchReference("AdamW", lambda lr, wd: wd)),
+              library="PyTorch / optax / Keras AdamW", torch=TorchReference("AdamW", lambda lr, wd: wd)),
     DecayForm("adamw-corrected", Precond.ADAM, Decay.DECOUPLED, "AdamW (corrected form)", eta_power=2, scaled=True,
               form="corrected", color=DECOUPLED_COLOR, hue="#7570b3",
               formula=_adam_decoupled(r"\eta_t^2\alpha\lambda"),
@@ -136,7 +142,7 @@ for _form in (
                       "∝ √(lr_t/λ_t) stays put as the schedule decays. With a constant schedule it is the PyTorch "
                       "form. ◆ is the last step's fixed point, the minimum of f inside ‖θ‖∞ ≤ 1/(λ·η_T): as η_t "
                       "falls the box grows, so the run chases a moving target.",
-              also="AdamC (Defazio 2025), timm's corrected_weight_decay",
+              library="corrected (AdamC; timm)",
               torch=TorchReference("AdamW", lambda lr, wd: wd)),
 ):
     register(_form)
@@ -187,5 +193,7 @@ def pair_optimizers(pair: str, form: str) -> tuple[str, str]:
     return "adam-l2", by_form(form)
 
 
-def colors() -> dict[str, str]:
-    return {f.name: f.color for f in FORMS.values()}
+def form_help() -> str:
+    """The "AdamW form" control's help: each value with its update, from the registry."""
+    forms = [FORMS[by_form(v)] for v in form_choices()]
+    return "decoupled decay form: " + ", ".join(f"{f.form} ({f.rule})" for f in forms)

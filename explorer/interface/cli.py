@@ -282,7 +282,7 @@ def _sweep_config(parser, args):
     import dataclasses
 
     from explorer.core.forms import pair_forms
-    from explorer.runs.sweep import PRESETS, with_corrected
+    from explorer.runs.sweep import PRESETS, with_extra_forms
     base = PRESETS[args.preset]
     pair = args.pair or base.pair
     if pair != base.pair and args.wds is None:
@@ -298,7 +298,7 @@ def _sweep_config(parser, args):
     if getattr(args, "corrected", False):      # (the regime map has no fourth form)
         if pair != "adam":
             parser.error("argument --corrected: the corrected form is an AdamW form (--pair adam)")
-        cfg = with_corrected(cfg)
+        cfg = with_extra_forms(cfg)
     return cfg
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from explorer.analysis.convert import FORMS
 from explorer.core.data import MAX_TRAIN
 from explorer.core.fmt import fmt
-from explorer.core.forms import OPTIMIZERS, Precond, decoupled_rule, decoupled_shrink
+from explorer.core.forms import OPTIMIZERS, Decay, Precond, decoupled_rule, decoupled_shrink, form_choices, form_help
 from explorer.core.models import MODELS, NO_DECAY
 from explorer.core.schedules import SCHEDULES
 from explorer.core.surfaces import SURFACES
@@ -105,9 +105,8 @@ def _preconditioner_specs(default: dict) -> tuple[Spec, ...]:
 
 
 LR_OPTIONS = _decades(-4, 0)
-DECAY_FORMS = ("torch", "paper", "corrected")
-_FORM = Spec("form", "torch", "decoupled decay form: torch (θ·(1−η·α·λ)), paper (θ − η·λ·θ) or corrected "
-             "(θ·(1−η²·α·λ), AdamC / timm)", kind="choice", choices=DECAY_FORMS, widget="radio")
+DECAY_FORMS = form_choices()
+_FORM = Spec("form", DECAY_FORMS[0], form_help(), kind="choice", choices=DECAY_FORMS, widget="radio")
 _DECAY_FOLLOWS = Spec("decay_follows", True, "decoupled decay follows the schedule (η_t multiplies it, as in the "
                       "paper; η_t² in the corrected form); false: constant decay λ or α·λ per step. L2 is unchanged: "
                       "its λθ passes through the schedule like every gradient", kind="bool", widget="toggle")
@@ -118,8 +117,9 @@ EPS_OPTIONS = tuple(float(f"1e{e}") for e in range(-12, 0))
 # quadratic, Adam+L2 shrinks only the flat coordinate, AdamW shrinks both alike.
 TRAJECTORY: dict[str, Spec] = {s.name: s for s in (
     Spec("surface", "quadratic", "2-D test function", kind="choice", choices=tuple(SURFACES)),
-    Spec("optimizer", "adamw-torch", "named optimizer: adamw is the paper's form (decay η·λ), adamw-torch "
-         "PyTorch's (η·α·λ), adamw-corrected AdamC's (η²·α·λ)", kind="choice", choices=tuple(OPTIMIZERS)),
+    Spec("optimizer", "adamw-torch", "named optimizer; decoupled decay per step: " + ", ".join(
+        f"{f.name} {f.rate}" for f in OPTIMIZERS.values() if f.decay is Decay.DECOUPLED), kind="choice",
+         choices=tuple(OPTIMIZERS)),
     Spec("pair", "adam", "which pair the app compares: Adam+L2 vs AdamW, or SGD+L2 vs SGDW",
          kind="choice", choices=("adam", "sgd"), widget="radio"),
     _FORM,
@@ -212,8 +212,9 @@ SWEEP_GRID: dict[str, Spec] = {s.name: s for s in (
 
 # The decay converter (CLI: python -m explorer convert; the Insights tab's panel 6).
 CONVERT: dict[str, Spec] = {s.name: s for s in (
-    Spec("source", "adamw-torch", "the form your λ is written in: adamw (paper, η_t·λ), adamw-torch (PyTorch, "
-         "η_t·α·λ), adamw-corrected (η_t²·α·λ), composer (lr_t/lr_0·λ)", kind="choice", choices=tuple(FORMS)),
+    Spec("source", "adamw-torch", "the form your λ is written in: " + ", ".join(f"{f.name} ({f.rate})"
+                                                                            for f in FORMS.values()),
+         kind="choice", choices=tuple(FORMS)),
     Spec("lr", 1e-3, "peak learning rate α", lo=0.0, lo_open=True, hi=100.0, step=1e-4, widget="number_input"),
     Spec("wd", 0.1, "decay λ, in the form given", lo=0.0, hi=1e6, step=1e-3, widget="number_input"),
     Spec("steps", 10_000, "training steps", kind="int", lo=1, hi=1_000_000, widget="number_input"),

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 from explorer.core.data import digits
-from explorer.core.forms import OPTIMIZERS
+from explorer.core.forms import OPTIMIZERS, Decay, decoupled_forms
 from explorer.core.models import forward, loss_per_run
 from explorer.runs.cost import Eta, sweep_threads, sweep_threads_now, torch_threads  # noqa: F401  (the app's API)
 from explorer.runs.train import TrainConfig, Trainer, default_device
@@ -59,11 +59,14 @@ class SweepConfig:
         return math.sqrt(b / (big_b * epochs))
 
 
-def with_corrected(cfg: SweepConfig) -> SweepConfig:
-    """The sweep plus AdamW's corrected form, on the PyTorch form's λ grid (a fourth heat map)."""
-    if cfg.pair != "adam" or "adamw-corrected" in cfg.optimizers:
-        return cfg
-    return replace(cfg, wds=cfg.wds + (("adamw-corrected", cfg.wd_grid("adamw-torch")),))
+def with_extra_forms(cfg: SweepConfig) -> SweepConfig:
+    """The sweep plus its pair's decoupled forms that are not among its default heat maps (today AdamW's corrected
+    form), each on the λ grid of the swept form whose λ is scaled by α alike (the corrected form: the PyTorch
+    form's)."""
+    extra = [OPTIMIZERS[n] for n in decoupled_forms(cfg.pair) if n not in cfg.optimizers]
+    grids = {OPTIMIZERS[n].scaled: g for n, g in cfg.wds if OPTIMIZERS[n].decay is Decay.DECOUPLED}
+    added = tuple((f.name, grids[f.scaled]) for f in extra if f.scaled in grids)
+    return replace(cfg, wds=cfg.wds + added) if added else cfg
 
 
 def grid_cells(cfg: SweepConfig) -> list[tuple[str, float, float]]:

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.core.fmt import fmt
+from explorer.core.forms import OPTIMIZERS, by_form, form_choices
 from explorer.ui import urlstate
 from explorer.ui.urlstate import url_widget
 from explorer.viz import chartkit
@@ -71,7 +72,7 @@ def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, chart_ke
 
 
 PAIR_CAPTIONS = ["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"]
-FORM_CAPTIONS = ["θ·(1−η·α·λ)", "θ − η·λ·θ", "θ·(1−η²·α·λ)"]
+FORM_CAPTIONS = [OPTIMIZERS[by_form(f)].rule for f in form_choices()]   # in the radio's order
 
 
 def spec_widget(where, label: str, spec, key: str | None = None, default=None, **kw):

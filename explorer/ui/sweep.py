@@ -17,7 +17,7 @@ from explorer.interface.params import SWEEP_GRID, TRAIN
 from explorer.runs import transfer
 from explorer.runs.axes import AXES
 from explorer.runs.cost import sweep_threads_now, torch_threads
-from explorer.runs.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, run_sweep, with_corrected
+from explorer.runs.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, run_sweep, with_extra_forms
 from explorer.runs.train import default_device
 from explorer.ui import regime, urlstate
 from explorer.ui.controls import show_chart, spec_widget
@@ -67,7 +67,7 @@ def preset_values(name: str) -> dict:
         "s_normalized": p.normalized,
         "s_lr": round(math.log2(transfer.middle_lr(p.lrs))),
     }
-    values.update({f"s_wd_{n}": _log2_range(g) for n, g in with_corrected(p).wds})
+    values.update({f"s_wd_{n}": _log2_range(g) for n, g in with_extra_forms(p).wds})
     return values
 
 
@@ -124,7 +124,7 @@ def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str
                            help="a fourth heat map: decay η_t²·α·λ (AdamC; timm's corrected weight decay), "
                                 "on the PyTorch form's λ grid") and p.pair == "adam"
     wds = []
-    for name, _ in (with_corrected(p) if corrected else p).wds:
+    for name, _ in (with_extra_forms(p) if corrected else p).wds:
         key = f"s_wd_{name}"
         label = f"λ of {OPTIMIZERS[name].label}: log₂ range"
         lo, hi = spec_widget(c[2], label, g["s_wd"], key=key, default=d[key], help=None)

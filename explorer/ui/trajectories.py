@@ -9,7 +9,6 @@ from explorer.core.surfaces import SURFACES
 from explorer.interface.params import TRAJECTORY, sanity_notes
 from explorer.runs.trajectory import summary_table
 from explorer.ui.controls import FORM_CAPTIONS, PAIR_CAPTIONS, markdown_table, show_chart, spec_widget, stops_slider
-from explorer.ui.copy import CAPTIONS, FORMULAS
 from explorer.ui.player import player
 from explorer.ui.urlstate import url_widget
 from explorer.viz import animate, chartkit, figures
@@ -153,8 +152,8 @@ def trajectory_view(v: dict) -> None:
                        on_select=lambda k=chart_key: start_from_click(k),
                        animation=lambda: race_gif(key), animation_stem=f"race-{v['surface']}", height=416,
                        grow=False)
-            st.latex(FORMULAS[name])
-            st.caption(CAPTIONS[name])
+            st.latex(OPTIMIZERS[name].formula)
+            st.caption(OPTIMIZERS[name].caption)
     if v["pair"] == "adam" and v["form"] == "corrected" and p["schedule"] == "constant" and not p["warmup"]:
         st.info("With a constant schedule (η_t = 1) the corrected form is the PyTorch form: pick a schedule to "
                 "see them differ (the corrected decay η_t²·α·λ fades faster as η_t falls).")

@@ -207,10 +207,6 @@ def start_of_cell(surface: str, ix, iy) -> tuple[float, float] | None:
     return out[0], out[1]
 
 
-COLORS = {"adam-l2": "#d95f02", "sgd-l2": "#d95f02", "adam": "#7f7f7f", "sgd": "#7f7f7f",
-          "adamw": "#1f78b4", "adamw-torch": "#1f78b4", "adamw-corrected": "#1f78b4", "sgdw": "#1f78b4"}
-
-
 def spec(chart: alt.TopLevelMixin) -> dict:
     """The chart's Vega-Lite spec with its data inline, for `st.vega_lite_chart(spec(chart))`: the same
     dict as `chart.to_dict()` without the JSON-schema validation, which costs tens of ms per chart."""
@@ -218,4 +214,4 @@ def spec(chart: alt.TopLevelMixin) -> dict:
 
 
 def color_scale(names):
-    return alt.Scale(domain=[OPTIMIZERS[n].label for n in names], range=[COLORS[n] for n in names])
+    return alt.Scale(domain=[OPTIMIZERS[n].label for n in names], range=[OPTIMIZERS[n].color for n in names])

@@ -43,10 +43,6 @@ def rotation_chart(stats: pd.DataFrame, optimizer: str, subtitle: str = "", widt
     return chart.properties(width=width, height=height, title=kit.title(title, subtitle, width))
 
 
-MAP_COLORS = {"adam-l2": "#d95f02", "adamw": "#1b9e77", "adamw-torch": "#1f78b4", "adamw-corrected": "#7570b3",
-              "sgd-l2": "#d95f02", "sgdw": "#1b9e77"}
-
-
 def map_chart(points: pd.DataFrame, axis_title: str, log_x: bool = True, subtitle: str = "",
               width: int = 620, height: int = 300) -> alt.LayerChart:
     """Coupling slope against the regime axis, one line per form, seed spread as a vertical bar, and the
@@ -54,7 +50,7 @@ def map_chart(points: pd.DataFrame, axis_title: str, log_x: bool = True, subtitl
     data = points.assign(label=points["optimizer"].map(lambda n: OPTIMIZERS[n].label))
     names = list(dict.fromkeys(data["optimizer"]))
     labels = [OPTIMIZERS[n].label for n in names]
-    color = alt.Color("label:N", scale=alt.Scale(domain=labels, range=[MAP_COLORS.get(n, "#666") for n in names]),
+    color = alt.Color("label:N", scale=alt.Scale(domain=labels, range=[OPTIMIZERS[n].hue for n in names]),
                       legend=kit.legend(labels, width))
     values = sorted(data["axis_value"].unique())
     x = alt.X("axis_value:Q", title=axis_title,

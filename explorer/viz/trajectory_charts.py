@@ -11,7 +11,7 @@ from explorer.core.forms import OPTIMIZERS
 from explorer.core.surfaces import SURFACES
 from explorer.viz import chartkit as kit
 from explorer.viz import playback as pb
-from explorer.viz.chartkit import COLORS, color_scale
+from explorer.viz.chartkit import color_scale
 
 # Altair's debug mode validates each object as built (~40 % of a redraw); to_dict() still does (export, tests)
 alt.utils.schemapi.disable_debug_mode()
@@ -78,7 +78,7 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
             color=alt.value("#222222"),
             tooltip=mark_tips + ([alt.Tooltip("loss:Q", format=".4g")] if has_loss else [])))
     if race:            # under the ◆, which the end marker would hide where a run ends on it
-        layers += pb.race_markers(rows, names, focus, xs, ys, color, COLORS[focus])
+        layers += pb.race_markers(rows, names, focus, xs, ys, color, OPTIMIZERS[focus].color)
     if fixed is not None:
         fp = pd.DataFrame({"x": [fixed.point[0]], "y": [fixed.point[1]], "label": [fixed.label]})
         layers.append(alt.Chart(fp).mark_point(shape="diamond", size=200, filled=True,

@@ -9,7 +9,6 @@ from explorer.analysis.transfer import Transfer, prediction_lines
 from explorer.core.forms import OPTIMIZERS
 from explorer.runs.axes import AXES
 from explorer.viz import chartkit as kit
-from explorer.viz.equilibrium_charts import MAP_COLORS
 
 MEASURED = "measured best λ"
 
@@ -25,7 +24,7 @@ def transfer_chart(t: Transfer, subtitle: str = "", width: int = 620, height: in
     names = list(dict.fromkeys(t.best["optimizer"]))
     labels = [OPTIMIZERS[n].label for n in names]
     color = alt.Color("label:N", title="form", legend=kit.legend(labels, width),
-                      scale=alt.Scale(domain=labels, range=[MAP_COLORS.get(n, "#666") for n in names]))
+                      scale=alt.Scale(domain=labels, range=[OPTIMIZERS[n].hue for n in names]))
     dashes = {MEASURED: [1, 0], **{r.name: list(r.dash) for r in RULES.values()}}
     dash = alt.StrokeDash("line:N", title=None, scale=alt.Scale(domain=list(dashes), range=list(dashes.values())),
                           legend=kit.legend(list(dashes), width))

@@ -18,6 +18,12 @@ def _decay_forms(lam_torch, lr, steps):
     return insights.decay_forms(cfg, lam_torch, (lr / 4, lr, lr * 4))
 
 
+def _shown() -> tuple[str, ...]:
+    """The PyTorch form first (the panel's λ is λ_torch), then the other forms in the registry's order."""
+    rest = tuple(n for n in insights.panel_forms() if n != "adamw-torch")
+    return ("adamw-torch",) + rest
+
+
 def render() -> None:
     st.markdown("#### 4 · The decay forms: paper (η_t·λ), PyTorch (η_t·α·λ), corrected (η_t²·α·λ), L2")
     st.latex(
@@ -35,7 +41,7 @@ def render() -> None:
     d = _decay_forms(lam, lr, steps)
     d = d.assign(run=d["optimizer"].map(lambda n: OPTIMIZERS[n].label) + " · α=" + d["lr"].map(fmt))
     cols = st.columns(2) + st.columns(2)
-    for col, name in zip(cols, ("adamw-torch", "adamw", "adamw-corrected", "adam-l2")):
+    for col, name in zip(cols, _shown()):
         sub = d[d.optimizer == name]
         show_chart(
             col,
