@@ -5,7 +5,7 @@ import pytest
 import torch
 from conftest import fresh, run_cli
 
-from explorer.analysis.convert import FORMS, convert, convert_params, schedule_of, survival
+from explorer.analysis.convert import CONVENTIONS, convert, convert_params, schedule_of, survival
 from explorer.core.schedules import Schedule
 from explorer.interface.params import CONVERT
 
@@ -52,7 +52,7 @@ def _torch_adamw_shrink(lr_of_step, wd_of_step, steps):
     return left
 
 
-@pytest.mark.parametrize("source", list(FORMS))
+@pytest.mark.parametrize("source", list(CONVENTIONS))
 def test_every_forms_converted_lambda_shrinks_as_torch_adamw_does(source):
     p = {**DEFAULTS, "source": source, "lr": 0.01, "wd": 0.05 if "torch" in source or "corr" in source else 5e-4,
          "steps": 200, "schedule": "cosine"}

@@ -44,7 +44,7 @@ def _conventions() -> dict[str, Convention]:
     return {c.name: c for c in out}
 
 
-FORMS: dict[str, Convention] = _conventions()
+CONVENTIONS: dict[str, Convention] = _conventions()
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,8 @@ class Conversion:
 def convert(source: str, lr: float, wd: float, steps: int, schedule: Schedule | None = None,
             steps_per_epoch: float = 1.0) -> Conversion:
     """λ in every form for the decay `wd` in form `source` at peak learning rate `lr` over `steps` steps."""
-    if source not in FORMS:
-        raise ValueError(f"unknown form {source!r}; choose from {', '.join(FORMS)}")
+    if source not in CONVENTIONS:
+        raise ValueError(f"unknown form {source!r}; choose from {', '.join(CONVENTIONS)}")
     if not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     if not (wd >= 0 and math.isfinite(wd)):
@@ -87,10 +87,10 @@ def convert(source: str, lr: float, wd: float, steps: int, schedule: Schedule | 
         raise ValueError("steps must be ≥ 1 and steps per epoch > 0")
     eta = np.asarray(schedule.multipliers(steps) if schedule else [1.0] * steps, dtype=np.float64)
     sums = {b: math.fsum(eta ** b) for b in (1, 2)}
-    src = FORMS[source]
+    src = CONVENTIONS[source]
     n = wd * lr ** src.lr_power * sums[src.eta_power]
     rows = []
-    for f in FORMS.values():
+    for f in CONVENTIONS.values():
         scale = lr ** f.lr_power * sums[f.eta_power]
         lam = n / scale if scale > 0 else math.nan
         peak = lam * lr ** f.lr_power                      # r_t at η_t = 1
@@ -122,7 +122,7 @@ def survival(c: Conversion, points: int = 400) -> pd.DataFrame:
     steps = np.unique(np.linspace(0, c.steps, min(points, c.steps + 1)).round().astype(int))
     out = []
     for r in c.table.itertuples():
-        f = FORMS[r.form]
+        f = CONVENTIONS[r.form]
         rate = r.lam * c.lr ** f.lr_power * eta ** f.eta_power
         left = np.concatenate([[1.0], np.cumprod(1 - rate)])
         out.append(pd.DataFrame({"form": f"{f.name}: {f.rate}", "step": steps, "surviving": left[steps]}))
@@ -131,7 +131,7 @@ def survival(c: Conversion, points: int = 400) -> pd.DataFrame:
 
 def report(c: Conversion, schedule: str) -> str:
     """The CLI's text: the decay's N and e^-N, then one row per form."""
-    src = FORMS[c.source]
+    src = CONVENTIONS[c.source]
     lines = [f"λ = {fmt(c.wd)} in the {src.label} form (shrink {src.rate} per step), α = {fmt(c.lr)}, "
              f"{c.steps} steps, {schedule}: the decay lasts N = {c.n:.4g} timescales; "
              f"e^-N = {c.surviving:.1%} of the initial weights survive it.",

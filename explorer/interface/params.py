@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, fields, replace
 from typing import Any, Callable
 
-from explorer.analysis.convert import FORMS
+from explorer.analysis.convert import CONVENTIONS
 from explorer.core.data import MAX_TRAIN
 from explorer.core.fmt import fmt
 from explorer.core.forms import OPTIMIZERS, Decay, Precond, decoupled_rule, decoupled_shrink, form_choices, form_help
@@ -213,8 +213,8 @@ SWEEP_GRID: dict[str, Spec] = {s.name: s for s in (
 # The decay converter (CLI: python -m explorer convert; the Insights tab's panel 6).
 CONVERT: dict[str, Spec] = {s.name: s for s in (
     Spec("source", "adamw-torch", "the form your λ is written in: " + ", ".join(f"{f.name} ({f.rate})"
-                                                                            for f in FORMS.values()),
-         kind="choice", choices=tuple(FORMS)),
+                                                                            for f in CONVENTIONS.values()),
+         kind="choice", choices=tuple(CONVENTIONS)),
     Spec("lr", 1e-3, "peak learning rate α", lo=0.0, lo_open=True, hi=100.0, step=1e-4, widget="number_input"),
     Spec("wd", 0.1, "decay λ, in the form given", lo=0.0, hi=1e6, step=1e-3, widget="number_input"),
     Spec("steps", 10_000, "training steps", kind="int", lo=1, hi=1_000_000, widget="number_input"),
