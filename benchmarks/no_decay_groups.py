@@ -1,6 +1,6 @@
 """The accuracy effect of no-decay groups on digits: the live-training defaults, Adam+L2 vs AdamW (PyTorch
 form), every no_decay group, a few seeds and two λ. Prints the mean final test accuracy and the norms of
-the biases and the output layer (the README quotes them).
+the biases and the output layer (docs/science.md quotes them).
 
     python benchmarks/no_decay_groups.py [--seeds 3] [--steps 1500]
 """

@@ -1,4 +1,4 @@
-"""The transfer slopes the README quotes: log2 best λ on log2 of steps, training digits and batch size, per form.
+"""The transfer slopes docs/science.md quotes: log2 best λ on log2 of steps, training digits and batch size, per form.
 
 The `coupling` preset's training at its middle lr (α = 2^-5), with λ grids one power of two apart (11 per form,
 around each form's best), seeds averaged and each seed alone. Usage:

@@ -1,6 +1,6 @@
 """The regime map: the coupling slope of each decay form as a function of one regime axis.
 
-Which form's best λ stays put when α changes depends on the regime (README, "Which form decouples, and
+Which form's best λ stays put when α changes depends on the regime (docs/science.md, "Which form decouples, and
 when"): how many decay timescales N the run lasts (run length), how much of a random start the decay must
 remove (initial-weight scale), how noisy the gradients are (batch size), whether the weights' scale
 matters (model). A map is a list of lr × λ sweeps that differ in one of these; each point is one

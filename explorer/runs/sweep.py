@@ -185,7 +185,7 @@ def estimate_seconds(cfg: SweepConfig, device: str | None = None, threads: int |
     return cfg.seeds * (setup + cfg.train.steps * step + evaluation)
 
 
-# Measured starting points (README, "The coupling, measured", has every seed pair); slopes below are of
+# Measured starting points (docs/science.md, "The coupling, measured", has every seed pair); slopes below are of
 # the seed-averaged final test loss, seeds 0–1, Adam+L2 / paper form / PyTorch form.
 _SMALL = TrainConfig(model="mlp", train_samples=300, batch_size=32, steps=1500, schedule="cosine")
 PRESETS: dict[str, SweepConfig] = {
