@@ -294,7 +294,8 @@ def sanity_notes(optimizers, lr: float, wd: float, beta1: float, beta2: float, e
 
 # The sweep view's parameters (CLI: python -m explorer sweep). None = the preset's value.
 SWEEP: dict[str, Spec] = {s.name: s for s in (
-    Spec("preset", "coupling", "a measured starting point (docs/science.md lists what each measures)", kind="choice", choices=tuple(PRESETS)),
+    Spec("preset", "coupling", "a measured starting point (docs/science.md lists what each measures)", kind="choice",
+         choices=tuple(PRESETS)),
     Spec("pair", None, "adam: Adam+L2, AdamW (paper form), AdamW (PyTorch form); sgd: SGD+L2, SGDW "
          "(default: the preset's)",
          kind="choice", choices=("adam", "sgd"), widget="radio"),
