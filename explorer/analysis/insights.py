@@ -99,8 +99,19 @@ def best_match(surface: str, target: str, candidate: str, *, lr: float, wd: floa
 
     wds = centre * 2.0 ** np.linspace(-span, span, grid)
     dist = distance(wds)
+    best, best_d = _refine(distance, wds, dist)
+    both = paths([best], [candidate])[:, 0]
+    frame = pd.concat([pd.DataFrame({"optimizer": name, "step": np.arange(steps + 1), "x": q[:, 0].numpy(),
+                                     "y": q[:, 1].numpy()}) for name, q in ((target, ref), (candidate, both))],
+                      ignore_index=True)
+    return Match(target, candidate, best, best_d, pd.DataFrame({"wd": wds, "distance": dist}), frame)
+
+
+def _refine(distance, wds: np.ndarray, dist: np.ndarray) -> tuple[float, float]:
+    """(λ', distance) of the best match: golden-section search on log2 λ' between the neighbours of the best
+    grid point `wds` (distances `dist`), or that grid point where it was better (flat or edge)."""
     k = int(np.argmin(dist))
-    lo, hi = math.log2(wds[max(k - 1, 0)]), math.log2(wds[min(k + 1, grid - 1)])
+    lo, hi = math.log2(wds[max(k - 1, 0)]), math.log2(wds[min(k + 1, len(wds) - 1)])
     phi = (math.sqrt(5) - 1) / 2
     for _ in range(30):                                     # golden section on log2 λ'
         m1, m2 = hi - phi * (hi - lo), lo + phi * (hi - lo)
@@ -113,11 +124,7 @@ def best_match(surface: str, target: str, candidate: str, *, lr: float, wd: floa
     best_d = float(distance([best])[0])
     if dist[k] < best_d:                                   # the grid point was better (flat or edge)
         best, best_d = float(wds[k]), float(dist[k])
-    both = paths([best], [candidate])[:, 0]
-    frame = pd.concat([pd.DataFrame({"optimizer": name, "step": np.arange(steps + 1), "x": q[:, 0].numpy(),
-                                     "y": q[:, 1].numpy()}) for name, q in ((target, ref), (candidate, both))],
-                      ignore_index=True)
-    return Match(target, candidate, best, best_d, pd.DataFrame({"wd": wds, "distance": dist}), frame)
+    return best, best_d
 
 
 # ---------------------------------------------------------------- effective decay per coordinate

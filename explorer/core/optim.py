@@ -17,6 +17,7 @@ by side, or a whole lr × λ grid). The preconditioner (SGD or Adam) is shared b
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -57,6 +58,73 @@ def _check_hyperparameters(values: dict[str, torch.Tensor]) -> None:
             raise ValueError(f"Invalid {name}{where}: {t[run].item()!r}; expected {what}")
 
 
+def _checked_mask(decay_mask: Sequence[bool] | None, n: int) -> list[bool]:
+    mask = [True] * n if decay_mask is None else [bool(x) for x in decay_mask]
+    if len(mask) != n:
+        raise ValueError(f"decay_mask: expected {n} values (one per parameter), got {len(mask)}")
+    return mask
+
+
+def _run_count(params: Sequence[torch.Tensor]) -> int:
+    runs = params[0].shape[0]
+    if any(p.shape[0] != runs for p in params):
+        raise ValueError("all parameters need the same leading run dimension")
+    return runs
+
+
+def _checked_names(optimizers: str | Sequence[str], runs: int) -> list[str]:
+    names = [optimizers] * runs if isinstance(optimizers, str) else list(optimizers)
+    if len(names) != runs:
+        raise ValueError(f"{len(names)} optimizer names for {runs} runs")
+    unknown = sorted({n for n in names if n not in OPTIMIZERS})
+    if unknown:
+        raise ValueError(f"unknown optimizer {unknown[0]!r}; choose from {', '.join(OPTIMIZERS)}")
+    return names
+
+
+def _one_precond(kinds) -> Precond:
+    preconds = {k.precond for k in kinds}
+    if len(preconds) != 1:
+        raise ValueError("one batch needs one preconditioner (all SGD or all Adam)")
+    return preconds.pop()
+
+
+def _decay_per_run(kinds, f: dict[str, torch.Tensor], follows_schedule: bool):
+    """(R,) float64 vectors: λ of the L2 runs (0 elsewhere); the decoupled runs' rate and η_t power."""
+    l2 = f["wd"] * torch.tensor([k.decay is Decay.L2 for k in kinds], dtype=torch.float64)
+    # decoupled runs: shrink per step η_t^power·rate (rate λ or α·λ; power 0 when decay is constant), each
+    # run's (power, scaled) read from its form
+    rules = [decoupled_rule(k, follows_schedule) or (0, False) for k in kinds]
+    decoupled = torch.tensor([k.decay is Decay.DECOUPLED for k in kinds], dtype=torch.float64)
+    scaled = torch.tensor([s for _, s in rules], dtype=torch.bool)
+    rate = f["wd"] * decoupled * torch.where(scaled, f["lr"], torch.ones_like(f["lr"]))
+    power = torch.tensor([p for p, _ in rules], dtype=torch.float64)
+    return l2, rate, power
+
+
+@dataclass(frozen=True, eq=False)
+class KernelGroup:
+    """One fused-kernel call of a step: torch._fused_adam_ / _fused_sgd_ over a list of tensors with scalar
+    hyperparameters, so the runs it covers are those that share them.
+
+    lr: the runs' α (the step passes η_t·lr).
+    kwargs: the kernel's other scalar keyword arguments (β1, β2, ε or μ; weight_decay λ when L2 stays
+        inside the kernel, else 0).
+    params, grads, state: its tensors, one per parameter and block of runs (or per run when the rows are
+        not aligned); state is (m, v) for Adam, (momentum buffers,) for SGD — an empty list when μ = 0.
+    ranges: the runs [a, b) it covers.
+    part: which tensors of the decay mask it holds: True the decayed, False the others, None all.
+    """
+
+    lr: float
+    kwargs: dict[str, float | bool]
+    params: list[torch.Tensor]
+    grads: list[torch.Tensor]
+    state: tuple[list[torch.Tensor], ...]
+    ranges: tuple[tuple[int, int], ...]
+    part: bool | None
+
+
 class BatchedOptimizer:
     """Advance R runs at once. Each parameter tensor has shape (R, ...).
 
@@ -67,51 +135,40 @@ class BatchedOptimizer:
     neither L2 nor decoupled decay, as a torch.optim param group with weight_decay=0 (the no_decay groups).
     """
 
-
     def __init__(self, params: Sequence[torch.Tensor], optimizers: str | Sequence[str], *,
                  lr=1e-3, wd=0.0, beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.0,
                  schedule: Schedule | None = None, decay_follows_schedule: bool = True,
                  decay_mask: Sequence[bool] | None = None):
         self.params = list(params)
-        self.decay_mask = [True] * len(self.params) if decay_mask is None else [bool(x) for x in decay_mask]
-        if len(self.decay_mask) != len(self.params):
-            raise ValueError(f"decay_mask: expected {len(self.params)} values (one per parameter), "
-                             f"got {len(self.decay_mask)}")
-        runs = self.params[0].shape[0]
-        if any(p.shape[0] != runs for p in self.params):
-            raise ValueError("all parameters need the same leading run dimension")
-        names = [optimizers] * runs if isinstance(optimizers, str) else list(optimizers)
-        if len(names) != runs:
-            raise ValueError(f"{len(names)} optimizer names for {runs} runs")
-        unknown = sorted({n for n in names if n not in OPTIMIZERS})
-        if unknown:
-            raise ValueError(f"unknown optimizer {unknown[0]!r}; choose from {', '.join(OPTIMIZERS)}")
-        kinds = [OPTIMIZERS[n] for n in names]
-        preconds = {k.precond for k in kinds}
-        if len(preconds) != 1:
-            raise ValueError("one batch needs one preconditioner (all SGD or all Adam)")
-        self.precond = preconds.pop()
-        self.names = names
+        self.decay_mask = _checked_mask(decay_mask, len(self.params))
+        self.runs = runs = _run_count(self.params)
+        self.names = _checked_names(optimizers, runs)
+        kinds = [OPTIMIZERS[n] for n in self.names]
+        self.precond = _one_precond(kinds)
         self.schedule = schedule or Schedule()
-        self.runs = runs
-
         f = {k: _per_run(v, runs, k) for k, v in dict(lr=lr, wd=wd, beta1=beta1, beta2=beta2,
                                                       eps=eps, momentum=momentum).items()}
         _check_hyperparameters(f)
         self.hyper = f
-        self._l2 = f["wd"] * torch.tensor([k.decay is Decay.L2 for k in kinds], dtype=torch.float64)
-        # decoupled runs: shrink per step η_t^power·rate (rate λ or α·λ; power 0 when decay is constant), each
-        # run's (power, scaled) read from its form
-        rules = [decoupled_rule(k, decay_follows_schedule) or (0, False) for k in kinds]
-        decoupled = torch.tensor([k.decay is Decay.DECOUPLED for k in kinds], dtype=torch.float64)
-        scaled = torch.tensor([s for _, s in rules], dtype=torch.bool)
-        self._decoupled_rate = f["wd"] * decoupled * torch.where(scaled, f["lr"], torch.ones_like(f["lr"]))
-        self._decay_power = torch.tensor([p for p, _ in rules], dtype=torch.float64)
+        self._l2, self._decoupled_rate, self._decay_power = _decay_per_run(kinds, f, decay_follows_schedule)
         self.decay_follows_schedule = decay_follows_schedule
         self._has_l2 = bool(self._l2.any())
         self._shrink: torch.Tensor | None = None      # (steps, R) factors 1 − η_t·rate, made in chunks
         self._shrink_from = 1
-        dev = self.params[0].device
+        self._make_buffers()
+        self._t = torch.zeros((), dtype=torch.float32, device=self.params[0].device)  # as torch.optim's fused
+
+        # The plan, made once: the kernel calls of a step and the runs the batched decays touch.
+        # Without aligned blocks (tiny or unpacked tensors: dispatch-bound) L2 stays inside the kernel,
+        # its λ part of the key, and gradients in a packed matrix are used as given (no copy).
+        l2_in_kernel = [x if not self._blocks else 0.0 for x in self._l2.tolist()]
+        self._groups = plan_groups(self.precond, f, l2_in_kernel, self._buffers, self._blocks, self.decay_mask)
+        self._l2_ranges = _scaled_ranges(self._l2, self._buffers[0]) if self._blocks else []
+        self._decoupled_ranges = [(a, b) for a, b, _ in _scaled_ranges(self._decoupled_rate, self._buffers[0])]
+        self.t = 0
+
+    def _make_buffers(self) -> None:
+        """The state, the gradient buffer and their layout (packed rows when the parameters allow)."""
         # Packed parameters (see pack): run r of each tensor is row r of its buffer, so a block of
         # consecutive runs is one tensor per parameter. With rows a whole number of 64-byte units long,
         # every element takes the kernel's vector body (never its scalar tail), whatever the block or
@@ -131,43 +188,6 @@ class BatchedOptimizer:
         else:
             buffers += [self.state]
         self._buffers = [row_matrices(b) if self._packed else b for b in buffers]
-        self._t = torch.zeros((), dtype=torch.float32, device=dev)  # as torch.optim's fused
-
-        # one fused-kernel call per group of runs sharing (lr, β1, β2, ε) or (lr, μ): the kernel takes
-        # scalar hyperparameters but a list of tensors (the sweep: one call per lr, not one per cell).
-        # L2 (λ per run) therefore enters as a batched g ← g + λθ before the kernel — addcmul in float32,
-        # the same float ops as the kernel's own weight_decay.
-        # Without aligned blocks (tiny or unpacked tensors: dispatch-bound) L2 stays inside the kernel,
-        # its λ part of the key, and gradients in a packed matrix are used as given (no copy).
-        l2_in_kernel = [x if not self._blocks else 0.0 for x in self._l2.tolist()]
-        if self.precond is Precond.ADAM:
-            keys = list(zip(f["lr"].tolist(), l2_in_kernel, f["beta1"].tolist(), f["beta2"].tolist(),
-                            f["eps"].tolist()))
-        else:
-            keys = list(zip(f["lr"].tolist(), l2_in_kernel, f["momentum"].tolist()))
-        by_key: dict[tuple, list[int]] = {}
-        for r, k in enumerate(keys):
-            by_key.setdefault(k, []).append(r)
-        self._groups = []
-        for key, runs_ in by_key.items():
-            ranges = _ranges(runs_)
-            tensors = [self._segments(b, ranges) for b in self._buffers]
-            if self.precond is Precond.ADAM:
-                kw = dict(beta1=key[2], beta2=key[3], weight_decay=key[1], eps=key[4], amsgrad=False, maximize=False)
-            else:
-                kw = dict(weight_decay=key[1], momentum=key[2], dampening=0.0, nesterov=False, maximize=False)
-                if not key[2]:
-                    tensors[2] = []
-            if key[1] and not all(self.decay_mask):
-                # L2 inside the kernel: the tensors left out of the decay take their own call without it
-                parts = [(key[0], kw, self._part(tensors, True), ranges, True),
-                         (key[0], {**kw, "weight_decay": 0.0}, self._part(tensors, False), ranges, False)]
-                self._groups += [g for g in parts if g[2][0]]
-            else:
-                self._groups.append((key[0], kw, tensors, ranges, None))
-        self._l2_ranges = self._scaled_ranges(self._l2) if self._blocks else []
-        self._decoupled_ranges = [(a, b) for a, b, _ in self._scaled_ranges(self._decoupled_rate)]
-        self.t = 0
 
     @property
     def grads(self) -> list[torch.Tensor]:
@@ -175,35 +195,12 @@ class BatchedOptimizer:
         backward that writes its gradients here and passes this list to step spares the copy."""
         return self._grads
 
-    def _segments(self, buffer, ranges: list[tuple[int, int]]) -> list[torch.Tensor]:
-        """The tensors one kernel call gets for these runs of a buffer: a block of rows of each matrix per
-        range when the rows are aligned, else one per run and tensor (row or slice)."""
-        if self._blocks:
-            return [m[a:b] for a, b in ranges for m in buffer]
-        return [t[r] for a, b in ranges for r in range(a, b) for t in buffer]
-
-    def _part(self, tensors, decayed: bool | None):
-        """The tensors of one kernel call whose parameters decay (True) or do not (False); None: all.
-        Segments list the parameters in order, repeated per run or block of runs."""
-        if decayed is None:
-            return tensors
-        n = len(self.params)
-        return [[x for j, x in enumerate(ts) if self.decay_mask[j % n] is decayed] for ts in tensors]
-
-    def _scaled_ranges(self, rate: torch.Tensor) -> list[tuple[int, int, list[torch.Tensor]]]:
-        """Ranges of consecutive runs with a nonzero rate, each with its rates shaped to broadcast over
-        its block of each buffer (float32 on the parameters' device, as the kernel's scalar would be)."""
-        out = []
-        for a, b in _ranges([r for r, x in enumerate(rate.tolist()) if x]):
-            out.append((a, b, [_broadcastable(rate[a:b], p) for p in self._buffers[0]]))
-        return out
-
     def step(self, grads: Sequence[torch.Tensor]) -> None:
         """One update of every run; grads[i] is the loss gradient for params[i] (no decay in it).
 
         Decoupled decay is a batched multiply θ ← θ·(1 − η_t^power·rate) of the decoupled runs, as
         torch.optim.AdamW does before its Adam step; L2 a batched g ← g + λθ of the L2 runs.
-        Then torch's fused Adam / SGD kernel, once per group of runs that share its scalar arguments.
+        Then torch's fused Adam / SGD kernel, once per KernelGroup (runs that share its scalar arguments).
         grads may be self.grads, written in place (no copy then; L2 runs get λθ added to them).
         """
         if torch.is_grad_enabled():
@@ -230,14 +227,17 @@ class BatchedOptimizer:
                     p = p if every else p[a:b]
                     p.mul_((shrink if every else shrink[a:b]).view((-1,) + (1,) * (p.dim() - 1)))
         self._t.fill_(self.t)
-        for lr, kw, (p, g, *state), ranges, part in self._groups:
+        for group in self._groups:
+            g = group.grads
             if direct:
-                g = self._part([self._segments(given, ranges)], part)[0]
-            steps = [self._t] * len(p)
+                g = _part([_segments(given, group.ranges, self._blocks)], group.part, self.decay_mask)[0]
+            steps = [self._t] * len(group.params)
             if self.precond is Precond.ADAM:
-                torch._fused_adam_(p, g, state[0], state[1], [], steps, lr=eta * lr, **kw)
+                torch._fused_adam_(group.params, g, group.state[0], group.state[1], [], steps,
+                                   lr=eta * group.lr, **group.kwargs)
             else:
-                torch._fused_sgd_(p, g, state[0], lr=eta * lr, is_first_step=self.t == 1, **kw)
+                torch._fused_sgd_(group.params, g, group.state[0], lr=eta * group.lr,
+                                  is_first_step=self.t == 1, **group.kwargs)
 
     def _shrink_factors(self, t: int, chunk: int = 256) -> torch.Tensor:
         """(R,) factors 1 − η_t^power·rate (rate λ_paper or α·λ; power 1, 2 for the corrected form, 0 for
@@ -283,6 +283,84 @@ class BatchedOptimizer:
                 rate = rate + l2
             out.append(rate.expand_as(p).clone())
         return out
+
+
+# The plan: one fused-kernel call per group of runs sharing (lr, β1, β2, ε) or (lr, μ): the kernel takes
+# scalar hyperparameters but a list of tensors (the sweep: one call per lr, not one per cell).
+# L2 (λ per run) therefore enters as a batched g ← g + λθ before the kernel — addcmul in float32,
+# the same float ops as the kernel's own weight_decay — when the rows are aligned; otherwise its λ is
+# part of the key (l2_in_kernel) and the kernel applies it.
+
+def plan_groups(precond: Precond, hyper: dict[str, torch.Tensor], l2_in_kernel: Sequence[float],
+                buffers: Sequence[Sequence[torch.Tensor]], blocks: bool,
+                decay_mask: Sequence[bool]) -> list[KernelGroup]:
+    """The kernel calls of one step, in order. buffers: params, grads, then the state (m, v or momentum),
+    each a list per parameter (row matrices when packed); blocks: whether the rows are aligned, so that a
+    range of runs is one block of rows per tensor."""
+    groups = []
+    for key, runs in _kernel_keys(precond, hyper, l2_in_kernel).items():
+        lr, weight_decay = key[0], key[1]
+        ranges = tuple(_ranges(runs))
+        tensors = [_segments(b, ranges, blocks) for b in buffers]
+        kw = _kernel_kwargs(precond, key)
+        if precond is not Precond.ADAM and not kw["momentum"]:
+            tensors[2] = []
+        if weight_decay and not all(decay_mask):
+            # L2 inside the kernel: the tensors left out of the decay take their own call without it
+            parts = [(True, kw), (False, {**kw, "weight_decay": 0.0})]
+        else:
+            parts = [(None, kw)]
+        for part, kwargs in parts:
+            p, g, *state = _part(tensors, part, decay_mask)
+            if p or part is None:
+                groups.append(KernelGroup(lr, kwargs, p, g, tuple(state), ranges, part))
+    return groups
+
+
+def _kernel_keys(precond: Precond, hyper: dict[str, torch.Tensor],
+                 l2_in_kernel: Sequence[float]) -> dict[tuple, list[int]]:
+    """Runs by the scalars one kernel call shares: (lr, λ in kernel, β1, β2, ε) for Adam, (lr, λ in kernel, μ)
+    for SGD; keys in the order of their first run."""
+    names = ("beta1", "beta2", "eps") if precond is Precond.ADAM else ("momentum",)
+    keys = zip(hyper["lr"].tolist(), l2_in_kernel, *(hyper[n].tolist() for n in names))
+    by_key: dict[tuple, list[int]] = {}
+    for r, k in enumerate(keys):
+        by_key.setdefault(k, []).append(r)
+    return by_key
+
+
+def _kernel_kwargs(precond: Precond, key: tuple) -> dict[str, float | bool]:
+    if precond is Precond.ADAM:
+        _, weight_decay, beta1, beta2, eps = key
+        return dict(beta1=beta1, beta2=beta2, weight_decay=weight_decay, eps=eps, amsgrad=False, maximize=False)
+    _, weight_decay, momentum = key
+    return dict(weight_decay=weight_decay, momentum=momentum, dampening=0.0, nesterov=False, maximize=False)
+
+
+def _segments(buffer, ranges: Sequence[tuple[int, int]], blocks: bool) -> list[torch.Tensor]:
+    """The tensors one kernel call gets for these runs of a buffer: a block of rows of each matrix per
+    range when the rows are aligned, else one per run and tensor (row or slice)."""
+    if blocks:
+        return [m[a:b] for a, b in ranges for m in buffer]
+    return [t[r] for a, b in ranges for r in range(a, b) for t in buffer]
+
+
+def _part(tensors, decayed: bool | None, decay_mask: Sequence[bool]):
+    """The tensors of one kernel call whose parameters decay (True) or do not (False); None: all.
+    Segments list the parameters in order, repeated per run or block of runs."""
+    if decayed is None:
+        return tensors
+    n = len(decay_mask)
+    return [[x for j, x in enumerate(ts) if decay_mask[j % n] is decayed] for ts in tensors]
+
+
+def _scaled_ranges(rate: torch.Tensor, params: Sequence[torch.Tensor]) -> list[tuple[int, int, list[torch.Tensor]]]:
+    """Ranges of consecutive runs with a nonzero rate, each with its rates shaped to broadcast over
+    its block of each parameter buffer (float32 on the parameters' device, as the kernel's scalar would be)."""
+    out = []
+    for a, b in _ranges([r for r, x in enumerate(rate.tolist()) if x]):
+        out.append((a, b, [_broadcastable(rate[a:b], p) for p in params]))
+    return out
 
 
 def _ranges(runs: Sequence[int]) -> list[tuple[int, int]]:

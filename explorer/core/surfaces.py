@@ -132,6 +132,14 @@ def constrained_minimum(surface: Surface, l2: float = 0.0, box: float | None = N
     vals = surface.value(xx, yy) + 0.5 * l2 * (xx * xx + yy * yy)
     k = int(torch.argmin(vals))
     v = np.array([float(xx.flatten()[k]), float(yy.flatten()[k])])
+    v = _projected_newton(objective, v, lo, hi)
+    return float(v[0]), float(v[1])
+
+
+def _projected_newton(objective, v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Minimize objective (v ↦ (f, ∇f)) from v within the box [lo, hi]: Newton steps on the free coordinates
+    (active set: a coordinate at a bound whose gradient points outwards stays there), Hessian by central
+    differences, a gradient step where Newton's is no descent, backtracking on the objective."""
     f, g = objective(v)
     scale = float(np.max(hi - lo)) or 1.0
     for _ in range(200):
@@ -164,4 +172,4 @@ def constrained_minimum(surface: Surface, l2: float = 0.0, box: float | None = N
             v, f, g = w, fw, gw
             break
         v, f, g = w, fw, gw
-    return float(v[0]), float(v[1])
+    return v

@@ -49,35 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "start", "schedule", "warmup", "decay_follows", "t0", "t_mult", "noise", "seed"):
         _option(t, TRAJECTORY[name])
     t.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
-    tr = sub.add_parser("train", help="train a small model on digits with several optimizers at once",
-                        description="Train one small model per optimizer on scikit-learn's digits — the "
-                                    "same initial weights and mini-batches for all, in one batched "
-                                    "computation — and write CSV with columns " + ",".join(TRAIN_COLUMNS)
-                                    + " (row step 0 is before any update).")
-    for spec in TRAIN.values():
-        if spec.name not in ("pair", "form"):
-            _option(tr, spec)
-    tr.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
-    tr.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
-    tr.add_argument("--layer-stats", default=None, metavar="FILE.csv",
-                    help="also write per weight matrix, at every evaluation step: " + ",".join(LAYER_STATS_COLUMNS)
-                         + " (rotation: mean angle between W_t-1 and W_t over the steps since the last row, "
-                         "radians per step; predicted_rotation: AdamW's equilibrium rotation on scale-invariant "
-                         "layers, Kosson et al. 2024, empty where it does not apply)")
-    sw = sub.add_parser("sweep", help="lr × λ grid: one training run per cell, all cells batched; prints "
-                                      "the coupling slope of each optimizer",
-                        description="Train one model per (optimizer, lr, λ, seed) cell — all cells of a seed "
-                                    "as one batched computation — and write CSV with columns "
-                                    "optimizer,lr,wd,seed,train_loss,test_loss,test_error,diverged (wd is "
-                                    "that optimizer's own λ). The coupling slope of each optimizer (slope of "
-                                    "log2 best λ on log2 lr) is printed on stdout, after the CSV with --out -.")
-    for spec in (*SWEEP.values(), *AXIS.values()):
-        _option(sw, spec)
-    sw.add_argument("--normalized", action="store_true",
-                    help="read --wds as λ_norm: each run uses λ = λ_norm·√(b/(B·T)) (paper App. B.1)")
-    sw.add_argument("--corrected", action="store_true", help=CORRECTED_HELP)
-    sw.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
-    sw.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
+    _add_training_commands(sub)
     ex = sub.add_parser("export", help="a view's figure (png, svg) or its data (csv, json), as in the app",
                         description="Produce a view's figure or data without a browser. The view's own "
                                     "options follow: see `python -m explorer export --view VIEW --help`.")
@@ -112,6 +84,39 @@ def build_parser() -> argparse.ArgumentParser:
     add_map_parser(sub, _option)
     sub.add_parser("surfaces", help="list the surfaces with their formulas")
     return p
+
+
+def _add_training_commands(sub) -> None:
+    """`train` and `sweep`: digits models, one per optimizer or grid cell, trained as one batched computation."""
+    tr = sub.add_parser("train", help="train a small model on digits with several optimizers at once",
+                        description="Train one small model per optimizer on scikit-learn's digits — the "
+                                    "same initial weights and mini-batches for all, in one batched "
+                                    "computation — and write CSV with columns " + ",".join(TRAIN_COLUMNS)
+                                    + " (row step 0 is before any update).")
+    for spec in TRAIN.values():
+        if spec.name not in ("pair", "form"):
+            _option(tr, spec)
+    tr.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
+    tr.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
+    tr.add_argument("--layer-stats", default=None, metavar="FILE.csv",
+                    help="also write per weight matrix, at every evaluation step: " + ",".join(LAYER_STATS_COLUMNS)
+                         + " (rotation: mean angle between W_t-1 and W_t over the steps since the last row, "
+                         "radians per step; predicted_rotation: AdamW's equilibrium rotation on scale-invariant "
+                         "layers, Kosson et al. 2024, empty where it does not apply)")
+    sw = sub.add_parser("sweep", help="lr × λ grid: one training run per cell, all cells batched; prints "
+                                      "the coupling slope of each optimizer",
+                        description="Train one model per (optimizer, lr, λ, seed) cell — all cells of a seed "
+                                    "as one batched computation — and write CSV with columns "
+                                    "optimizer,lr,wd,seed,train_loss,test_loss,test_error,diverged (wd is "
+                                    "that optimizer's own λ). The coupling slope of each optimizer (slope of "
+                                    "log2 best λ on log2 lr) is printed on stdout, after the CSV with --out -.")
+    for spec in (*SWEEP.values(), *AXIS.values()):
+        _option(sw, spec)
+    sw.add_argument("--normalized", action="store_true",
+                    help="read --wds as λ_norm: each run uses λ = λ_norm·√(b/(B·T)) (paper App. B.1)")
+    sw.add_argument("--corrected", action="store_true", help=CORRECTED_HELP)
+    sw.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
+    sw.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
 
 
 VIEWS = ("trajectory", "train", "sweep")

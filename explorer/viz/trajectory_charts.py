@@ -36,12 +36,6 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
     names = [focus] + ([other] if other else [])
     rows = frame[frame["optimizer"].isin(names)]
     inside = rows[rows.x.between(*surf.xlim) & rows.y.between(*surf.ylim)]
-    tol = (np.ptp(surf.xlim) / size / 2, np.ptp(surf.ylim) / size / 2)
-    drawn = [kit.thin_path(inside[inside["optimizer"] == n], tol) for n in names]
-    path_data = pd.DataFrame({
-        "x": np.concatenate([kit.sig(d["x"]) for d in drawn]), "y": np.concatenate([kit.sig(d["y"]) for d in drawn]),
-        "step": np.concatenate([d["step"] for d in drawn]).astype(int),
-        "label": np.repeat([OPTIMIZERS[n].label for n in names], [len(d) for d in drawn])})
     corners = pd.DataFrame({"x": [surf.xlim[0]], "x2": [surf.xlim[1]], "y": [surf.ylim[0]], "y2": [surf.ylim[1]]})
     image = alt.Chart(corners).mark_image(url=kit.surface_image(surface), aspect=False).encode(
         x=alt.X("x:Q", scale=xs, title="x"), x2="x2:Q", y=alt.Y("y:Q", scale=ys, title="y"), y2="y2:Q")
@@ -52,48 +46,14 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
                           tooltip=[alt.Tooltip("f:Q", format=".4g")])
     color = alt.Color("label:N", scale=color_scale(names),
                       legend=kit.legend([OPTIMIZERS[n].label for n in names], size))
-    path = alt.Chart(path_data).mark_line(strokeWidth=2.2, clip=True).encode(
-        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), order="step:Q", color=color,
-        opacity=alt.condition(alt.datum.label == OPTIMIZERS[focus].label, alt.value(1.0), alt.value(0.35)),
-        detail="label:N")
-    if race:
-        path = path.transform_filter(f"datum.step <= {kit.RACE}").properties(name=pb.RACE_LAYER + "path")
+    path = _paths(surf, inside, names, focus, xs, ys, color, size, race)
     # clickable: the start grid goes on top of every layer instead (a click on a path or a mark picks a start too)
     layers = [image, path] if clickable else [image, hover, path]
-    ends = inside[inside["optimizer"] == focus]
-    if len(ends):
-        marks = pd.concat([ends.iloc[[0]].assign(what="start"), ends.iloc[[-1]].assign(what="end")])
-        has_loss = "loss" in marks        # the insight panels' paths carry no loss column
-        marks = marks[["x", "y", "step", "what"] + (["loss"] if has_loss else [])]
-        mark_tips = ["what:N", "step:Q", alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")]
-        if race:        # the end mark appears when the playback gets there
-            ends_chart = alt.Chart(marks).transform_filter(f"datum.what == 'start' || datum.step <= {kit.RACE}")
-            ends_chart = ends_chart.properties(name=pb.RACE_LAYER + "ends")
-        else:
-            ends_chart = alt.Chart(marks)
-        layers.append(ends_chart.mark_point(filled=True, size=110, stroke="white", strokeWidth=1.2, clip=race).encode(
-            x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys),
-            shape=alt.Shape("what:N", scale=alt.Scale(domain=["start", "end"], range=["circle", "square"]),
-                            legend=None),
-            color=alt.value("#222222"),
-            tooltip=mark_tips + ([alt.Tooltip("loss:Q", format=".4g")] if has_loss else [])))
+    layers += _end_marks(inside[inside["optimizer"] == focus], xs, ys, race)
     if race:            # under the ◆, which the end marker would hide where a run ends on it
         layers += pb.race_markers(rows, names, focus, xs, ys, color, OPTIMIZERS[focus].color)
     if fixed is not None:
-        fp = pd.DataFrame({"x": [fixed.point[0]], "y": [fixed.point[1]], "label": [fixed.label]})
-        layers.append(alt.Chart(fp).mark_point(shape="diamond", size=200, filled=True,
-                                               color="#ffd92f", stroke="#222222", strokeWidth=1.2).encode(
-            x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys),
-            tooltip=[alt.Tooltip("label:N", title="deterministic limit"),
-                     alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")]))
-        if fixed.kind == "box":
-            c = fixed.c
-            bx = pd.DataFrame({"x": [max(-c, surf.xlim[0])], "x2": [min(c, surf.xlim[1])],
-                               "y": [max(-c, surf.ylim[0])], "y2": [min(c, surf.ylim[1])]})
-            if c < max(abs(v) for v in (*surf.xlim, *surf.ylim)):
-                layers.append(alt.Chart(bx).mark_rect(fill=None, stroke="#ffd92f", strokeWidth=1.6,
-                                                      strokeDash=[5, 3]).encode(
-                    x=alt.X("x:Q", scale=xs), x2="x2", y=alt.Y("y:Q", scale=ys), y2="y2"))
+        layers += _fixed_point(surf, fixed, xs, ys)
     if diverged_at is not None:
         msg = pd.DataFrame({"x": [np.mean(surf.xlim)], "y": [np.mean(surf.ylim)],
                             "text": [f"diverged at step {diverged_at}"]})
@@ -106,5 +66,63 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
         head.offset = 20                    # room for the step readout between the title and the plot
         return pb.with_race_param(alt.layer(*layers, width=size, height=size, title=head), frame)
     return alt.layer(*layers, width=size, height=size, title=head)
+
+
+def _paths(surf, inside: pd.DataFrame, names: list[str], focus: str, xs, ys, color, size: int,
+           race: bool) -> alt.Chart:
+    """The runs' paths inside the window, thinned to what the pixels show; the focus run opaque."""
+    tol = (np.ptp(surf.xlim) / size / 2, np.ptp(surf.ylim) / size / 2)
+    drawn = [kit.thin_path(inside[inside["optimizer"] == n], tol) for n in names]
+    path_data = pd.DataFrame({
+        "x": np.concatenate([kit.sig(d["x"]) for d in drawn]), "y": np.concatenate([kit.sig(d["y"]) for d in drawn]),
+        "step": np.concatenate([d["step"] for d in drawn]).astype(int),
+        "label": np.repeat([OPTIMIZERS[n].label for n in names], [len(d) for d in drawn])})
+    path = alt.Chart(path_data).mark_line(strokeWidth=2.2, clip=True).encode(
+        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), order="step:Q", color=color,
+        opacity=alt.condition(alt.datum.label == OPTIMIZERS[focus].label, alt.value(1.0), alt.value(0.35)),
+        detail="label:N")
+    if race:
+        path = path.transform_filter(f"datum.step <= {kit.RACE}").properties(name=pb.RACE_LAYER + "path")
+    return path
+
+
+def _end_marks(ends: pd.DataFrame, xs, ys, race: bool) -> list[alt.Chart]:
+    """The focus run's start (circle) and end (square) marks; none when its path never enters the window."""
+    if not len(ends):
+        return []
+    marks = pd.concat([ends.iloc[[0]].assign(what="start"), ends.iloc[[-1]].assign(what="end")])
+    has_loss = "loss" in marks        # the insight panels' paths carry no loss column
+    marks = marks[["x", "y", "step", "what"] + (["loss"] if has_loss else [])]
+    mark_tips = ["what:N", "step:Q", alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")]
+    if race:        # the end mark appears when the playback gets there
+        ends_chart = alt.Chart(marks).transform_filter(f"datum.what == 'start' || datum.step <= {kit.RACE}")
+        ends_chart = ends_chart.properties(name=pb.RACE_LAYER + "ends")
+    else:
+        ends_chart = alt.Chart(marks)
+    return [ends_chart.mark_point(filled=True, size=110, stroke="white", strokeWidth=1.2, clip=race).encode(
+        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys),
+        shape=alt.Shape("what:N", scale=alt.Scale(domain=["start", "end"], range=["circle", "square"]),
+                        legend=None),
+        color=alt.value("#222222"),
+        tooltip=mark_tips + ([alt.Tooltip("loss:Q", format=".4g")] if has_loss else []))]
+
+
+def _fixed_point(surf, fixed, xs, ys) -> list[alt.Chart]:
+    """The deterministic limit (a yellow ◆) and, for the box kind, the box ‖θ‖∞ ≤ c where it shows."""
+    fp = pd.DataFrame({"x": [fixed.point[0]], "y": [fixed.point[1]], "label": [fixed.label]})
+    layers = [alt.Chart(fp).mark_point(shape="diamond", size=200, filled=True,
+                                       color="#ffd92f", stroke="#222222", strokeWidth=1.2).encode(
+        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys),
+        tooltip=[alt.Tooltip("label:N", title="deterministic limit"),
+                 alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")])]
+    if fixed.kind == "box":
+        c = fixed.c
+        bx = pd.DataFrame({"x": [max(-c, surf.xlim[0])], "x2": [min(c, surf.xlim[1])],
+                           "y": [max(-c, surf.ylim[0])], "y2": [min(c, surf.ylim[1])]})
+        if c < max(abs(v) for v in (*surf.xlim, *surf.ylim)):
+            layers.append(alt.Chart(bx).mark_rect(fill=None, stroke="#ffd92f", strokeWidth=1.6,
+                                                  strokeDash=[5, 3]).encode(
+                x=alt.X("x:Q", scale=xs), x2="x2", y=alt.Y("y:Q", scale=ys), y2="y2"))
+    return layers
 
 
