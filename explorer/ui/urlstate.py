@@ -73,8 +73,6 @@ def read_link(spec: Spec, kind: str, a: dict, raw: list[str]):
     if any(len(r) > MAX_URL_VALUE for r in raw):
         raise ValueError(f"at most {MAX_URL_VALUE} characters")
     texts = [x for r in raw for x in r.split(",")] if pair else raw
-    if len(texts) != (2 if pair else 1):
-        raise ValueError(_options_text(a, pair) if options else "two values: from,to" if pair else "one value")
     one = replace(spec, kind="float") if spec.kind == "floats" else spec     # a range's ends: one stop each
     values = []
     for text in texts:
@@ -90,6 +88,8 @@ def read_link(spec: Spec, kind: str, a: dict, raw: list[str]):
                 raise ValueError(_options_text(a, pair))
             v = same[0]
         values.append(v)
+    if len(values) != (2 if pair else 1):
+        raise ValueError(_options_text(a, pair) if options else "two values: from,to" if pair else "one value")
     if not pair:
         return values[0]
     order = options.index if kind == "select_slider" else (lambda v: v)
