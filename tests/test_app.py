@@ -135,7 +135,7 @@ def test_sweep_tab_runs_a_small_grid_and_draws_heatmaps():
     at.selectbox(key="s_preset").set_value("sgd").run()
     assert not at.exception
     at.selectbox(key="s_preset").set_value("large-init").run()
-    assert not at.exception and at.select_slider(key="s_init").value == 8.0
+    assert not at.exception and at.select_slider(key="s_init_scale").value == 8.0
     assert at.select_slider(key="s_samples").value == 1200
 
 
@@ -181,7 +181,7 @@ def test_share_link_restores_every_widget_and_the_numbers():
     numbers = trajectory_data(at)
     show(at, "train")
     assert at.selectbox(key="t_model").value == "mlp-ln" and at.select_slider(key="t_lr").value == 0.002
-    assert at.select_slider(key="t_init").value == 8.0
+    assert at.select_slider(key="t_init_scale").value == 8.0
     show(at, "sweep")
     assert at.selectbox(key="s_preset").value == "layernorm" and not at.warning
     show(at, "traj")

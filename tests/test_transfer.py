@@ -152,10 +152,10 @@ def test_cli_sweep_along_an_axis_and_its_bad_input(tmp_path):
 
 
 def test_the_app_specs_match_the_cli_axes():
-    assert SWEEP_GRID["s_axis"].choices == ROW_AXES
+    assert SWEEP_GRID["axis"].choices == ROW_AXES
     for axis, field in ((a.name, a.field) for a in AXES.values() if a.rows):
         if axis != "lr":
-            spec = SWEEP_GRID[f"s_rows_{field}"]
+            spec = SWEEP_GRID[f"rows_{field}"]
             assert transfer.check_values(axis, spec.options) == spec.options      # every stop is a valid value
 
 

@@ -37,7 +37,7 @@ def test_the_share_link_of_a_moved_range_reopens_the_same_grid():
     again = fresh(link)
     assert not again.exception and not again.warning
     assert again.slider(key="s_lr_range").value == (-11, -6)
-    assert again.select_slider(key="s_init").value == 8.0
+    assert again.select_slider(key="s_init_scale").value == 8.0
 
 
 def test_the_address_bar_keeps_every_tabs_changed_controls():
@@ -152,24 +152,21 @@ def test_a_long_sweep_shows_its_estimate_and_asks_before_it_starts():
 
 def test_every_plain_slider_and_number_box_takes_its_bounds_and_default_from_its_spec():
     """One definition per control (explorer/params.py): what the widget allows is what its URL and CLI allow."""
-    from explorer.interface.params import INSIGHT, SWEEP_GRID, TRAIN, TRAJECTORY
-    specs = {**TRAJECTORY, **{"t_" + k: v for k, v in TRAIN.items()}, **SWEEP_GRID, **INSIGHT}
+    from explorer.ui import urlstate
     checked = 0
     for view in ("traj", "train", "sweep", "insights"):
         at = fresh(view=view)
+        specs = at.session_state[urlstate._SPECS]      # every control drawn, by key: the Spec it was drawn from
         for w in list(at.slider) + list(at.number_input):
-            spec = specs.get(w.key) or (SWEEP_GRID["s_wd"] if w.key.startswith("s_wd_") else None)
-            if spec is None or w.key in ("x0", "y0"):          # the start's bounds are the surface's
-                continue
+            spec = specs[w.key]                         # (the start sliders' Specs carry the surface's bounds)
             assert (w.min, w.max) == (spec.lo, spec.hi), w.key
             if spec.default is not None:
                 assert w.value == spec.default, w.key
             checked += 1
         for w in at.select_slider:
-            spec = specs.get(w.key) or specs.get({"t_width": "t_width"}.get(w.key, ""))
-            if spec is not None and spec.options:
-                assert [float(o) for o in w.options] == [float(o) for o in spec.options], w.key
-                checked += 1
+            spec = specs[w.key]
+            assert [float(o) for o in w.options] == [float(o) for o in spec.options], w.key
+            checked += 1
     assert checked >= 30
 
 

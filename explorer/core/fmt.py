@@ -6,6 +6,8 @@ from typing import Any
 
 def fmt(v: Any) -> str:
     """Short, exact, URL-friendly text for a value (the inverse of Spec.parse)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, float):
         return f"{v:g}" if float(f"{v:g}") == v else repr(v)
     if isinstance(v, tuple):

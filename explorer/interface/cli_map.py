@@ -8,7 +8,7 @@ from explorer.interface.params import REGIME_MAP, SWEEP, Spec
 from explorer.runs.axes import AXES, REGIME_AXES
 
 MAP: dict[str, Spec] = {s.name: s for s in (
-    Spec("axis", REGIME_MAP["s_map_axis"].default, "the training setting the map varies", kind="choice",
+    Spec("axis", REGIME_MAP["map_axis"].default, "the training setting the map varies", kind="choice",
          choices=REGIME_AXES),
     Spec("values", None, "comma-separated values of the axis (default: the app's default range for that axis)",
          kind="floats", lo=0.0, lo_open=True),
@@ -41,7 +41,7 @@ def add_parser(sub, option) -> None:
 
 def _values(parser, axis: str, given) -> tuple:
     if given is None:
-        spec = REGIME_MAP[f"s_map_{AXES[axis].field}"]
+        spec = REGIME_MAP[f"map_{AXES[axis].field}"]
         lo, hi = spec.default
         return tuple(v for v in spec.options if lo <= v <= hi)
     try:

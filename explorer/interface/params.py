@@ -15,6 +15,7 @@ from explorer.core.surfaces import SURFACES
 from explorer.runs.axes import REGIME_AXES, ROW_AXES
 from explorer.runs.sweep import PRESETS
 from explorer.runs.train import TrainConfig
+from explorer.viz.sweep_charts import SWEEP_METRICS
 
 
 def _decades(lo: int, hi: int, mantissas=(1, 2, 5)) -> tuple[float, ...]:
@@ -27,6 +28,15 @@ def _respelled(raw: str, choices) -> str:
     """A choice in the spelling older links and scripts use (`batch_size`) as it is written now (`batch-size`)."""
     alt = raw.replace("_", "-")
     return alt if raw not in choices and alt in choices else raw
+
+
+def _integral(raw: str) -> int | None:
+    """A whole number written as a float ("1000.0", "1e3") as an int; None for anything else."""
+    try:
+        v = float(raw)
+    except ValueError:
+        return None
+    return int(v) if math.isfinite(v) and v.is_integer() else None
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,8 @@ class Spec:
     step: float | None = None        # the app's slider step where the widget is a plain slider
     widget: str = ""                 # "" = from the kind: choice → selectbox, options → select_slider,
                                      # numbers → slider; or "radio", "number_input", "toggle"
+    labels: tuple[tuple[str, str], ...] = ()   # (choice, the text the widget shows for it); a label is
+                                               # accepted for its choice (older links wrote the label)
 
     def parse(self, text: Any) -> Any:
         """Text (CLI, URL) or a value → a checked value; ValueError with a one-line reason."""
@@ -55,7 +67,7 @@ class Spec:
                 raise ValueError(f"{self.name}: expected true or false, got {raw!r}")
             return raw.lower() == "true"
         if self.kind == "choice":
-            raw = _respelled(raw, self.choices)
+            raw = _respelled({label: c for c, label in self.labels}.get(raw, raw), self.choices)
             if raw not in self.choices:
                 raise ValueError(f"{self.name}: unknown value {raw!r}; choose from {', '.join(self.choices)}")
             return raw
@@ -82,8 +94,10 @@ class Spec:
         try:
             v = typ(raw)
         except (TypeError, ValueError):
+            v = _integral(raw) if typ is int else None   # "1000.0" and "1e3" name the integer 1000
+        if v is None:
             raise ValueError(f"{self.name}: expected {'an integer' if typ is int else 'a number'}, "
-                             f"got {raw!r}") from None
+                             f"got {raw!r}")
         if isinstance(v, float) and not math.isfinite(v):
             raise ValueError(f"{self.name}: must be a finite number, got {raw!r}")
         return v
@@ -139,6 +153,11 @@ TRAJECTORY: dict[str, Spec] = {s.name: s for s in (
     Spec("seed", 0, "random seed (noise)", kind="int", lo=0, hi=2**31 - 1, widget="number_input"),
 )}
 
+# The trajectory tab's start sliders (the CLI has one option for both: start X,Y); their bounds and defaults
+# are the shown surface's, filled in where they are drawn (explorer/ui/trajectories.py).
+START: dict[str, Spec] = {s.name: s for s in (
+    Spec("x0", None, "start x (or click the surface)"), Spec("y0", None, "start y (or click the surface)"))}
+
 
 # The live-training view: every default is TrainConfig's (the run configuration owns its defaults).
 _TRAIN = {f.name: fmt(f.default) if isinstance(f.default, tuple) else f.default for f in fields(TrainConfig)}
@@ -187,26 +206,34 @@ TRAIN: dict[str, Spec] = {s.name: s for s in (
 )}
 
 
-# The sweep tab's grid controls (their defaults come from the chosen preset).
+# The sweep tab's grid controls (their defaults come from the chosen preset). Names here and in every app table
+# are the controls' own; the app's URL adds the tab's prefix (explorer/ui/urlstate.py: s_ for the sweep tab).
 SWEEP_GRID: dict[str, Spec] = {s.name: s for s in (
-    Spec("s_topk", 3, "circle the best k cells", kind="int", lo=1, hi=10, step=1),
-    Spec("s_lr_range", None, "learning rates: log₂ range", kind="int", lo=-16, hi=0, step=1),
-    Spec("s_n_lr", None, "rows (learning rates)", kind="int", lo=2, hi=9, step=1),
-    Spec("s_n_wd", None, "columns (λ values)", kind="int", lo=2, hi=9, step=1),
-    Spec("s_wd", None, "λ: log₂ range", kind="int", lo=-24, hi=10, step=1),
-    Spec("s_seeds", None, "seeds averaged", kind="int", lo=1, hi=4, step=1),
-    Spec("s_steps", None, "steps per run", kind="int", lo=1, options=(100, 300, 600, 1000, 1500, 3000, 6000)),
-    Spec("s_samples", None, "train samples", kind="int", lo=10, options=(100, 300, 600, 1200)),
+    Spec("topk", 3, "circle the best k cells", kind="int", lo=1, hi=10, step=1),
+    Spec("lr_range", None, "learning rates: log₂ range", kind="int", lo=-16, hi=0, step=1),
+    Spec("n_lr", None, "rows (learning rates)", kind="int", lo=2, hi=9, step=1),
+    Spec("n_wd", None, "columns (λ values)", kind="int", lo=2, hi=9, step=1),
+    # one λ range per optimizer a preset can hold (wd_adamw …)
+    *(Spec(f"wd_{n}", None, f"λ of {n}: log₂ range", kind="int", lo=-24, hi=10, step=1) for n in OPTIMIZERS),
+    Spec("seeds", None, "seeds averaged", kind="int", lo=1, hi=4, step=1),
+    Spec("steps", None, "steps per run", kind="int", lo=1, options=(100, 300, 600, 1000, 1500, 3000, 6000)),
+    Spec("samples", None, "train samples", kind="int", lo=10, options=(100, 300, 600, 1200)),
+    Spec("metric", "test_loss", "what the colour and the best λ show", kind="choice",
+         choices=tuple(SWEEP_METRICS), labels=tuple(SWEEP_METRICS.items()), widget="radio"),
+    Spec("corrected", False, "a fourth heat map: decay η_t²·α·λ (AdamC; timm's corrected weight decay), on the "
+         "PyTorch form's λ grid", kind="bool", widget="toggle"),
+    Spec("normalized", None, "the λ axis is λ_norm; each run uses λ = λ_norm·√(b/(B·T))", kind="bool",
+         widget="toggle"),
     # rows along another setting than lr (explorer.transfer): at one lr, a range of stops of that setting
-    Spec("s_axis", "lr", "what the rows vary: the learning rate, or one training setting at one lr",
+    Spec("axis", "lr", "what the rows vary: the learning rate, or one training setting at one lr",
          kind="choice", choices=ROW_AXES),
-    Spec("s_lr", None, "the one learning rate (log₂) when the rows vary another setting", kind="int", lo=-16,
+    Spec("lr", None, "the one learning rate (log₂) when the rows vary another setting", kind="int", lo=-16,
          hi=0, step=1),
-    Spec("s_rows_steps", (150, 600), "steps per run: the rows' range of stops", kind="floats", lo=1,
+    Spec("rows_steps", (150, 600), "steps per run: the rows' range of stops", kind="floats", lo=1,
          options=(75, 150, 300, 600, 1200, 2400, 4800)),
-    Spec("s_rows_train_samples", (150, 600), "training digits: the rows' range of stops", kind="floats", lo=10,
+    Spec("rows_train_samples", (150, 600), "training digits: the rows' range of stops", kind="floats", lo=10,
          options=(75, 150, 300, 600, 1200)),
-    Spec("s_rows_batch_size", (8, 32), "batch size: the rows' range of stops", kind="floats", lo=1,
+    Spec("rows_batch_size", (8, 32), "batch size: the rows' range of stops", kind="floats", lo=1,
          options=(4, 8, 16, 32, 64, 128, 256)),
 )}
 
@@ -228,49 +255,66 @@ CONVERT: dict[str, Spec] = {s.name: s for s in (
 # The regime map (sweep tab, below the heat maps): one sweep per value of one training setting. A range
 # slider per axis picks consecutive stops; the defaults are five points each.
 REGIME_MAP: dict[str, Spec] = {s.name: s for s in (
-    Spec("s_map_axis", "init-scale", "the training setting the map varies (the rest: the sweep above)",
+    Spec("map_axis", "init-scale", "the training setting the map varies (the rest: the sweep above)",
          kind="choice", choices=REGIME_AXES),
-    Spec("s_map_steps", (100, 1000), "steps per run: the range of stops the map visits", kind="floats", lo=1,
+    Spec("map_steps", (100, 1000), "steps per run: the range of stops the map visits", kind="floats", lo=1,
          options=(100, 200, 300, 600, 1000, 1500, 3000, 6000)),
-    Spec("s_map_init_scale", (1.0, 16.0), "initial weights × k: the range of stops the map visits", kind="floats",
+    Spec("map_init_scale", (1.0, 16.0), "initial weights × k: the range of stops the map visits", kind="floats",
          lo=0.0, lo_open=True, options=INIT_SCALES),
-    Spec("s_map_batch_size", (8, 128), "batch size: the range of stops the map visits", kind="floats", lo=1,
+    Spec("map_batch_size", (8, 128), "batch size: the range of stops the map visits", kind="floats", lo=1,
          options=(8, 16, 32, 64, 128, 256)),
 )}
 
 _NOISE_STOPS = (0.0, 0.1, 0.3, 1.0, 3.0)
-# The insight panels' controls (i1_ … i5_: one prefix per panel).
-INSIGHT: dict[str, Spec] = {s.name: s for s in (
-    Spec("i1_surface", "rosenbrock", "2-D test function", kind="choice", choices=tuple(SURFACES)),
-    Spec("i1_lr", 0.001, "learning rate α", lo=0.0, lo_open=True, options=LR_OPTIONS),
-    Spec("i1_lam", 0.01, "SGDW's decay λ (SGD+L2 uses λ/α)", lo=0.0, options=WD_OPTIONS),
-    Spec("i1_momentum", 0.0, "SGD momentum μ", lo=0.0, hi=0.99, step=0.01),
-    Spec("i1_schedule", "constant", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
-    *(s for k in (2, 3) for s in (
-        Spec(f"i{k}_surface", "quadratic", "2-D test function", kind="choice", choices=tuple(SURFACES)),
-        replace(_FORM, name=f"i{k}_form"),
-        Spec(f"i{k}_lr", 0.05, "learning rate α", lo=0.0, lo_open=True, options=LR_OPTIONS),
-        Spec(f"i{k}_wd", 1.0, "decay λ", lo=0.0, options=WD_OPTIONS),
-        Spec(f"i{k}_noise", 0.0, "gradient noise σ", lo=0.0, options=_NOISE_STOPS))),
-    Spec("i4_lam", 0.5, "λ_torch", lo=0.0, lo_open=True, options=WD_OPTIONS[1:]),
-    Spec("i4_lr", 0.001, "base learning rate α", lo=0.0, lo_open=True, options=TRAIN_LR_OPTIONS),
-    Spec("i4_steps", 1000, "steps", kind="int", lo=1, options=(300, 1000, 3000)),
-    Spec("i4_norm", 0.05, "λ_norm", lo=0.0, hi=10.0, step=0.01, widget="number_input"),
-    Spec("i4_b", 128, "batch size b", kind="int", lo=1, hi=100_000, widget="number_input"),
-    Spec("i4_B", 50_000, "training points B", kind="int", lo=1, hi=10_000_000, widget="number_input"),
-    Spec("i4_T", 100, "epochs T", kind="int", lo=1, hi=10_000, widget="number_input"),
-    Spec("i4_t0", 100, "warm restarts: first period T_0 (steps)", kind="int", lo=1, hi=10_000, widget="number_input"),
-    Spec("i4_tmult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=4, widget="number_input"),
-    Spec("i4_total", 700, "steps shown", kind="int", lo=1, options=(300, 700, 1500, 3100)),
-    Spec("i5_model", "mlp", "mlp, or mlp-ln (LayerNorm without affine before each ReLU)", kind="choice",
-         choices=tuple(MODELS)),
-    Spec("i5_wd", 0.05, "decay λ", lo=0.0, options=WD_OPTIONS),
-    Spec("i5_steps", 1500, "steps", kind="int", lo=1, options=(300, 750, 1500)),
-    Spec("i5_kind", "pca", "plane: PCA of both paths, or filter-normalized random directions", kind="choice",
-         choices=("pca", "random"), widget="radio"),
-    Spec("i5_n", 41, "grid points per side", kind="int", lo=2, options=(21, 41, 61, 81)),
-    *(replace(s, name=f"i6_{s.name}") for s in CONVERT.values()),
-)}
+# The insight panels' controls, one table per panel (its number: the URL's i1_ … i6_, explorer/ui/urlstate.py).
+def _table(*specs: Spec) -> dict[str, Spec]:
+    return {s.name: s for s in specs}
+
+
+def _heavy(help: str) -> Spec:
+    """A panel's switch for minutes-scale work (a link may hold it on; only a click starts the work)."""
+    return Spec("model", False, help, kind="bool", widget="toggle")
+
+
+def _adam_surface(*more: Spec) -> dict[str, Spec]:
+    return _table(Spec("surface", "quadratic", "2-D test function", kind="choice", choices=tuple(SURFACES)), _FORM,
+                  Spec("lr", 0.05, "learning rate α", lo=0.0, lo_open=True, options=LR_OPTIONS),
+                  Spec("wd", 1.0, "decay λ", lo=0.0, options=WD_OPTIONS),
+                  Spec("noise", 0.0, "gradient noise σ", lo=0.0, options=_NOISE_STOPS), *more)
+
+
+INSIGHT: dict[int, dict[str, Spec]] = {
+    1: _table(
+        Spec("surface", "rosenbrock", "2-D test function", kind="choice", choices=tuple(SURFACES)),
+        Spec("lr", 0.001, "learning rate α", lo=0.0, lo_open=True, options=LR_OPTIONS),
+        Spec("lam", 0.01, "SGDW's decay λ (SGD+L2 uses λ/α)", lo=0.0, options=WD_OPTIONS),
+        Spec("momentum", 0.0, "SGD momentum μ", lo=0.0, hi=0.99, step=0.01),
+        Spec("schedule", "constant", "schedule multiplier η_t", kind="choice", choices=SCHEDULES),
+        _heavy("also on the digits model: SGD+L2 and SGDW trained for 300 steps")),
+    2: _adam_surface(),
+    3: _adam_surface(_heavy("also per layer on the digits network: the pair trained for 500 steps")),
+    4: _table(
+        Spec("lam", 0.5, "λ_torch", lo=0.0, lo_open=True, options=WD_OPTIONS[1:]),
+        Spec("lr", 0.001, "base learning rate α", lo=0.0, lo_open=True, options=TRAIN_LR_OPTIONS),
+        Spec("steps", 1000, "steps", kind="int", lo=1, options=(300, 1000, 3000)),
+        Spec("norm", 0.05, "λ_norm", lo=0.0, hi=10.0, step=0.01, widget="number_input"),
+        Spec("b", 128, "batch size b", kind="int", lo=1, hi=100_000, widget="number_input"),
+        Spec("B", 50_000, "training points B", kind="int", lo=1, hi=10_000_000, widget="number_input"),
+        Spec("T", 100, "epochs T", kind="int", lo=1, hi=10_000, widget="number_input"),
+        Spec("t0", 100, "warm restarts: first period T_0 (steps)", kind="int", lo=1, hi=10_000, widget="number_input"),
+        Spec("tmult", 2, "warm restarts: period multiplier T_mult", kind="int", lo=1, hi=4, widget="number_input"),
+        Spec("total", 700, "steps shown", kind="int", lo=1, options=(300, 700, 1500, 3100))),
+    5: _table(
+        Spec("model", "mlp", "mlp, or mlp-ln (LayerNorm without affine before each ReLU)", kind="choice",
+             choices=tuple(MODELS)),
+        Spec("wd", 0.05, "decay λ", lo=0.0, options=WD_OPTIONS),
+        Spec("steps", 1500, "steps", kind="int", lo=1, options=(300, 750, 1500)),
+        Spec("kind", "pca", "plane: PCA of both paths, or filter-normalized random directions", kind="choice",
+             choices=("pca", "random"), widget="radio"),
+        Spec("n", 41, "grid points per side", kind="int", lo=2, options=(21, 41, 61, 81)),
+        replace(_heavy("train the pair, then evaluate the loss on the grid"), name="go")),
+    6: CONVERT,
+}
 
 
 def sanity_notes(optimizers, lr: float, wd: float, beta1: float, beta2: float, eps: float) -> list[str]:

@@ -75,54 +75,42 @@ PAIR_CAPTIONS = ["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"]
 FORM_CAPTIONS = [OPTIMIZERS[by_form(f)].rule for f in form_choices()]   # in the radio's order
 
 
-def spec_widget(where, label: str, spec, key: str | None = None, default=None, **kw):
-    """The widget a spec (explorer/params.py) describes — its choices, stops or bounds, its default — so the
-    widget, its URL parameter and the CLI option accept the same values. `default`: a value set by code
-    (a preset) instead of the spec's."""
-    key = key or spec.name
+def spec_widget(where, label: str, spec, section: str, default=None, **kw):
+    """The widget a spec (explorer/interface/params.py) describes — its choices, stops or bounds, its default — in
+    one section of the app (a tab, or an Insights panel: urlstate.PREFIX), so the widget, its URL parameter and
+    the CLI option accept the same values. `default`: a value set by code (a preset) instead of the spec's."""
     kw.setdefault("help", spec.help)
+    at = {"section": section, "spec": spec}
     if spec.choices:
         choices = list(spec.choices)
+        if spec.labels:
+            kw.setdefault("format_func", dict(spec.labels).get)
         if default is not None:
-            return url_widget(where, spec.widget or "selectbox", label, choices, key=key, default=default, **kw)
+            return url_widget(where, spec.widget or "selectbox", label, choices, default=default, **at, **kw)
         return url_widget(where, spec.widget or "selectbox", label, choices, index=choices.index(spec.default),
-                          key=key, **kw)
+                          **at, **kw)
     if spec.options:
         if default is not None:
             return url_widget(where, "select_slider", label, options=list(spec.options), format_func=fmt,
-                              key=key, default=default, **kw)
+                              default=default, **at, **kw)
         return url_widget(where, "select_slider", label, options=list(spec.options), value=spec.default,
-                          format_func=fmt, key=key, **kw)
+                          format_func=fmt, **at, **kw)
     if spec.kind == "bool" or spec.widget == "toggle":
-        return url_widget(where, "toggle", label, key=key, default=default, **({} if default is not None else
-                                                                                {"value": spec.default}), **kw)
+        return url_widget(where, "toggle", label, default=default, **at, **({} if default is not None else
+                                                                            {"value": spec.default}), **kw)
     kind = spec.widget or "slider"
     lo, hi = spec.lo, spec.hi
     step = spec.step if spec.step is not None else (1 if spec.kind == "int" else None)
     if default is not None:
-        return url_widget(where, kind, label, lo, hi, step=step, key=key, default=default, **kw)
-    return url_widget(where, kind, label, lo, hi, spec.default, step, key=key, **kw)
+        return url_widget(where, kind, label, lo, hi, step=step, default=default, **at, **kw)
+    return url_widget(where, kind, label, lo, hi, spec.default, step, **at, **kw)
 
 
-def stops_slider(where, label, spec, key: str | None = None, **kw):
-    """A slider over a spec's stops (params.py), starting at the spec's default."""
-    return url_widget(
-        where,
-        "select_slider",
-        label,
-        options=list(spec.options),
-        value=spec.default,
-        format_func=fmt,
-        key=key or spec.name,
-        help=spec.help,
-        **kw,
-    )
-
-
-def heavy_toggle(label: str, key: str, what: str) -> bool:
+def heavy_toggle(label: str, spec, section: str, what: str) -> bool:
     """A toggle for minutes-scale work: a link may restore it switched on, but only a click in this
     session starts the computation (a URL alone never does)."""
-    on = url_widget(st, "toggle", label, key=key)
+    on = spec_widget(st, label, spec, section, help=None)
+    key = urlstate.url_name(section, spec)
     if on and urlstate.from_link(key):
         if not st.button(f"Compute: {what}", key=f"{key}_confirm", type="primary"):
             st.caption("This link asks for a computation; it starts when you press the button.")

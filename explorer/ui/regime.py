@@ -23,6 +23,7 @@ from explorer.ui.server import server_state
 from explorer.viz.equilibrium_charts import map_chart
 from explorer.viz.figures import sweep_subtitle as sweep_subtitle_text
 
+TAB = "sweep"                 # the map is part of the sweep tab: its controls' URL names are s_map_…
 CONFIRM_SECONDS = 60          # a map expected to take longer asks before it starts (as a sweep does)
 
 
@@ -46,12 +47,12 @@ def _duration(seconds: float) -> str:
 
 def map_controls(base: SweepConfig) -> MapConfig | None:
     c = st.columns([1, 2, 3])
-    axis = spec_widget(c[0], "Regime axis", REGIME_MAP["s_map_axis"])
-    spec = REGIME_MAP[f"s_map_{AXES[axis].field}"]
-    lo, hi = sorted(spec_widget(c[1], f"{AXES[axis].title}: from … to", spec))   # a link may give them reversed
+    axis = spec_widget(c[0], "Regime axis", REGIME_MAP["map_axis"], TAB)
+    spec = REGIME_MAP[f"map_{AXES[axis].field}"]
+    lo, hi = sorted(spec_widget(c[1], f"{AXES[axis].title}: from … to", spec, TAB))   # a link may give them reversed
     values = tuple(v for v in spec.options if lo <= v <= hi)
     # the other axes' ranges are not shown
-    urlstate.forget(*(f"s_map_{a.field}" for a in AXES.values() if a.regime and a.name != axis))
+    urlstate.forget(*(urlstate.url_name(TAB, f"map_{a.field}") for a in AXES.values() if a.regime and a.name != axis))
     shown = ", ".join(fmt(v) for v in values)
     c[2].caption(f"{len(values)} points: {shown} — {AXES[axis].moves}. Every other setting, the grids and the "
                  "seeds are the sweep's above.")

@@ -11,9 +11,8 @@ import streamlit as st
 
 from explorer.analysis import transfer as transfer_analysis
 from explorer.analysis.interpret import COUPLING_VISIBLE, interpret
-from explorer.core.fmt import fmt
 from explorer.core.forms import OPTIMIZERS
-from explorer.interface.params import SWEEP_GRID, TRAIN
+from explorer.interface.params import SWEEP, SWEEP_GRID, TRAIN
 from explorer.runs import transfer
 from explorer.runs.axes import AXES
 from explorer.runs.cost import sweep_threads_now, torch_threads
@@ -22,14 +21,16 @@ from explorer.runs.train import default_device
 from explorer.ui import regime, urlstate
 from explorer.ui.controls import show_chart, spec_widget
 from explorer.ui.server import server_state, session_id
-from explorer.ui.urlstate import url_widget
-from explorer.viz import figures, sweep_charts
+from explorer.ui.urlstate import url_name
+from explorer.viz import figures
 from explorer.viz.transfer_chart import transfer_chart
+
+TAB = "sweep"       # its controls' URL names: url_name(TAB, spec), s_… (the regime map's too)
 
 
 def owns(key: str) -> bool:
     """This tab's URL parameters: s_…"""
-    return key.startswith("s_")
+    return key.startswith(urlstate.PREFIX[TAB])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,28 +54,28 @@ def _log2_range(cfg_values) -> tuple[int, int]:
 
 
 def preset_values(name: str) -> dict:
-    """The grid widgets' values for a preset."""
+    """The grid widgets' values for a preset, by their Specs' names."""
     p = PRESETS[name]
     values = {
-        "s_lr_range": _log2_range(p.lrs),
-        "s_n_lr": len(p.lrs),
-        "s_n_wd": len(p.wds[0][1]),
-        "s_seeds": p.seeds,
-        "s_steps": p.train.steps,
-        "s_samples": p.train.train_samples,
-        "s_model": p.train.model,
-        "s_init": p.train.init_scale,
-        "s_normalized": p.normalized,
-        "s_lr": round(math.log2(transfer.middle_lr(p.lrs))),
+        "lr_range": _log2_range(p.lrs),
+        "n_lr": len(p.lrs),
+        "n_wd": len(p.wds[0][1]),
+        "seeds": p.seeds,
+        "steps": p.train.steps,
+        "samples": p.train.train_samples,
+        "model": p.train.model,
+        "init_scale": p.train.init_scale,
+        "normalized": p.normalized,
+        "lr": round(math.log2(transfer.middle_lr(p.lrs))),
     }
-    values.update({f"s_wd_{n}": _log2_range(g) for n, g in with_extra_forms(p).wds})
+    values.update({f"wd_{n}": _log2_range(g) for n, g in with_extra_forms(p).wds})
     return values
 
 
 def apply_preset() -> None:
     """Set every grid widget to the chosen preset's values."""
-    for key, value in preset_values(st.session_state["s_preset"]).items():
-        st.session_state[key] = value
+    for name, value in preset_values(st.session_state[url_name(TAB, SWEEP["preset"])]).items():
+        st.session_state[url_name(TAB, name)] = value
 
 
 def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str, int]:
@@ -86,74 +87,42 @@ def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str
         "batched computation. The paper's Figures 1–2, computed live."
     )
     c = st.columns(4)
-    preset_name = url_widget(
-        c[0],
-        "selectbox",
-        "Preset",
-        list(PRESETS),
-        key="s_preset",
-        on_change=apply_preset,
-        help="measured starting points; see the README",
-    )
+    preset_name = spec_widget(c[0], "Preset", SWEEP["preset"], TAB, on_change=apply_preset,
+                              help="measured starting points; docs/science.md says what each measures")
     p, d = PRESETS[preset_name], preset_values(preset_name)
-    metric = url_widget(
-        c[0],
-        "radio",
-        "Colour = ",
-        list(sweep_charts.SWEEP_METRICS),
-        format_func=sweep_charts.SWEEP_METRICS.get,
-        key="s_metric",
-        horizontal=True,
-    )
     g = SWEEP_GRID
-    top_k = spec_widget(c[0], "Circle the best k cells", g["s_topk"], help=None)
-    axis = spec_widget(c[1], "rows vary along", g["s_axis"])
+    metric = spec_widget(c[0], "Colour = ", g["metric"], TAB, horizontal=True, help=None)
+    top_k = spec_widget(c[0], "Circle the best k cells", g["topk"], TAB, help=None)
+    axis = spec_widget(c[1], "rows vary along", g["axis"], TAB)
     on_lr = axis == "lr"
-    lr_lo, lr_hi = spec_widget(c[1], "learning rates: log₂ range", g["s_lr_range"], default=d["s_lr_range"],
+    lr_lo, lr_hi = spec_widget(c[1], "learning rates: log₂ range", g["lr_range"], TAB, default=d["lr_range"],
                                help=None, disabled=not on_lr)
-    n_lr = spec_widget(c[1], "rows (learning rates)", g["s_n_lr"], default=d["s_n_lr"], help=None, disabled=not on_lr)
+    n_lr = spec_widget(c[1], "rows (learning rates)", g["n_lr"], TAB, default=d["n_lr"], help=None, disabled=not on_lr)
     if not on_lr:
-        lr_exp = spec_widget(c[1], "the one learning rate: log₂", g["s_lr"], default=d["s_lr"])
-        spec = g[f"s_rows_{AXES[axis].field}"]
-        lo, hi = sorted(spec_widget(c[1], f"{AXES[axis].title}: from … to", spec))  # a link may reverse them
+        lr_exp = spec_widget(c[1], "the one learning rate: log₂", g["lr"], TAB, default=d["lr"])
+        spec = g[f"rows_{AXES[axis].field}"]
+        lo, hi = sorted(spec_widget(c[1], f"{AXES[axis].title}: from … to", spec, TAB))  # a link may reverse them
         values = tuple(v for v in spec.options if lo <= v <= hi)
-    urlstate.forget(*(k for k in g if k.startswith("s_rows_") and not k.endswith(AXES[axis].field)),
-                    *(("s_lr",) if on_lr else ()))
-    n_wd = spec_widget(c[1], "columns (λ values)", g["s_n_wd"], default=d["s_n_wd"], help=None)
-    corrected = url_widget(c[2], "toggle", "+ AdamW, corrected form", key="s_corrected", disabled=p.pair != "adam",
-                           help="a fourth heat map: decay η_t²·α·λ (AdamC; timm's corrected weight decay), "
-                                "on the PyTorch form's λ grid") and p.pair == "adam"
+    urlstate.forget(*(url_name(TAB, k) for k in g if k.startswith("rows_") and not k.endswith(AXES[axis].field)),
+                    *((url_name(TAB, "lr"),) if on_lr else ()))
+    n_wd = spec_widget(c[1], "columns (λ values)", g["n_wd"], TAB, default=d["n_wd"], help=None)
+    corrected = spec_widget(c[2], "+ AdamW, corrected form", g["corrected"], TAB,
+                            disabled=p.pair != "adam") and p.pair == "adam"
     wds = []
     for name, _ in (with_extra_forms(p) if corrected else p).wds:
-        key = f"s_wd_{name}"
         label = f"λ of {OPTIMIZERS[name].label}: log₂ range"
-        lo, hi = spec_widget(c[2], label, g["s_wd"], key=key, default=d[key], help=None)
+        lo, hi = spec_widget(c[2], label, g[f"wd_{name}"], TAB, default=d[f"wd_{name}"], help=None)
         wds.append((name, pow2(lo, hi, n_wd) if hi > lo else pow2(lo, lo + 1, n_wd)))
-    seeds = spec_widget(c[3], "seeds (averaged)", g["s_seeds"], default=d["s_seeds"], help=None)
-    steps = spec_widget(c[3], "steps per run", g["s_steps"], default=d["s_steps"], help=None, disabled=axis == "steps")
-    samples = spec_widget(c[3], "train samples", g["s_samples"], default=d["s_samples"], help=None,
+    seeds = spec_widget(c[3], "seeds (averaged)", g["seeds"], TAB, default=d["seeds"], help=None)
+    steps = spec_widget(c[3], "steps per run", g["steps"], TAB, default=d["steps"], help=None, disabled=axis == "steps")
+    samples = spec_widget(c[3], "train samples", g["samples"], TAB, default=d["samples"], help=None,
                           disabled=axis == "train-samples")
-    model = url_widget(c[3], "selectbox", "model", list(TRAIN["model"].choices), key="s_model", default=d["s_model"])
-    init_scale = url_widget(
-        c[3],
-        "select_slider",
-        "initial weights × k",
-        list(TRAIN["init_scale"].options),
-        format_func=fmt,
-        key="s_init",
-        default=d["s_init"],
-        help="1: PyTorch's default init. Large k: the decay's job is to remove a large random start, "
-        "which runs the sweep far from equilibrium",
-    )
-    normalized = url_widget(
-        c[3],
-        "toggle",
-        "normalized λ (App. B.1)",
-        key="s_normalized",
-        default=d["s_normalized"],
-        help="the λ axis is λ_norm; each run uses λ = λ_norm·√(b/(B·T))",
-    )
-    follows = spec_widget(c[3], "decay follows the schedule", TRAIN["decay_follows"], key="s_decay_follows",
+    model = spec_widget(c[3], "model", TRAIN["model"], TAB, default=d["model"], help=None)
+    init_scale = spec_widget(c[3], "initial weights × k", TRAIN["init_scale"], TAB, default=d["init_scale"],
+                             help="1: PyTorch's default init. Large k: the decay's job is to remove a large random "
+                                  "start, which runs the sweep far from equilibrium")
+    normalized = spec_widget(c[3], "normalized λ (App. B.1)", g["normalized"], TAB, default=d["normalized"])
+    follows = spec_widget(c[3], "decay follows the schedule", TRAIN["decay_follows"], TAB,
                           default=p.train.decay_follows)
     train = dataclasses.replace(
         p.train, steps=int(steps), train_samples=int(samples), model=model, init_scale=float(init_scale),
@@ -170,7 +139,7 @@ def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str
     return (cfg if on_lr else transfer.axis_sweep(cfg, axis, values, lr=2.0 ** lr_exp)), cfg, metric, top_k
 
 
-# The presets' sweep time on this project's quiet 2-core CPU (README, "Speed"), quoted before a first run.
+# The presets' sweep time on this project's quiet 2-core CPU (docs/performance.md), quoted before a first run.
 QUIET_SECONDS = {"coupling": "9 s on 2 threads (14 s on 1)", "long-runs": "32 s (57 s)"}
 
 

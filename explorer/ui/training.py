@@ -11,7 +11,7 @@ from explorer.core.forms import OPTIMIZERS, pair_optimizers
 from explorer.core.measures import attach
 from explorer.interface.params import TRAIN, sanity_notes
 from explorer.runs.train import LiveRun, TrainConfig, changed_settings, default_device
-from explorer.ui import instruments
+from explorer.ui import instruments, urlstate
 from explorer.ui.controls import (
     FORM_CAPTIONS,
     GROW,
@@ -19,15 +19,16 @@ from explorer.ui.controls import (
     export_menu,
     markdown_table,
     spec_widget,
-    stops_slider,
 )
 from explorer.ui.player import player
 from explorer.viz import figures, playback, training_charts
 
+TAB = "training"       # its controls' URL names: url_name(TAB, spec), t_…
+
 
 def owns(key: str) -> bool:
     """This tab's URL parameters: t_…"""
-    return key.startswith("t_")
+    return key.startswith(urlstate.PREFIX[TAB])
 
 
 TRAIN_STEP = "train_step"   # the finished run's playback parameter (explorer/ui/player.py)
@@ -42,29 +43,29 @@ def train_controls() -> TrainConfig:
         "where λ enters the update differs."
     )
     c = st.columns(4)
-    pair = spec_widget(c[0], "Compare", TRAIN["pair"], key="t_pair", horizontal=True, captions=PAIR_CAPTIONS,
+    pair = spec_widget(c[0], "Compare", TRAIN["pair"], TAB, horizontal=True, captions=PAIR_CAPTIONS,
                        help=None)
-    form = spec_widget(c[0], "AdamW form", TRAIN["form"], key="t_form", horizontal=True, disabled=pair == "sgd",
+    form = spec_widget(c[0], "AdamW form", TRAIN["form"], TAB, horizontal=True, disabled=pair == "sgd",
                        captions=FORM_CAPTIONS, help=None)
-    model = spec_widget(c[1], "Model", TRAIN["model"], key="t_model")
-    width = stops_slider(c[1], "Width", TRAIN["width"], key="t_width")
-    depth = spec_widget(c[1], "Hidden layers", TRAIN["depth"], key="t_depth", help=None)
-    init_scale = stops_slider(c[1], "Initial weights × k", TRAIN["init_scale"], key="t_init")
-    lr = stops_slider(c[2], "Learning rate α", TRAIN["lr"], key="t_lr")
-    wd = stops_slider(c[2], "Decay λ", TRAIN["wd"], key="t_wd")
-    no_decay = spec_widget(c[2], "Left out of the decay", TRAIN["no_decay"], key="t_no_decay")
+    model = spec_widget(c[1], "Model", TRAIN["model"], TAB)
+    width = spec_widget(c[1], "Width", TRAIN["width"], TAB)
+    depth = spec_widget(c[1], "Hidden layers", TRAIN["depth"], TAB, help=None)
+    init_scale = spec_widget(c[1], "Initial weights × k", TRAIN["init_scale"], TAB)
+    lr = spec_widget(c[2], "Learning rate α", TRAIN["lr"], TAB)
+    wd = spec_widget(c[2], "Decay λ", TRAIN["wd"], TAB)
+    no_decay = spec_widget(c[2], "Left out of the decay", TRAIN["no_decay"], TAB)
     adam = pair == "adam"
-    beta1 = spec_widget(c[2], "β1", TRAIN["beta1"], key="t_beta1", format="%.3f", disabled=not adam, help=None)
-    beta2 = stops_slider(c[2], "β2", TRAIN["beta2"], key="t_beta2", disabled=not adam)
-    eps = stops_slider(c[2], "ε", TRAIN["eps"], key="t_eps", disabled=not adam)
-    momentum = spec_widget(c[2], "Momentum μ", TRAIN["momentum"], key="t_momentum", disabled=adam, help=None)
-    batch = stops_slider(c[3], "Batch size", TRAIN["batch_size"], key="t_batch")
-    steps = stops_slider(c[3], "Steps", TRAIN["steps"], key="t_steps")
-    samples = stops_slider(c[3], "Train samples", TRAIN["train_samples"], key="t_samples")
-    schedule = spec_widget(c[3], "Schedule η_t", TRAIN["schedule"], key="t_schedule", help=None)
-    warmup = stops_slider(c[3], "Warm-up steps", TRAIN["warmup"], key="t_warmup")
-    follows = spec_widget(c[3], "Decay follows η_t", TRAIN["decay_follows"], key="t_decay_follows")
-    seed = spec_widget(c[3], "Seed", TRAIN["seed"], key="t_seed", help=None)
+    beta1 = spec_widget(c[2], "β1", TRAIN["beta1"], TAB, format="%.3f", disabled=not adam, help=None)
+    beta2 = spec_widget(c[2], "β2", TRAIN["beta2"], TAB, disabled=not adam)
+    eps = spec_widget(c[2], "ε", TRAIN["eps"], TAB, disabled=not adam)
+    momentum = spec_widget(c[2], "Momentum μ", TRAIN["momentum"], TAB, disabled=adam, help=None)
+    batch = spec_widget(c[3], "Batch size", TRAIN["batch_size"], TAB)
+    steps = spec_widget(c[3], "Steps", TRAIN["steps"], TAB)
+    samples = spec_widget(c[3], "Train samples", TRAIN["train_samples"], TAB)
+    schedule = spec_widget(c[3], "Schedule η_t", TRAIN["schedule"], TAB, help=None)
+    warmup = spec_widget(c[3], "Warm-up steps", TRAIN["warmup"], TAB)
+    follows = spec_widget(c[3], "Decay follows η_t", TRAIN["decay_follows"], TAB)
+    seed = spec_widget(c[3], "Seed", TRAIN["seed"], TAB, help=None)
     names = pair_optimizers(pair, form)
     return TrainConfig(
         optimizers=names,

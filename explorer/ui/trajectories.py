@@ -1,21 +1,25 @@
 """The 2-D trajectories tab: two update rules racing on a loss surface."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from explorer.core.fmt import fmt
 from explorer.core.forms import OPTIMIZERS, pair_optimizers
 from explorer.core.surfaces import SURFACES
-from explorer.interface.params import TRAJECTORY, sanity_notes
+from explorer.interface.params import START, TRAJECTORY, sanity_notes
 from explorer.runs.trajectory import summary_table
-from explorer.ui.controls import FORM_CAPTIONS, PAIR_CAPTIONS, markdown_table, show_chart, spec_widget, stops_slider
+from explorer.ui.controls import FORM_CAPTIONS, PAIR_CAPTIONS, markdown_table, show_chart, spec_widget
 from explorer.ui.player import player
-from explorer.ui.urlstate import url_widget
+from explorer.ui.urlstate import url_name
 from explorer.viz import animate, chartkit, figures
 from explorer.viz import chartkit as kit
 
-# the URL parameters this tab's controls own
-URL_KEYS = frozenset(TRAJECTORY) | {"x0", "y0"}
+TAB = "trajectories"     # its controls' URL names: url_name(TAB, spec) (bare names: the CLI's options)
+# the URL parameters this tab's controls own (and the CLI-only ones, reported when no control claims them)
+URL_KEYS = frozenset(url_name(TAB, name) for name in (*TRAJECTORY, *START))
+X0, Y0, SURFACE = (url_name(TAB, name) for name in ("x0", "y0", "surface"))
 
 
 def owns(key: str) -> bool:
@@ -47,17 +51,17 @@ def start_from_click(key: str) -> None:
     state = st.session_state.get(key) or {}
     picked = (state.get("selection") or {}).get("start") or []
     if picked and isinstance(picked[0], dict):
-        start = kit.start_of_cell(st.session_state.get("surface", TRAJECTORY["surface"].default),
+        start = kit.start_of_cell(st.session_state.get(SURFACE, TRAJECTORY["surface"].default),
                                   picked[0].get("ix"), picked[0].get("iy"))
         if start is not None:
-            st.session_state["x0"], st.session_state["y0"] = start
+            st.session_state[X0], st.session_state[Y0] = start
     # a new key for the panels: their selection starts empty, so clicking the same cell again works too
     st.session_state[CLICKS] = st.session_state.get(CLICKS, 0) + 1
 
 
 def reset_start():
-    sx, sy = SURFACES[st.session_state["surface"]].start
-    st.session_state["x0"], st.session_state["y0"] = sx, sy
+    sx, sy = SURFACES[st.session_state[SURFACE]].start
+    st.session_state[X0], st.session_state[Y0] = sx, sy
 
 
 def trajectory_controls(where) -> dict:
@@ -67,48 +71,47 @@ def trajectory_controls(where) -> dict:
     v["surface"] = spec_widget(
         where,
         "Surface",
-        TRAJECTORY["surface"],
+        TRAJECTORY["surface"], TAB,
         on_change=reset_start,
         help="; ".join(f"{s.name}: {s.title}" for s in SURFACES.values()),
     )
     c = where.columns(2)
-    v["pair"] = spec_widget(c[0], "Compare", TRAJECTORY["pair"], captions=PAIR_CAPTIONS, help=None)
-    v["form"] = spec_widget(c[1], "AdamW form", TRAJECTORY["form"], disabled=v["pair"] == "sgd",
+    v["pair"] = spec_widget(c[0], "Compare", TRAJECTORY["pair"], TAB, captions=PAIR_CAPTIONS, help=None)
+    v["form"] = spec_widget(c[1], "AdamW form", TRAJECTORY["form"], TAB, disabled=v["pair"] == "sgd",
                             captions=FORM_CAPTIONS)
-    v["lr"] = stops_slider(where, "Learning rate α", TRAJECTORY["lr"])
-    v["wd"] = stops_slider(where, "Decay λ", TRAJECTORY["wd"])
-    v["steps"] = spec_widget(where, "Steps", TRAJECTORY["steps"])
-    v["noise"] = stops_slider(where, "Gradient noise σ", TRAJECTORY["noise"])
+    v["lr"] = spec_widget(where, "Learning rate α", TRAJECTORY["lr"], TAB)
+    v["wd"] = spec_widget(where, "Decay λ", TRAJECTORY["wd"], TAB)
+    v["steps"] = spec_widget(where, "Steps", TRAJECTORY["steps"], TAB)
+    v["noise"] = spec_widget(where, "Gradient noise σ", TRAJECTORY["noise"], TAB)
     surf = SURFACES[v["surface"]]
-    for key, lim, i in (("x0", surf.xlim, 0), ("y0", surf.ylim, 1)):
+    for key, lim, i in ((X0, surf.xlim, 0), (Y0, surf.ylim, 1)):
         if key in st.session_state and not lim[0] <= st.session_state[key] <= lim[1]:
             st.session_state[key] = surf.start[i]
     c = where.columns(2)
-    v["x0"] = url_widget(c[0], "slider", "Start x", *surf.xlim, surf.start[0], kit.START_STEP, key="x0",
-                         help="or click the surface")
-    v["y0"] = url_widget(c[1], "slider", "Start y", *surf.ylim, surf.start[1], kit.START_STEP, key="y0",
-                         help="or click the surface")
+    for col, name, label, lim, i in ((c[0], "x0", "Start x", surf.xlim, 0), (c[1], "y0", "Start y", surf.ylim, 1)):
+        spec = replace(START[name], lo=lim[0], hi=lim[1], default=surf.start[i], step=kit.START_STEP)  # the surface's
+        v[name] = spec_widget(col, label, spec, TAB, help="or click the surface")
     adam = v["pair"] == "adam"
     more = where.expander("β1, β2, ε, μ · schedule · seed")
     v["schedule"] = spec_widget(
         more,
         "Schedule η_t",
-        TRAJECTORY["schedule"],
+        TRAJECTORY["schedule"], TAB,
         help="constant · cosine annealing · step (×0.1 every third of the steps) · "
         "warm_restarts: cosine with warm restarts (SGDR)",
     )
     restarts = v["schedule"] == "warm_restarts"
     c = more.columns(2)
-    v["warmup"] = spec_widget(c[0], "Warm-up steps", TRAJECTORY["warmup"])
-    v["decay_follows"] = spec_widget(c[1], "Decay follows η_t", TRAJECTORY["decay_follows"])
+    v["warmup"] = spec_widget(c[0], "Warm-up steps", TRAJECTORY["warmup"], TAB)
+    v["decay_follows"] = spec_widget(c[1], "Decay follows η_t", TRAJECTORY["decay_follows"], TAB)
     c = more.columns(2)
-    v["t0"] = spec_widget(c[0], "T₀", TRAJECTORY["t0"], disabled=not restarts)
-    v["t_mult"] = spec_widget(c[1], "T_mult", TRAJECTORY["t_mult"], disabled=not restarts)
-    v["beta1"] = spec_widget(more, "β1", TRAJECTORY["beta1"], format="%.3f", disabled=not adam)
-    v["beta2"] = stops_slider(more, "β2", TRAJECTORY["beta2"], disabled=not adam)
-    v["eps"] = stops_slider(more, "ε", TRAJECTORY["eps"], disabled=not adam)
-    v["momentum"] = spec_widget(more, "Momentum μ (SGD)", TRAJECTORY["momentum"], disabled=adam)
-    v["seed"] = spec_widget(more, "Seed", TRAJECTORY["seed"])
+    v["t0"] = spec_widget(c[0], "T₀", TRAJECTORY["t0"], TAB, disabled=not restarts)
+    v["t_mult"] = spec_widget(c[1], "T_mult", TRAJECTORY["t_mult"], TAB, disabled=not restarts)
+    v["beta1"] = spec_widget(more, "β1", TRAJECTORY["beta1"], TAB, format="%.3f", disabled=not adam)
+    v["beta2"] = spec_widget(more, "β2", TRAJECTORY["beta2"], TAB, disabled=not adam)
+    v["eps"] = spec_widget(more, "ε", TRAJECTORY["eps"], TAB, disabled=not adam)
+    v["momentum"] = spec_widget(more, "Momentum μ (SGD)", TRAJECTORY["momentum"], TAB, disabled=adam)
+    v["seed"] = spec_widget(more, "Seed", TRAJECTORY["seed"], TAB)
     return v
 
 

@@ -1,11 +1,18 @@
 """Widgets ↔ URL: the address bar is the share link.
 
-Every control is a keyed widget whose value lives in session state. A link's value for a control is
-read once per session, checked against the widget's own options and bounds, and put into session state
-before the widget is drawn; a bad value is reported by name and the default is used. After every run
-the address bar is rewritten to hold every control that differs from its default — the shown tab's
-and every other tab's (widgets keep their values while their tab is hidden), plus a link's values for
-tabs not opened yet. One mechanism serves every widget kind, range sliders included.
+Every control is a keyed widget drawn from a Spec (explorer/interface/params.py), whose value lives in session
+state. A link's value for a control is read once per session by the control's own Spec (`Spec.parse`: the same
+reading as the CLI's; a slider or a choice box also takes only one of its stops) and put into session state
+before the widget is drawn; a bad value is reported by name, with the Spec's reason, and the default is used.
+Values are written back with `fmt`, Spec.parse's inverse. After every run the address bar is rewritten to hold
+every control that differs from its default — the shown tab's and every other tab's (widgets keep their values
+while their tab is hidden), plus a link's values for tabs not opened yet. One mechanism serves every widget kind,
+range sliders included.
+
+Names: one rule, `url_name` — a control's URL parameter, which is also its widget's session-state key, is its
+section's PREFIX followed by its Spec's name. The sections are the tabs and, on the Insights tab, each panel. The
+first tab's names are bare: they are its CLI options' names. Names links used before the rule (OLD_NAMES) are
+still read, and written anew.
 
 Streamlit's own `bind="query-params"` is not used: it drops the parameters of widgets that are not
 drawn, and only the shown tab's widgets are drawn.
@@ -13,104 +20,87 @@ drawn, and only the shown tab's widgets are drawn.
 from __future__ import annotations
 
 import inspect
-import math
+from dataclasses import replace
 from typing import Any, Callable
 from urllib.parse import urlencode
 
 import streamlit as st
 
 from explorer.core.fmt import fmt
+from explorer.interface.params import INSIGHT, Spec
 
 KINDS = ("slider", "select_slider", "selectbox", "radio", "number_input", "toggle")
 _SIGNATURES = {k: inspect.signature(getattr(st, k)) for k in KINDS}
 MAX_URL_VALUE = 100  # characters; longer values are refused without being echoed in full
 
+# section → the prefix of its controls' URL names
+PREFIX = {"trajectories": "", "training": "t_", "sweep": "s_", **{f"insight{k}": f"i{k}_" for k in INSIGHT}}
+# names from before the one rule (a tab abbreviated a Spec's name where it drew it) → today's
+OLD_NAMES = {"t_init": "t_init_scale", "t_batch": "t_batch_size", "t_samples": "t_train_samples",
+             "s_init": "s_init_scale"}
+
 # session-state keys of this module
 _LINK, _PENDING, _SEEDED, _VIEW, _WARNINGS = "_url_link", "_url_pending", "_url_seeded", "_url_view", "_url_warnings"
+_ASKED, _SPECS = "_url_asked", "_url_specs"     # today's name → the (old) name the link used; key → Spec drawn
 
 
-class BadValue(ValueError):
-    pass
+def url_name(section: str, spec: Spec | str) -> str:
+    """The one naming rule: the section's prefix, then the Spec's name."""
+    return PREFIX[section] + (spec if isinstance(spec, str) else spec.name)
 
 
-def _number_parser(a: dict) -> tuple[Callable[[str], Any], str]:
-    lo, hi = a.get("min_value"), a.get("max_value")
-    as_int = isinstance(lo, int) and isinstance(hi, int) and not isinstance(a.get("step"), float)
-
-    def parse(text: str):
-        try:
-            v = int(text) if as_int else float(text)
-        except ValueError:
-            raise BadValue from None
-        if isinstance(v, float) and not math.isfinite(v):
-            raise BadValue
-        if (lo is not None and v < lo) or (hi is not None and v > hi):
-            raise BadValue
-        return v
-
-    what = "an integer" if as_int else "a number"
-    return parse, f"{what} from {fmt(lo)} to {fmt(hi)}" if lo is not None else what
+def _options_text(a: dict, pair: bool) -> str:
+    show = a.get("format_func") or fmt
+    names = [str(show(o)) for o in a["options"]]
+    return ("two of " if pair else "one of ") + ", ".join(names[:12]) + (" …" if len(names) > 12 else "")
 
 
-def url_rule(kind: str, a: dict) -> tuple[Callable[[list[str]], Any], str]:
-    """(parse(URL values) → widget value or BadValue, what a valid value looks like) for one widget."""
+def _reason(e: ValueError, spec: Spec, texts: list[str]) -> str:
+    """The Spec's message without its name, the value it echoes shown safely (a code span, shortened)."""
+    reason = str(e).removeprefix(f"{spec.name}: ")
+    for t in texts:
+        for echo in {repr(t), repr(t.strip())}:
+            reason = reason.replace(echo, shown_text(t.strip()))
+    return reason
+
+
+def read_link(spec: Spec, kind: str, a: dict, raw: list[str]):
+    """A link's text for one widget → the widget's value, read by its Spec; ValueError with what a valid value
+    looks like. A range slider takes two values (one text "a,b" or the parameter twice), each read by the Spec
+    and the first not after the second; a widget with options takes one of them ("1.0" names the stop 1)."""
     pair = isinstance(a.get("value"), (tuple, list))
-    if kind in ("select_slider", "selectbox", "radio"):
-        show = a.get("format_func") or str
-        by_text = {str(show(o)): o for o in a["options"]}
-
-        def one(text: str):
-            if text.replace("_", "-") in by_text and text not in by_text:   # an older link's spelling
-                text = text.replace("_", "-")
-            if text in by_text:
-                return by_text[text]
-            try:                       # a number written another way ("1.0" for the stop shown as "1")
-                same = [o for o in a["options"] if isinstance(o, (int, float)) and o == float(text)]
-            except ValueError:
-                same = []
+    options = a.get("options")
+    if any(len(r) > MAX_URL_VALUE for r in raw):
+        raise ValueError(f"at most {MAX_URL_VALUE} characters")
+    texts = [x for r in raw for x in r.split(",")] if pair else raw
+    one = replace(spec, kind="float") if spec.kind == "floats" else spec     # a range's ends: one stop each
+    values = []
+    for text in texts:
+        try:
+            v = one.parse(text)
+        except ValueError as e:      # the Spec's reason, and the stops where the Spec does not list them
+            hint = (_options_text(a, pair) if options and spec.kind != "choice" else
+                    "two values: from,to" if pair else "")
+            raise ValueError("; ".join(filter(None, (_reason(e, spec, texts), hint)))) from None
+        if options is not None:
+            same = [o for o in options if o == v]          # a number however written: 1.0 is the stop 1
             if not same:
-                raise BadValue
-            return same[0]
-
-        names = list(by_text)
-        expected = "one of " + ", ".join(names[:12]) + (" …" if len(names) > 12 else "")
-        if pair:
-            expected = "two of " + expected[len("one of "):]
-    elif kind == "toggle":
-        def one(text: str):
-            if text.lower() not in ("true", "false"):
-                raise BadValue
-            return text.lower() == "true"
-
-        expected = "true or false"
-    else:
-        one, expected = _number_parser(a)
-        if pair:
-            expected = "two numbers, each " + expected
-
-    def parse(values: list[str]):
-        if len(values) != (2 if pair else 1):
-            raise BadValue
-        parsed = [one(v) for v in values]
-        if pair:
-            order = (lambda v: a["options"].index(v)) if kind == "select_slider" else (lambda v: v)
-            if order(parsed[0]) > order(parsed[1]):         # a reversed range: refused, like any bad value
-                raise BadValue
-            return tuple(parsed)
-        return parsed[0]
-
-    return parse, expected
+                raise ValueError(_options_text(a, pair))
+            v = same[0]
+        values.append(v)
+    if len(values) != (2 if pair else 1):
+        raise ValueError(_options_text(a, pair) if options else "two values: from,to" if pair else "one value")
+    if not pair:
+        return values[0]
+    order = options.index if kind == "select_slider" else (lambda v: v)
+    if order(values[0]) > order(values[1]):
+        raise ValueError("a range from its first value to its second: the first must not be larger")
+    return tuple(values)
 
 
-def as_text(kind: str, a: dict, value) -> str:
-    """A widget value as it appears in the URL (the inverse of url_rule's parse)."""
-    if isinstance(value, (tuple, list)):
-        return ",".join(as_text(kind, a, v) for v in value)
-    if kind in ("select_slider", "selectbox", "radio"):
-        return str((a.get("format_func") or str)(value))
-    if kind == "toggle":
-        return str(bool(value)).lower()
-    return fmt(value)
+def _text(value) -> str:
+    """A widget value as the URL writes it (Spec.parse reads it back)."""
+    return fmt(tuple(value) if isinstance(value, list) else value)
 
 
 def _default(kind: str, a: dict):
@@ -141,19 +131,23 @@ def pop_warnings() -> list[str]:
 
 def start_run(known: Callable[[str], bool]) -> None:
     """Call first in every full run. On a session's first run, the URL's parameters become pending
-    link values; those no view claims are reported and dropped."""
+    link values (under today's names: an old name is read as its new one); those no view claims are
+    reported and dropped."""
     if _PENDING in st.session_state:
         return
-    pending = {}
-    for key in st.query_params.keys():
-        values = st.query_params.get_all(key)
-        if key == "view":
+    pending, asked = {}, {}
+    for given in st.query_params.keys():
+        values = st.query_params.get_all(given)
+        key = OLD_NAMES.get(given, given)
+        if key == "view" or (key != given and key in st.query_params):     # both names: today's wins
             continue
         if not known(key):
-            warn(f"Unknown URL parameter {shown_text(key)} ignored.")
+            warn(f"Unknown URL parameter {shown_text(given)} ignored.")
             continue
         pending[key] = values
-    st.session_state[_PENDING] = pending
+        if key != given:
+            asked[key] = given
+    st.session_state[_PENDING], st.session_state[_ASKED] = pending, asked
     st.session_state[_SEEDED] = {}
     st.session_state[_LINK] = {}
 
@@ -167,26 +161,26 @@ def drop_unclaimed(shown: Callable[[str], bool]) -> None:
         warn(f"Unknown URL parameter {shown_text(key)} ignored.")
 
 
-def url_widget(where, kind: str, label: str, *args, key: str, default: Any = None, **kwargs):
-    """A keyed widget whose value a link can set and whose changed value stays in the address bar.
+def url_widget(where, kind: str, label: str, *args, section: str, spec: Spec, default: Any = None, **kwargs):
+    """The widget of one Spec in one section: its key and URL parameter are url_name(section, spec), a link
+    can set its value (read by the Spec) and its changed value stays in the address bar.
 
     default: for widgets whose value comes from session state (set by code, e.g. a preset): the value
     the link leaves out; the widget starts from it unless a link or code set another."""
+    key = url_name(section, spec)
     a = _SIGNATURES[kind].bind_partial(label, *args, **kwargs).arguments
     if default is not None:
         a = {**a, "value": default}
+    st.session_state.setdefault(_SPECS, {})[key] = spec
     pending = st.session_state.setdefault(_PENDING, {})
     if key in pending:
         raw = pending.pop(key)
-        values = [x for r in raw for x in (r.split(",") if len(raw) == 1 else [r])]
-        parse, expected = url_rule(kind, a)
         try:
-            if any(len(r) > MAX_URL_VALUE for r in raw):
-                raise BadValue
-            st.session_state[key] = st.session_state.setdefault(_SEEDED, {})[key] = parse(values)
-        except BadValue:
-            warn(f"URL parameter **{key}** = {shown_text(','.join(raw))} is not valid ({expected}); "
-                 "using the default.")
+            st.session_state[key] = st.session_state.setdefault(_SEEDED, {})[key] = read_link(spec, kind, a, raw)
+        except ValueError as e:
+            old = st.session_state.get(_ASKED, {}).get(key)
+            name = f"**{old}** (now **{key}**)" if old else f"**{key}**"
+            warn(f"URL parameter {name} = {shown_text(','.join(raw))} is not valid ({e}); using the default.")
     if default is not None and key not in st.session_state:
         st.session_state[key] = default
     if default is not None:
@@ -194,12 +188,17 @@ def url_widget(where, kind: str, label: str, *args, key: str, default: Any = Non
     # persist_state: a widget on a tab that is not shown keeps its value (only the shown tab renders)
     value = getattr(where, kind)(label, *args, key=key, persist_state="page", **kwargs)
     link = st.session_state.setdefault(_LINK, {})
-    text = as_text(kind, a, value)
-    if text != as_text(kind, a, _default(kind, a)):
+    text = _text(value)
+    if text != _text(_default(kind, a)):
         link[key] = text
     else:
         link.pop(key, None)
     return value
+
+
+def drawn_specs() -> dict[str, Spec]:
+    """Every control drawn in this session so far: its key (= URL name) → the Spec that reads its link value."""
+    return dict(st.session_state.get(_SPECS, {}))
 
 
 def forget(*keys: str) -> None:

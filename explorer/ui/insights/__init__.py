@@ -10,8 +10,8 @@ PANELS = (prop1, prop2, effective_decay, decay_forms, landscape, converter)
 
 
 def owns(key: str) -> bool:
-    """This tab's URL parameters: i1_… to i6_…, one prefix per panel."""
-    return key.startswith(tuple(f"i{k}_" for k in range(1, len(PANELS) + 1)))
+    """This tab's URL parameters: i1_… to i6_…, one prefix per panel (urlstate.PREFIX, sections insight1 …)."""
+    return key.startswith(tuple(urlstate.PREFIX[f"insight{k}"] for k in range(1, len(PANELS) + 1)))
 
 
 def render() -> None:

@@ -27,7 +27,7 @@ def render() -> None:
              r" = \eta_t\,\alpha\,\lambda_{\text{torch}} = \eta_t^2\,\alpha\,\lambda_{\text{corrected}}"
              r"\qquad N = \textstyle\sum_t r_t,\quad \tau = 1/(\alpha\lambda_{\text{torch}})")
     cols = st.columns(len(CONVERT))
-    p = {name: spec_widget(col, LABELS[name], INSIGHT[f"i6_{name}"],
+    p = {name: spec_widget(col, LABELS[name], INSIGHT[6][name], "insight6",
                            **({"format": FORMATS[name]} if name in FORMATS else {}))
          for col, name in zip(cols, CONVERT)}
     try:

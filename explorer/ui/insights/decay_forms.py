@@ -11,6 +11,9 @@ from explorer.runs.train import TrainConfig
 from explorer.ui.controls import markdown_table, show_chart, spec_widget
 from explorer.viz import insight_charts
 
+SECTION = "insight4"       # this panel's controls: INSIGHT[4], URL names i4_…
+SPECS = INSIGHT[4]
+
 
 @st.cache_data(max_entries=16, show_spinner="Training twelve runs…")
 def _decay_forms(lam_torch, lr, steps):
@@ -34,9 +37,9 @@ def render() -> None:
         r"\text{timescale: }1/(\alpha\lambda_{\text{torch}})"
     )
     c = st.columns(3)
-    lam = spec_widget(c[0], "λ_torch", INSIGHT["i4_lam"], help=None)
-    lr = spec_widget(c[1], "base α", INSIGHT["i4_lr"], help=None)
-    steps = spec_widget(c[2], "steps", INSIGHT["i4_steps"], help=None)
+    lam = spec_widget(c[0], "λ_torch", SPECS["lam"], SECTION, help=None)
+    lr = spec_widget(c[1], "base α", SPECS["lr"], SECTION, help=None)
+    steps = spec_widget(c[2], "steps", SPECS["steps"], SECTION, help=None)
     meta = {"lambda_torch": lam, "lr": lr, "steps": steps}
     d = _decay_forms(lam, lr, steps)
     d = d.assign(run=d["optimizer"].map(lambda n: OPTIMIZERS[n].label) + " · α=" + d["lr"].map(fmt))
@@ -83,18 +86,18 @@ def render() -> None:
         "The sweep tab measures which one decouples here; its *+ AdamW, corrected form* toggle adds the fourth map."
     )
     c = st.columns(4)
-    lam_norm = spec_widget(c[0], "λ_norm", INSIGHT["i4_norm"], format="%.4f", help=None)
-    b = spec_widget(c[1], "batch size b", INSIGHT["i4_b"], help=None)
-    big_b = spec_widget(c[2], "training points B", INSIGHT["i4_B"], help=None)
-    epochs = spec_widget(c[3], "epochs T", INSIGHT["i4_T"], help=None)
+    lam_norm = spec_widget(c[0], "λ_norm", SPECS["norm"], SECTION, format="%.4f", help=None)
+    b = spec_widget(c[1], "batch size b", SPECS["b"], SECTION, help=None)
+    big_b = spec_widget(c[2], "training points B", SPECS["B"], SECTION, help=None)
+    epochs = spec_widget(c[3], "epochs T", SPECS["T"], SECTION, help=None)
     st.latex(
         r"\lambda=\lambda_{\text{norm}}\sqrt{\frac{b}{B\,T}}="
         + f"{insights.normalized_decay(lam_norm, b, big_b, epochs):.4g}"
     )
     c = st.columns(3)
-    t0 = spec_widget(c[0], "T₀ (steps)", INSIGHT["i4_t0"], help=None)
-    tmult = spec_widget(c[1], "T_mult", INSIGHT["i4_tmult"], help=None)
-    total = spec_widget(c[2], "steps shown", INSIGHT["i4_total"], help=None)
+    t0 = spec_widget(c[0], "T₀ (steps)", SPECS["t0"], SECTION, help=None)
+    tmult = spec_widget(c[1], "T_mult", SPECS["tmult"], SECTION, help=None)
+    total = spec_widget(c[2], "steps shown", SPECS["total"], SECTION, help=None)
     sched = insights.schedule_frame("warm_restarts", total, t0, tmult).assign(what="η_t (SGDR / AdamWR)")
     show_chart(
         st,

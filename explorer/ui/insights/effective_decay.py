@@ -5,6 +5,7 @@ import streamlit as st
 
 from explorer.analysis import insights
 from explorer.core.forms import OPTIMIZERS
+from explorer.interface.params import INSIGHT
 from explorer.ui.controls import export_menu, heavy_toggle, show_chart
 from explorer.ui.insights.common import adam_surface_controls
 from explorer.viz import insight_charts, training_charts
@@ -26,7 +27,7 @@ def render() -> None:
         r"\text{Adam+L2: }\frac{\alpha\lambda}{\sqrt{\hat v_{t,i}}+\epsilon}\ \text{per coordinate }i"
         r"\qquad\text{AdamW: }\alpha\lambda\ (\text{PyTorch})\ \text{or}\ \lambda\ (\text{paper})"
     )
-    meta = adam_surface_controls("i3", "λ")
+    meta = adam_surface_controls(3, "λ")
     surface, form, lr, wd, noise = meta.values()
     e = _effective_decay(surface, lr, wd, 500, form, noise)
     e = e.assign(label=e["optimizer"].map(lambda n: OPTIMIZERS[n].label))
@@ -47,7 +48,7 @@ def render() -> None:
         "shrinks its L2 decay."
     )
     if heavy_toggle(
-        "Also per layer on the digits network (the live-training default, 500 steps)", "i3_model",
+        "Also per layer on the digits network (the live-training default, 500 steps)", INSIGHT[3]["model"], "insight3",
         "train the Adam+L2 / AdamW pair on digits (500 steps)",
     ):
         dist, names, step = _model_decay(form, 0.05, 500)

@@ -11,6 +11,9 @@ from explorer.runs.train import TrainConfig, default_device
 from explorer.ui.controls import heavy_toggle, show_chart, spec_widget
 from explorer.viz import insight_charts
 
+SECTION = "insight5"       # this panel's controls: INSIGHT[5], URL names i5_…
+SPECS = INSIGHT[5]
+
 
 @st.cache_data(max_entries=16, show_spinner="Training the pair and evaluating the plane…")
 def _landscape(model, wd, steps, kind, n):
@@ -30,13 +33,13 @@ def render() -> None:
         "(Li et al., 2018). The training loss on a grid over the plane is one batched computation."
     )
     c = st.columns(5)
-    model = spec_widget(c[0], "model", INSIGHT["i5_model"], help=None)
-    wd = spec_widget(c[1], "λ", INSIGHT["i5_wd"], help=None)
-    steps = spec_widget(c[2], "steps", INSIGHT["i5_steps"], help=None)
-    kind = spec_widget(c[3], "plane", INSIGHT["i5_kind"], horizontal=True, help=None)
-    n = spec_widget(c[4], "grid", INSIGHT["i5_n"], help=None)
+    model = spec_widget(c[0], "model", SPECS["model"], SECTION, help=None)
+    wd = spec_widget(c[1], "λ", SPECS["wd"], SECTION, help=None)
+    steps = spec_widget(c[2], "steps", SPECS["steps"], SECTION, help=None)
+    kind = spec_widget(c[3], "plane", SPECS["kind"], SECTION, horizontal=True, help=None)
+    n = spec_widget(c[4], "grid", SPECS["n"], SECTION, help=None)
     if not heavy_toggle(
-        "Compute the landscape (trains the pair, then evaluates the grid)", "i5_go",
+        "Compute the landscape (trains the pair, then evaluates the grid)", SPECS["go"], SECTION,
         f"train the pair for {steps:,} steps and evaluate a {n}×{n} grid",
     ):
         return

@@ -10,6 +10,9 @@ from explorer.runs.train import TrainConfig
 from explorer.ui.controls import heavy_toggle, show_chart, spec_widget
 from explorer.viz import insight_charts, trajectory_charts
 
+SECTION = "insight1"       # this panel's controls: INSIGHT[1], URL names i1_…
+SPECS = INSIGHT[1]
+
 
 @st.cache_data(max_entries=64, show_spinner="Computing…")
 def _prop1_surface(surface, lr, lam, steps, momentum, schedule):
@@ -29,11 +32,11 @@ def render() -> None:
         r"\;=\;\theta_{t-1}-\eta_t\alpha\nabla f-\eta_t\lambda\theta_{t-1}"
     )
     c = st.columns(5)
-    surface = spec_widget(c[0], "Surface", INSIGHT["i1_surface"], help=None)
-    lr = spec_widget(c[1], "α", INSIGHT["i1_lr"], help=None)
-    lam = spec_widget(c[2], "λ (SGDW)", INSIGHT["i1_lam"], help=None)
-    momentum = spec_widget(c[3], "momentum μ", INSIGHT["i1_momentum"], help=None)
-    schedule = spec_widget(c[4], "schedule", INSIGHT["i1_schedule"], help=None)
+    surface = spec_widget(c[0], "Surface", SPECS["surface"], SECTION, help=None)
+    lr = spec_widget(c[1], "α", SPECS["lr"], SECTION, help=None)
+    lam = spec_widget(c[2], "λ (SGDW)", SPECS["lam"], SECTION, help=None)
+    momentum = spec_widget(c[3], "momentum μ", SPECS["momentum"], SECTION, help=None)
+    schedule = spec_widget(c[4], "schedule", SPECS["schedule"], SECTION, help=None)
     meta = {"surface": surface, "lr": lr, "lambda": lam, "momentum": momentum, "schedule": schedule}
     f = _prop1_surface(surface, lr, lam, 1000, momentum, schedule)
     cols = st.columns(2)
@@ -58,7 +61,7 @@ def render() -> None:
         "the match returns only if λ' accounts for the buffer's gain 1/(1−μ)."
     )
     if heavy_toggle(
-        "Also on the digits model (300 steps of SGD+L2 and SGDW in one batch)", "i1_model",
+        "Also on the digits model (300 steps of SGD+L2 and SGDW in one batch)", SPECS["model"], SECTION,
         "train SGD+L2 and SGDW on digits (300 steps)",
     ):
         d = _prop1_model(min(lr * 50, 0.1), lam, momentum, 300).assign(what="relative distance")

@@ -21,7 +21,7 @@ def render() -> None:
         r"\min_{\lambda'}\;\frac1T\sum_t\big\|\theta^{\text{Adam+L2}(\lambda')}_t-\theta^{\text{AdamW}(\lambda)}_t\big\|"
         r"\;>\;0"
     )
-    meta = adam_surface_controls("i2", "λ (AdamW)")
+    meta = adam_surface_controls(2, "λ (AdamW)")
     surface, form, lr, wd, noise = meta.values()
     target = pair_optimizers("adam", form)[1]
     m = _best_match(surface, target, "adam-l2", lr, wd, 500, noise)
