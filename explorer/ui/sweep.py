@@ -188,30 +188,7 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
         )
         run = st.button(f"Run it anyway (≈ {duration(estimate)})", key="s_confirm")
     if run and done is None:
-        st.session_state.pop("s_asked", None)
-        bar = st.progress(0.0, text="starting…")
-        waited = 0.0
-        while not shared["sweep"].acquire(timeout=0.5):
-            waited += 0.5
-            bar.progress(0.0, text=f"waiting for another session's sweep to finish ({waited:.0f} s)…")
-        try:
-            t0 = time.perf_counter()
-
-            def progress(f: float, left: float | None) -> None:
-                text = f"{f:.0%}" + (f" · about {duration(left)} left" if left is not None else "")
-                bar.progress(min(f, 1.0), text=text)
-
-            with torch_threads(threads):
-                frame = (transfer.run(cfg, progress=progress, estimates=estimates) if along
-                         else run_sweep(cfg, progress=progress, prior_seconds=estimate))
-            done = SweepResult(frame, time.perf_counter() - t0, estimate, threads)
-        finally:
-            shared["sweep"].release()
-        with shared["lock"]:
-            store[cfg] = done
-            while len(store) > 24:
-                store.popitem(last=False)
-        bar.empty()
+        done = _run_and_keep(cfg, estimates, estimate, threads)
     if done is None:
         st.info(
             "Press ▶ Run sweep. Measured on a quiet 2-core CPU: the default preset `coupling` "
@@ -227,6 +204,36 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
         + "."
     )
     return grid, metric, threads
+
+
+def _run_and_keep(cfg, estimates, estimate: float, threads: int) -> SweepResult:
+    """Run the sweep (after any other session's: one at a time) with a progress bar; keep it for every session."""
+    store, shared = sweep_store(), server_state()
+    st.session_state.pop("s_asked", None)
+    bar = st.progress(0.0, text="starting…")
+    waited = 0.0
+    while not shared["sweep"].acquire(timeout=0.5):
+        waited += 0.5
+        bar.progress(0.0, text=f"waiting for another session's sweep to finish ({waited:.0f} s)…")
+    try:
+        t0 = time.perf_counter()
+
+        def progress(f: float, left: float | None) -> None:
+            text = f"{f:.0%}" + (f" · about {duration(left)} left" if left is not None else "")
+            bar.progress(min(f, 1.0), text=text)
+
+        with torch_threads(threads):
+            frame = (transfer.run(cfg, progress=progress, estimates=estimates) if isinstance(cfg, transfer.AxisSweep)
+                     else run_sweep(cfg, progress=progress, prior_seconds=estimate))
+        done = SweepResult(frame, time.perf_counter() - t0, estimate, threads)
+    finally:
+        shared["sweep"].release()
+    with shared["lock"]:
+        store[cfg] = done
+        while len(store) > 24:
+            store.popitem(last=False)
+    bar.empty()
+    return done
 
 
 def show_sweep(cfg: SweepConfig | transfer.AxisSweep, frame: pd.DataFrame, metric: str, top_k: int) -> None:

@@ -193,19 +193,8 @@ def live_panel() -> None:
             export_menu(
                 f"train_{key}", f"train-{key}", lambda p=part: training_charts.to_altair(p, sub), lambda: rows, meta
             )
-    cols = slots[3:]
-    with cols[2]:
-        last = rows[rows.step == rows.step.max()].set_index("optimizer")
-        st.markdown(f"**At step {int(rows.step.max()):,}**")
-        shown = last[["test_acc", "test_loss", "train_loss", "weight_norm"]].rename(index=lambda n: OPTIMIZERS[n].label)
-        st.markdown(markdown_table(shown.rename_axis("run").reset_index()))
-        if len(names) == 2 and rows.step.max() > 0:
-            a, b = (last.loc[n] for n in names)
-            if abs(a.test_acc - b.test_acc) < 0.005 and abs(a.test_loss - b.test_loss) < 0.01 * b.test_loss:
-                st.caption(
-                    "At this setting the two runs end within 0.5 % accuracy and 1 % test loss of "
-                    "each other: here the placement of λ hardly matters (try a larger λ or more steps)."
-                )
+    with slots[5]:
+        _last_step_table(rows, names)
     st.vega_lite_chart(*decay, width="content")
     export_menu(
         "train_decay", "train-effective-decay", lambda: training_charts.to_altair(decay, sub), lambda: decay[0], meta
@@ -219,6 +208,21 @@ def live_panel() -> None:
     if trainer.cfg.no_decay != "none":
         decay_groups(snap["decay_groups"])
     instruments.render(live, sub, meta)
+
+
+def _last_step_table(rows: pd.DataFrame, names: list[str]) -> None:
+    """The numbers at the last recorded step, and a note where the two runs hardly differ."""
+    last = rows[rows.step == rows.step.max()].set_index("optimizer")
+    st.markdown(f"**At step {int(rows.step.max()):,}**")
+    shown = last[["test_acc", "test_loss", "train_loss", "weight_norm"]].rename(index=lambda n: OPTIMIZERS[n].label)
+    st.markdown(markdown_table(shown.rename_axis("run").reset_index()))
+    if len(names) == 2 and rows.step.max() > 0:
+        a, b = (last.loc[n] for n in names)
+        if abs(a.test_acc - b.test_acc) < 0.005 and abs(a.test_loss - b.test_loss) < 0.01 * b.test_loss:
+            st.caption(
+                "At this setting the two runs end within 0.5 % accuracy and 1 % test loss of "
+                "each other: here the placement of λ hardly matters (try a larger λ or more steps)."
+            )
 
 
 def decay_groups(groups: pd.DataFrame) -> None:

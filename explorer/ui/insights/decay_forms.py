@@ -27,33 +27,8 @@ def _shown() -> tuple[str, ...]:
     return ("adamw-torch",) + rest
 
 
-def render() -> None:
-    st.markdown("#### 4 · The decay forms: paper (η_t·λ), PyTorch (η_t·α·λ), corrected (η_t²·α·λ), L2")
-    st.latex(
-        r"\text{shrink per step: }\underbrace{\eta_t\lambda_{\text{paper}}}_{\text{paper}}"
-        r"=\underbrace{\eta_t\alpha\lambda_{\text{torch}}}_{\text{PyTorch}}\qquad"
-        r"\underbrace{\eta_t^2\alpha\lambda}_{\text{corrected}}\qquad"
-        r"\underbrace{\eta_t\alpha\lambda/(\sqrt{\hat v}+\epsilon)}_{\text{L2, per weight}}\qquad"
-        r"\text{timescale: }1/(\alpha\lambda_{\text{torch}})"
-    )
-    c = st.columns(3)
-    lam = spec_widget(c[0], "λ_torch", SPECS["lam"], SECTION, help=None)
-    lr = spec_widget(c[1], "base α", SPECS["lr"], SECTION, help=None)
-    steps = spec_widget(c[2], "steps", SPECS["steps"], SECTION, help=None)
-    meta = {"lambda_torch": lam, "lr": lr, "steps": steps}
-    d = _decay_forms(lam, lr, steps)
-    d = d.assign(run=d["optimizer"].map(lambda n: OPTIMIZERS[n].label) + " · α=" + d["lr"].map(fmt))
-    cols = st.columns(2) + st.columns(2)
-    for col, name in zip(cols, _shown()):
-        sub = d[d.optimizer == name]
-        show_chart(
-            col,
-            insight_charts.lines(
-                sub, "step", "weight_norm", "run", OPTIMIZERS[name].label + ": ‖θ‖ at α/4, α, 4α",
-                y_title="‖θ‖", width=360,
-            ),
-            key=f"i4_{name}", stem=f"decay-forms-{name}", frame=sub, meta=meta, height=300,
-        )
+def _forms_table(d, lam: float, lr: float) -> None:
+    """Each form's shrink per step, timescale and final norm at each α, and which invariant each keeps."""
     table = (
         d.groupby(["optimizer", "lr"])
         .agg(
@@ -85,6 +60,41 @@ def render() -> None:
         "*L2*: none of these — the pull runs through Adam's √v̂. "
         "The sweep tab measures which one decouples here; its *+ AdamW, corrected form* toggle adds the fourth map."
     )
+
+
+def render() -> None:
+    st.markdown("#### 4 · The decay forms: paper (η_t·λ), PyTorch (η_t·α·λ), corrected (η_t²·α·λ), L2")
+    st.latex(
+        r"\text{shrink per step: }\underbrace{\eta_t\lambda_{\text{paper}}}_{\text{paper}}"
+        r"=\underbrace{\eta_t\alpha\lambda_{\text{torch}}}_{\text{PyTorch}}\qquad"
+        r"\underbrace{\eta_t^2\alpha\lambda}_{\text{corrected}}\qquad"
+        r"\underbrace{\eta_t\alpha\lambda/(\sqrt{\hat v}+\epsilon)}_{\text{L2, per weight}}\qquad"
+        r"\text{timescale: }1/(\alpha\lambda_{\text{torch}})"
+    )
+    c = st.columns(3)
+    lam = spec_widget(c[0], "λ_torch", SPECS["lam"], SECTION, help=None)
+    lr = spec_widget(c[1], "base α", SPECS["lr"], SECTION, help=None)
+    steps = spec_widget(c[2], "steps", SPECS["steps"], SECTION, help=None)
+    meta = {"lambda_torch": lam, "lr": lr, "steps": steps}
+    d = _decay_forms(lam, lr, steps)
+    d = d.assign(run=d["optimizer"].map(lambda n: OPTIMIZERS[n].label) + " · α=" + d["lr"].map(fmt))
+    cols = st.columns(2) + st.columns(2)
+    for col, name in zip(cols, _shown()):
+        sub = d[d.optimizer == name]
+        show_chart(
+            col,
+            insight_charts.lines(
+                sub, "step", "weight_norm", "run", OPTIMIZERS[name].label + ": ‖θ‖ at α/4, α, 4α",
+                y_title="‖θ‖", width=360,
+            ),
+            key=f"i4_{name}", stem=f"decay-forms-{name}", frame=sub, meta=meta, height=300,
+        )
+    _forms_table(d, lam, lr)
+    _normalized_decay_and_restarts()
+
+
+def _normalized_decay_and_restarts() -> None:
+    """The paper's normalized decay (App. B.1) and the warm-restart schedule (SGDR / AdamWR)."""
     c = st.columns(4)
     lam_norm = spec_widget(c[0], "λ_norm", SPECS["norm"], SECTION, format="%.4f", help=None)
     b = spec_widget(c[1], "batch size b", SPECS["b"], SECTION, help=None)
