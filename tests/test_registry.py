@@ -138,15 +138,15 @@ def test_one_axis_table_one_spelling():
     still opens (older links and scripts)."""
     from explorer.interface.params import REGIME_MAP, SWEEP_GRID
     from explorer.runs.axes import AXES, axis_named
-    assert set(SWEEP_GRID["s_axis"].choices) | set(REGIME_MAP["s_map_axis"].choices) <= set(AXES)
+    assert set(SWEEP_GRID["axis"].choices) | set(REGIME_MAP["map_axis"].choices) <= set(AXES)
     assert all("_" not in name for name in AXES)
     assert axis_named("batch_size") is AXES["batch-size"]
-    assert REGIME_MAP["s_map_axis"].parse("init_scale") == "init-scale"
+    assert REGIME_MAP["map_axis"].parse("init_scale") == "init-scale"
     for a in AXES.values():
         if a.regime:
-            assert f"s_map_{a.field}" in REGIME_MAP
+            assert f"map_{a.field}" in REGIME_MAP
         if a.rows and a.name != "lr":
-            assert f"s_rows_{a.field}" in SWEEP_GRID
+            assert f"rows_{a.field}" in SWEEP_GRID
 
 
 def test_registry_records_print_as_json_safe_text():
