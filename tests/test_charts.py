@@ -145,6 +145,20 @@ def test_landscape_colour_bar_is_beside_the_plot():
     assert legend["orient"] == "right" and legend["titleLimit"] >= 400
 
 
+def test_landscape_at_its_finest_grid_draws_and_exports():
+    """81 × 81 = 6,561 cells, past Altair's 5,000-row guard: the page's spec and the PNG export both build (the
+    panel used to show a traceback at its top grid stop)."""
+    a, b = np.meshgrid(np.linspace(-1, 1, 81), np.linspace(-1, 1, 81))
+    grid = pd.DataFrame({"a": a.ravel(), "b": b.ravel(), "loss": 1 + a.ravel() ** 2})
+    paths = pd.DataFrame({"optimizer": ["adam-l2", "adamw-torch"], "a": [0.2, 0.4], "b": [0.1, 0.3],
+                          "step": [0, 0], "loss": [1.0, 1.0]})
+    chart = insight_charts.landscape_chart(grid, paths, ("u", "v"))
+    spec = chartkit.spec(chart)
+    cells = next(d for d in [spec["layer"][0].get("data", {})] + list(spec.get("datasets", {}).values()) if d)
+    assert len(cells["values"] if isinstance(cells, dict) else cells) == 81 * 81
+    assert chart_bytes(chart, "png")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def powers_of_ten(values):
     return all(abs(math.log10(v) - round(math.log10(v))) < 1e-9 for v in values)
 

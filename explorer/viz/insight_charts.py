@@ -49,6 +49,9 @@ def landscape_chart(grid: pd.DataFrame, paths: pd.DataFrame, axes: tuple[str, st
                       legend=alt.Legend(orient="right", direction="vertical", gradientLength=int(size * 0.5),
                                         titleLimit=size, labelLimit=size))
     ticks = max(3, size // 80)
+    # inline values: the finest grid (81² = 6,561 cells) is past Altair's 5,000-row guard for DataFrames, which
+    # is there to catch accidents; this many cells is the chart's purpose
+    cells = alt.Data(values=cells[["a", "a2", "b", "b2", "level", "loss"]].to_dict("records"))
     heat = alt.Chart(cells).mark_rect(strokeWidth=0).encode(
         x=alt.X("a:Q", scale=xs, axis=alt.Axis(title=axes[0], grid=False, tickCount=ticks)), x2="a2",
         y=alt.Y("b:Q", scale=ys, axis=alt.Axis(title=axes[1], grid=False, tickCount=ticks)), y2="b2",
