@@ -150,6 +150,31 @@ def test_the_player_settles_when_a_chart_holds_fewer_steps(page):
     assert page.locator("input[name=race_step]").input_value() == "10"  # the chart's own last step
 
 
+def test_play_runs_to_the_end_when_a_frame_starts_before_the_click(page):
+    """▶ Play froze about one try in three (the button left at Pause, the marker still; the console: "Cannot read
+    properties of undefined (reading 'toLocaleString')"): a frame's timestamp can precede the click's
+    performance.now(). Here every frame's timestamp does, by 50 ms."""
+    from explorer.ui.player import player_html
+
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_content('<div class="vega-bindings"><input type="range" name="race_step" min="0" max="500" '
+                     'value="500"></div><script>const raf = window.requestAnimationFrame.bind(window);'
+                     'window.requestAnimationFrame = cb => raf(() => cb(performance.now() - 50));</script>')
+    page.evaluate("html => { const d = document.createElement('div'); d.innerHTML = html;"
+                  " document.body.append(d); for (const s of d.querySelectorAll('script'))"
+                  " { const t = document.createElement('script'); t.textContent = s.textContent; s.replaceWith(t); } }",
+                  player_html("race_step", list(range(501))))
+    button = page.locator(".xp-player button")
+    for _ in range(2):                                      # from the end (restarts at 0), twice
+        button.click()
+        page.wait_for_function("() => document.querySelector('.xp-player button').textContent.includes('Play')"
+                               " && document.querySelector('.xp-player output').textContent === 'step 500 / 500'",
+                               timeout=15_000)
+    assert not errors, errors
+    assert page.locator("input[name=race_step]").input_value() == "500"
+
+
 def test_four_sessions_with_hostile_links_stay_responsive_and_small(browser):
     """A fresh server: a link asking for every heavy insight, a link asking for the largest sweep, garbage,
     and a session moving sliders — no exception, no computation without a click, RSS ≤ 800 MB."""
@@ -204,3 +229,29 @@ def test_a_transfer_sweep_link_restores_its_axis_and_a_moved_lr_stays_in_the_add
     assert page.locator(EXCEPTION).count() == 0
     q = query(page)
     assert q["s_axis"] == "steps" and q["s_rows_steps"] == "150,300"
+
+
+def test_the_share_box_follows_a_panel_that_reruns_alone(server, page):
+    """Insights panels rerun alone (fragments) when their controls move: the address bar follows them, and so must
+    the *Share this view* box, which the full run drew (it used to keep showing `?view=Insights`)."""
+    base, _ = server
+    open_view(page, base + "/?view=Insights")
+    thumb = slider(page, "λ (SGDW)")
+    thumb.focus()
+    thumb.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('i1_lam=')", timeout=30_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Share this view").click()
+    box = page.locator('[data-testid="stPopoverBody"] code').first
+    box.wait_for(timeout=10_000)
+    page.wait_for_function("() => { const c = document.querySelector('[data-testid=\"stPopoverBody\"] code');"
+                           " return c && c.textContent === location.href; }", timeout=10_000)
+    shown = box.inner_text()
+    assert "i1_lam=" in shown and shown == page.url
+    fresh = page.context.new_page()            # the box's link opens the moved control
+    fresh.goto(shown)
+    fresh.wait_for_selector('[data-testid="stTab"]', timeout=60_000)
+    wait_idle(fresh)
+    assert slider(fresh, "λ (SGDW)").get_attribute("aria-valuenow") == thumb.get_attribute("aria-valuenow")
+    assert page.locator(EXCEPTION).count() == 0 and fresh.locator(EXCEPTION).count() == 0
+    page.context.close()

@@ -48,7 +48,9 @@ _SCRIPT = """
     button.textContent = "\\u275A\\u275A Pause";
     box.dataset.playing = "1";
     const tick = now => {
-      const i = Math.min(last, from + Math.floor((now - t0) / frameMs));
+      // a frame's timestamp is when the frame began, which can precede the click's performance.now(): a
+      // negative elapsed time made the first step -1 (steps[-1] undefined), the tick threw and play froze
+      const i = Math.min(last, from + Math.floor(Math.max(0, now - t0) / frameMs));
       show(i);
       if (i >= last) stop(); else timer = requestAnimationFrame(tick);
     };
