@@ -69,8 +69,7 @@ def main() -> None:
     urlstate.drop_unclaimed(lambda key: view_of_url_key(key) == active)
     with share:
         with st.popover("Share this view", icon=":material/link:"):
-            st.caption("This link restores every control of every tab (the address bar holds the same):")
-            st.code(urlstate.share_link(), language=None, wrap_lines=True)
+            urlstate.share_box("This link restores every control of every tab (the address bar holds the same):")
     warnings = urlstate.pop_warnings()
     if warnings:
         notices.warning("\n\n".join(warnings))

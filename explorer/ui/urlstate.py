@@ -20,6 +20,7 @@ drawn, and only the shown tab's widgets are drawn.
 from __future__ import annotations
 
 import inspect
+import json
 from dataclasses import replace
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -238,6 +239,35 @@ def share_link() -> str:
     base = (st.context.url or "").split("?")[0]
     query = urlencode(link_params(), doseq=True)
     return base + ("?" + query if query else "")
+
+
+# The share box's text follows the address bar in the browser: a panel that reruns alone (a fragment) rewrites
+# the address bar but cannot redraw the box, which the full run drew. Nothing from the link is put into HTML:
+# the script reads location.href itself.
+_FOLLOW_ADDRESS_BAR = """<span id="%(id)s" hidden></span><script>(function () {
+  const mark = document.getElementById(%(id_json)s);
+  if (!mark) return;
+  function code() {
+    let el = mark;
+    while (el && !(el.querySelector && el.querySelector("code"))) el = el.parentElement;
+    return el ? el.querySelector("code") : null;
+  }
+  function sync() {
+    if (!document.body.contains(mark)) { clearInterval(timer); return; }
+    const c = code();
+    if (c && c.textContent !== window.location.href) c.textContent = window.location.href;
+  }
+  const timer = setInterval(sync, 300);
+  sync();
+})();</script>"""
+
+
+def share_box(caption: str) -> None:
+    """The share link (the server's, for a page without scripts) that the browser keeps equal to the address bar."""
+    st.caption(caption)
+    st.code(share_link(), language=None, wrap_lines=True)
+    box = f"share-{abs(hash(share_link())) % 10**9}"
+    st.html(_FOLLOW_ADDRESS_BAR % {"id": box, "id_json": json.dumps(box)}, unsafe_allow_javascript=True)
 
 
 def sync_address_bar() -> None:
