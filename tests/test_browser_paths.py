@@ -129,6 +129,14 @@ def rss_mb(pid: int, field: str = "VmHWM") -> float:
     return float("nan")
 
 
+def add_html(page, html: str) -> None:
+    """Put HTML into the page as st.html does, its scripts run."""
+    page.evaluate("html => { const d = document.createElement('div'); d.innerHTML = html;"
+                  " document.body.append(d); for (const s of d.querySelectorAll('script'))"
+                  " { const t = document.createElement('script'); t.textContent = s.textContent; s.replaceWith(t); } }",
+                  html)
+
+
 def test_the_player_settles_when_a_chart_holds_fewer_steps(page):
     """The race player syncs every chart's step input; an input drawn for fewer steps clamps the player's
     step, and comparing with the unclamped step re-set it on every redraw (a chart redraws on input): the
@@ -141,10 +149,7 @@ def test_the_player_settles_when_a_chart_holds_fewer_steps(page):
         '<script>document.querySelector("input[name=race_step]").addEventListener("input", () => {'
         '  window.redraws = (window.redraws || 0) + 1;'
         '  document.getElementById("charts").append(document.createElement("span")); });</script>')
-    page.evaluate("html => { const d = document.createElement('div'); d.innerHTML = html;"
-                  " document.body.append(d); for (const s of d.querySelectorAll('script'))"
-                  " { const t = document.createElement('script'); t.textContent = s.textContent; s.replaceWith(t); } }",
-                  player_html("race_step", list(range(21))))
+    add_html(page, player_html("race_step", list(range(21))))
     page.wait_for_timeout(300)
     assert page.evaluate("() => window.redraws || 0", ) <= 2           # settled: not a redraw loop
     assert page.locator("input[name=race_step]").input_value() == "10"  # the chart's own last step
@@ -161,10 +166,7 @@ def test_play_runs_to_the_end_when_a_frame_starts_before_the_click(page):
     page.set_content('<div class="vega-bindings"><input type="range" name="race_step" min="0" max="500" '
                      'value="500"></div><script>const raf = window.requestAnimationFrame.bind(window);'
                      'window.requestAnimationFrame = cb => raf(() => cb(performance.now() - 50));</script>')
-    page.evaluate("html => { const d = document.createElement('div'); d.innerHTML = html;"
-                  " document.body.append(d); for (const s of d.querySelectorAll('script'))"
-                  " { const t = document.createElement('script'); t.textContent = s.textContent; s.replaceWith(t); } }",
-                  player_html("race_step", list(range(501))))
+    add_html(page, player_html("race_step", list(range(501))))
     button = page.locator(".xp-player button")
     for _ in range(2):                                      # from the end (restarts at 0), twice
         button.click()

@@ -148,7 +148,6 @@ for _form in (
     register(_form)
 
 OPTIMIZERS = FORMS      # the same table under the name the engine and the CLI have always used
-OptimizerKind = DecayForm
 
 
 def decoupled_rule(form: DecayForm | str, follows_schedule: bool = True) -> tuple[int, bool] | None:
