@@ -3,12 +3,16 @@ tabs (one module each under explorer/ui/), the share box and the link's warnings
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 import torch
 
 from explorer.ui import insights, sweep, training, trajectories, urlstate
 from explorer.ui.copy import ABOUT, COMPACT_PAGE
 from explorer.ui.server import server_state, session_id
+
+ICON = str(Path(__file__).resolve().parent / "assets" / "icon.png")
 
 # Sessions are threads of one process. Trajectories and live training are small and run fastest on
 # one thread, which also leaves the other cores to other sessions; a sweep borrows the idle ones.
@@ -33,7 +37,7 @@ def view_of_url_key(key: str) -> str | None:
 def main() -> None:
     st.set_page_config(
         page_title="Decoupled Weight Decay Explorer",
-        page_icon=":material/balance:",
+        page_icon=ICON,  # a file served by this server: a hosted demo makes no third-party request
         layout="wide",
         initial_sidebar_state="collapsed",
     )

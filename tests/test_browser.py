@@ -34,9 +34,13 @@ def slider_value(page, label):
 
 def test_first_chart_then_slider_changes_chart_and_url(server, chromium):
     """The first view at 1366×768: both trajectory panels and the sentence above them on screen without
-    scrolling; then a slider moves the chart and the URL."""
+    scrolling, and no request to anyone but this server (a hosted demo's visitors talk to it alone; the page
+    icon came from a font server); then a slider moves the chart and the URL."""
     base, proc = server
     page = chromium.new_context(viewport={"width": 1366, "height": 768}).new_page()
+    elsewhere = []
+    page.on("request", lambda r: elsewhere.append(r.url) if r.url.split(":")[0] in ("http", "https", "ws", "wss")
+            and not r.url.split("//", 1)[-1].startswith(base.split("//", 1)[-1]) else None)
     t0 = time.time()
     page.goto(base + "/")
     page.wait_for_selector(CHART, timeout=60_000)
@@ -48,6 +52,7 @@ def test_first_chart_then_slider_changes_chart_and_url(server, chromium):
         box = page.locator(CHART).nth(i).bounding_box()
         assert box["y"] >= 0 and box["y"] + box["height"] <= 768, box     # whole panel, no scrolling
     assert page.get_by_text("◆ marks where each rule must end").first.is_visible()
+    assert not elsewhere, elsewhere
     first = page.locator(CHART).first
     before = first.screenshot()
     thumb = page.locator('[data-testid="stSlider"]', has_text="Learning rate").get_by_role("slider")
