@@ -75,6 +75,16 @@ def test_unknown_and_hostile_parameters_leave_the_address_bar():
     assert "t_nothing" in " ".join(w.value for w in at.warning) and "t_nothing" not in at.query_params
 
 
+def test_a_thousand_unknown_parameters_give_one_short_warning():
+    """A link with 1,000 junk names: one line naming the first ten and the count (it was a 36,888-character
+    warning), the page drawn, the address bar clean."""
+    at = fresh({f"junk{i}": "1" for i in range(1000)})
+    assert not at.exception and len(at.warning) == 1
+    text = at.warning[0].value
+    assert len(text) < 400 and "junk0" in text and "junk9" in text and "junk10," not in text and "1,000 in all" in text
+    assert not any(k.startswith("junk") for k in at.query_params)
+
+
 def test_a_parameter_no_control_of_the_shown_tab_claims_is_reported():
     at = fresh({"optimizer": "adamw", "start": "1,1", "lr": "0.01"})     # CLI-only names in a link
     text = " ".join(w.value for w in at.warning)

@@ -136,18 +136,19 @@ def start_run(known: Callable[[str], bool]) -> None:
     reported and dropped."""
     if _PENDING in st.session_state:
         return
-    pending, asked = {}, {}
+    pending, asked, unknown = {}, {}, []
     for given in st.query_params.keys():
         values = st.query_params.get_all(given)
         key = OLD_NAMES.get(given, given)
         if key == "view" or (key != given and key in st.query_params):     # both names: today's wins
             continue
         if not known(key):
-            warn(f"Unknown URL parameter {shown_text(given)} ignored.")
+            unknown.append(given)
             continue
         pending[key] = values
         if key != given:
             asked[key] = given
+    warn_unknown(unknown)
     st.session_state[_PENDING], st.session_state[_ASKED] = pending, asked
     st.session_state[_SEEDED] = {}
     st.session_state[_LINK] = {}
@@ -157,9 +158,22 @@ def drop_unclaimed(shown: Callable[[str], bool]) -> None:
     """After the shown tab has drawn its controls: a link's parameters of that tab that no control
     claimed (a misspelt name, a CLI-only option) are reported and leave the link."""
     pending = st.session_state.get(_PENDING, {})
-    for key in [k for k in pending if shown(k)]:
+    unclaimed = [k for k in pending if shown(k)]
+    for key in unclaimed:
         del pending[key]
-        warn(f"Unknown URL parameter {shown_text(key)} ignored.")
+    warn_unknown(unclaimed)
+
+
+SHOWN_UNKNOWN = 10    # names a warning lists; a link with a thousand junk parameters gets one short line
+
+
+def warn_unknown(names: list[str]) -> None:
+    """One warning for a link's unknown parameters: the first few by name, and how many in all."""
+    if not names:
+        return
+    listed = ", ".join(shown_text(n) for n in names[:SHOWN_UNKNOWN])
+    more = f" … ({len(names):,} in all)" if len(names) > SHOWN_UNKNOWN else ""
+    warn(f"Unknown URL parameter{'s' if len(names) > 1 else ''} {listed}{more} ignored.")
 
 
 def url_widget(where, kind: str, label: str, *args, section: str, spec: Spec, default: Any = None, **kwargs):
