@@ -53,6 +53,7 @@ def test_first_chart_then_slider_changes_chart_and_url(server, chromium):
         assert box["y"] >= 0 and box["y"] + box["height"] <= 768, box     # whole panel, no scrolling
     assert page.get_by_text("◆ marks where each rule must end").first.is_visible()
     assert not elsewhere, elsewhere
+    assert page.get_by_role("button", name="Deploy").count() == 0        # a visitor's toolbar (.streamlit/config)
     first = page.locator(CHART).first
     before = first.screenshot()
     thumb = page.locator('[data-testid="stSlider"]', has_text="Learning rate").get_by_role("slider")
