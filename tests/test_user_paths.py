@@ -85,6 +85,21 @@ def test_a_thousand_unknown_parameters_give_one_short_warning():
     assert not any(k.startswith("junk") for k in at.query_params)
 
 
+def test_after_a_finished_run_a_moved_control_gets_a_whole_sentence():
+    """A finished run cannot resume: the note says what Start does and ends there (it ended on "; ")."""
+    at = fresh(view="train")
+    at.select_slider(key="t_steps").set_value(100).run()
+    at.button(key="t_start").click().run()
+    for _ in range(60):
+        if not at.session_state["live"].running:
+            break
+        at.run()
+    assert at.session_state["live"].trainer.done
+    at.select_slider(key="t_wd").set_value(0.1).run()
+    notes = [i.value for i in at.info if "keeps its own settings" in i.value]
+    assert notes and notes[0].endswith("▶ Start trains with the settings above."), notes
+
+
 def test_a_parameter_no_control_of_the_shown_tab_claims_is_reported():
     at = fresh({"optimizer": "adamw", "start": "1,1", "lr": "0.01"})     # CLI-only names in a link
     text = " ".join(w.value for w in at.warning)

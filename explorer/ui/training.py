@@ -146,8 +146,8 @@ def render() -> None:
         because = live.paused_because
         st.info(
             (f"Paused at step {live.trainer.step_count:,}: {because}. " if because else "")
-            + "The run below keeps its own settings. ▶ Start trains with the settings above; "
-            + ("Resume continues the run below." if can_resume else "")
+            + "The run below keeps its own settings. ▶ Start trains with the settings above"
+            + ("; Resume continues the run below." if can_resume else ".")
         )
     # the fragment re-runs itself on a timer only while training, so an idle page costs nothing
     st.fragment(run_every=TICK_SECONDS if running else None)(live_panel)()
