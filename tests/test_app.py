@@ -126,10 +126,15 @@ def test_sweep_tab_runs_a_small_grid_and_draws_heatmaps():
     at.select_slider(key="s_samples").set_value(100).run()
     assert not at.exception
     before = len(specs(at))
+    assert "Press ▶ Run sweep" in " ".join(i.value for i in at.info)
+    assert not any("quiet 2-core" in i.value for i in at.info)   # no timings of another machine before a run
     at.button(key="s_run").click().run()
     assert not at.exception
     heat = [s for s in specs(at) if "slope" in json.dumps(s.get("title", ""))]
     assert len(heat) == 3 and len(specs(at)) == before + 3
+    # the run's own script run redraws the cost line: the pre-run estimate gives way to "cached"
+    line = next(c.value for c in at.caption if "cells ×" in c.value)
+    assert "cached" in line and "about" not in line, line
     assert any("Slopes" in m.value for m in at.markdown)
     # switching to the SGD preset sets its own grid; nothing raises
     at.selectbox(key="s_preset").set_value("sgd").run()

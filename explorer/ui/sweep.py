@@ -139,10 +139,6 @@ def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str
     return (cfg if on_lr else transfer.axis_sweep(cfg, axis, values, lr=2.0 ** lr_exp)), cfg, metric, top_k
 
 
-# The presets' sweep time on this project's quiet 2-core CPU (docs/performance.md), quoted before a first run.
-QUIET_SECONDS = {"coupling": "9 s on 2 threads (14 s on 1)", "long-runs": "32 s (57 s)"}
-
-
 SWEEP_CONFIRM_SECONDS = 60   # a sweep expected to take longer asks before it starts
 
 
@@ -171,12 +167,17 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
     b1, b2, b3 = st.columns([1, 1, 4])
     run = b1.button("▶ Run sweep", type="primary", key="s_run", disabled=done is not None)
     b2.button("■ Cancel", key="s_cancel", help="stops a running sweep (nothing is cached)")
-    b3.caption(
-        (f"{cells} cells × {base.seeds} seed(s), one batched run per row and seed"
-         if along else f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps, one batched run per seed")
-        + f" on **{default_device()}**"
-        + (" · cached" if done else f" · about **{duration(estimate)}** with {threads} thread(s) now")
-    )
+    cost = b3.empty()       # redrawn once a run finishes: the estimate then gives way to "cached"
+
+    def cost_line(result) -> None:
+        cost.caption(
+            (f"{cells} cells × {base.seeds} seed(s), one batched run per row and seed" if along
+             else f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps, one batched run per seed")
+            + f" on **{default_device()}**"
+            + (" · cached" if result else f" · about **{duration(estimate)}** with {threads} thread(s) now")
+        )
+
+    cost_line(done)
     if run and estimate > SWEEP_CONFIRM_SECONDS:
         st.session_state["s_asked"] = cfg
         run = False
@@ -189,12 +190,11 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
         run = st.button(f"Run it anyway (≈ {duration(estimate)})", key="s_confirm")
     if run and done is None:
         done = _run_and_keep(cfg, estimates, estimate, threads)
+        cost_line(done)
     if done is None:
         st.info(
-            "Press ▶ Run sweep. Measured on a quiet 2-core CPU: the default preset `coupling` "
-            f"(3 × 49 cells, 2 seeds, 300 steps) takes about {QUIET_SECONDS['coupling']}, `long-runs` about "
-            f"{QUIET_SECONDS['long-runs']}; the estimate above is measured for this grid, now. Results are "
-            "cached, so a sweep anyone ran before appears at once."
+            "Press ▶ Run sweep. The estimate above is measured on this server, now, for this grid (a few steps "
+            "of the real computation). Results are cached, so a sweep anyone ran before appears at once."
         )
         return grid, metric, threads
     show_sweep(cfg, done.frame, metric, top_k)
