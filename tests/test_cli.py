@@ -84,3 +84,13 @@ def test_absurd_combinations_get_a_note_not_an_error():
     assert any("AdamW (paper form)" in n and "≤ 0" in n for n in notes)
     code, out, err = run_cli("trajectory", "--beta1", "0.99", "--beta2", "0.9", "--steps", "5")
     assert code == 0 and "note: β2" in err and out.startswith("step,x,y,loss")
+
+
+def test_export_help_for_a_view_lists_that_views_options():
+    """`export --view train --help` printed export's generic help, whose text points to this very command: the
+    view's options could not be read anywhere."""
+    for view, option in (("train", "--width"), ("sweep", "--preset"), ("trajectory", "--frames")):
+        code, out, err = run_cli("export", "--view", view, "--help")
+        assert code == 0 and f"export --view {view}" in out and option in out, (view, out[:300], err)
+    code, out, _ = run_cli("export", "--help")          # without a view: export's own help
+    assert code == 0 and "--format" in out

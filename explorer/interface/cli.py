@@ -7,35 +7,10 @@ import sys
 from explorer.core.fmt import fmt
 from explorer.core.measures import LAYER_STATS_COLUMNS
 from explorer.core.surfaces import SURFACES
-from explorer.interface.params import AXIS, CONVERT, SWEEP, TRAIN, TRAJECTORY, Spec
+from explorer.interface.options import CORRECTED_HELP, VIEWS, OneLineParser, spec_option
+from explorer.interface.params import AXIS, CONVERT, SWEEP, TRAIN, TRAJECTORY
 
 TRAIN_COLUMNS = ["optimizer", "step", "train_loss", "test_loss", "test_acc", "weight_norm"]
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """Bad arguments: exit 2 with one clear line on stderr (no usage dump, no traceback)."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-CORRECTED_HELP = ("also sweep AdamW's corrected form (η_t²·α·λ, AdamC) on the PyTorch form's λ grid: a fourth "
-                  "heat map (adam pair only)")
-
-
-def _option(parser: argparse.ArgumentParser, spec: Spec, flag: str | None = None) -> None:
-    def parse(text: str):
-        try:
-            return spec.parse(text)
-        except ValueError as e:
-            raise argparse.ArgumentTypeError(str(e).split(": ", 1)[-1]) from None
-
-    parse.__name__ = spec.name
-    extra = f" (one of: {', '.join(spec.choices)})" if spec.choices else ""
-    extra += "" if spec.default is None else f"; default {fmt(spec.default)}"
-    parser.add_argument(flag or f"--{spec.name.replace('_', '-')}", dest=spec.name, type=parse,
-                        default=spec.default, metavar=spec.name.upper() if not spec.choices else "NAME",
-                        help=f"{spec.help}{extra}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "step,x,y,loss (row step 0 is the start point).")
     for name in ("surface", "optimizer", "lr", "wd", "beta1", "beta2", "eps", "momentum", "steps",
                  "start", "schedule", "warmup", "decay_follows", "t0", "t_mult", "noise", "seed"):
-        _option(t, TRAJECTORY[name])
+        spec_option(t, TRAJECTORY[name])
     t.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
     _add_training_commands(sub)
     ex = sub.add_parser("export", help="a view's figure (png, svg) or its data (csv, json), as in the app",
@@ -66,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "extension.")
     for name, spec in TRAIN.items():
         if name not in ("optimizers",):
-            _option(la, spec)
+            spec_option(la, spec)
     la.add_argument("--plane", choices=("pca", "random"), default="pca",
                     help="pca: through both end points and the main PCA direction; random: filter-normalized "
                          "random directions (Li et al. 2018); default pca")
@@ -79,9 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "the timescale τ = 1/(α·λ_torch) in steps and epochs, the number N of "
                                     "timescales the run lasts and the share e^-N of the initial weights left.")
     for name, spec in CONVERT.items():
-        _option(cv, spec, "--from" if name == "source" else None)
+        spec_option(cv, spec, "--from" if name == "source" else None)
     from explorer.interface.cli_map import add_parser as add_map_parser
-    add_map_parser(sub, _option)
+    add_map_parser(sub, spec_option)
     sub.add_parser("surfaces", help="list the surfaces with their formulas")
     return p
 
@@ -95,7 +70,7 @@ def _add_training_commands(sub) -> None:
                                     + " (row step 0 is before any update).")
     for spec in TRAIN.values():
         if spec.name not in ("pair", "form"):
-            _option(tr, spec)
+            spec_option(tr, spec)
     tr.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
     tr.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
     tr.add_argument("--layer-stats", default=None, metavar="FILE.csv",
@@ -111,7 +86,7 @@ def _add_training_commands(sub) -> None:
                                     "that optimizer's own λ). The coupling slope of each optimizer (slope of "
                                     "log2 best λ on log2 lr) is printed on stdout, after the CSV with --out -.")
     for spec in (*SWEEP.values(), *AXIS.values()):
-        _option(sw, spec)
+        spec_option(sw, spec)
     sw.add_argument("--normalized", action="store_true",
                     help="read --wds as λ_norm: each run uses λ = λ_norm·√(b/(B·T)) (paper App. B.1)")
     sw.add_argument("--corrected", action="store_true", help=CORRECTED_HELP)
@@ -119,32 +94,6 @@ def _add_training_commands(sub) -> None:
     sw.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
 
 
-VIEWS = ("trajectory", "train", "sweep")
-
-
-def _view_parser(view: str) -> argparse.ArgumentParser:
-    """The options of one view for `export`: the same specs (and defaults) as the app's widgets."""
-    p = OneLineParser(prog=f"python -m explorer export --view {view}", add_help=True)
-    if view == "trajectory":
-        for name, spec in TRAJECTORY.items():
-            if name != "optimizer":
-                _option(p, spec)
-        p.add_argument("--frames", type=int, default=None, help="gif: frames (2 to 600); default 48")
-        p.add_argument("--fps", type=float, default=None, help="gif: frames per second (1 to 50); default 12")
-    elif view == "train":
-        for name, spec in TRAIN.items():
-            if name != "optimizers":
-                _option(p, spec)
-        p.add_argument("--device", default=None)
-    else:
-        for spec in (*SWEEP.values(), *AXIS.values()):
-            _option(p, spec)
-        p.add_argument("--metric", default="test_loss", choices=("test_loss", "test_error"))
-        p.add_argument("--top-k", type=int, default=3, dest="top_k")
-        p.add_argument("--normalized", action="store_true")
-        p.add_argument("--corrected", action="store_true", help=CORRECTED_HELP)
-        p.add_argument("--device", default=None)
-    return p
 
 
 def _fix_negative_values(argv: list[str]) -> list[str]:
@@ -164,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = _fix_negative_values(list(sys.argv[1:] if argv is None else argv))
     if argv[:1] == ["export"]:
+        from explorer.interface.cli_export import view_help
+        if (text := view_help(argv)) is not None:
+            print(text)
+            return 0
         args, rest = parser.parse_known_args(argv)
     else:
         args, rest = parser.parse_args(argv), []
@@ -177,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sweep":
         return _sweep(parser, args)
     if args.command == "export":
-        return _export(parser, args, rest)
+        from explorer.interface import cli_export
+        return cli_export.run(parser, args, rest, _sweep_config, _along, _check_device)
     if args.command == "map":
         from explorer.interface.cli_map import run as run_map_command
         return run_map_command(parser, args, _sweep_config, _check_device, _write)
@@ -305,56 +259,6 @@ def _sweep_config(parser, args):
             parser.error("argument --corrected: the corrected form is an AdamW form (--pair adam)")
         cfg = with_extra_forms(cfg)
     return cfg
-
-
-def _export(parser, args, rest) -> int:
-    import torch
-
-    from explorer.core.forms import pair_optimizers
-    from explorer.runs.train import TrainConfig
-    from explorer.viz import figures
-    from explorer.viz.export import export
-
-    view = _view_parser(args.view)
-    opts = view.parse_args(rest)
-    torch.set_flush_denormal(True)
-    if args.fmt == "gif" and args.view != "trajectory":
-        parser.error("argument --format: gif is for --view trajectory (the race animated)")
-    if args.view == "trajectory" and args.fmt != "gif" and (opts.frames is not None or opts.fps is not None):
-        view.error("argument --frames/--fps: only with --format gif")
-    if args.fmt == "gif":
-        from explorer.viz.animate import DEFAULT_FPS, DEFAULT_FRAMES, MAX_FPS, MAX_FRAMES, race_gif
-        frames = DEFAULT_FRAMES if opts.frames is None else opts.frames
-        fps = DEFAULT_FPS if opts.fps is None else opts.fps
-        if not 2 <= frames <= MAX_FRAMES:
-            view.error(f"argument --frames: must be between 2 and {MAX_FRAMES}, got {frames}")
-        if not 1 <= fps <= MAX_FPS:          # NaN fails too
-            view.error(f"argument --fps: must be between 1 and {MAX_FPS}, got {fps:g}")
-        p = {k: v for k, v in vars(opts).items() if k not in ("frames", "fps")}
-        data = race_gif({**p, "start": p["start"] or SURFACES[p["surface"]].start}, frames, fps)
-    elif args.view == "trajectory":
-        fig = figures.trajectory_figure({k: v for k, v in vars(opts).items() if k not in ("frames", "fps")})
-    elif args.view == "train":
-        _check_device(view, opts.device)
-        kw = {k: v for k, v in vars(opts).items() if k not in ("pair", "form", "device")}
-        cfg = TrainConfig(optimizers=pair_optimizers(opts.pair, opts.form), **kw)
-        fig = figures.train_figure(cfg, opts.device)
-    else:
-        _check_device(view, opts.device)
-        fig = figures.sweep_figure(_along(view, opts, _sweep_config(view, opts)), opts.metric, opts.top_k,
-                                   opts.device)
-    if args.fmt != "gif":
-        data = export(fig.chart, fig.frame, args.fmt, fig.meta)
-    try:
-        if args.out == "-":
-            sys.stdout.buffer.write(data)
-        else:
-            with open(args.out, "wb") as f:
-                f.write(data)
-    except OSError as e:
-        print(f"{parser.prog}: error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
-        return 2
-    return 0
 
 
 def _notes(optimizers, args) -> None:
