@@ -37,6 +37,7 @@ def streamlit_server(timeout: float = 60, script: str | Path = "app.py"):
          f"--server.port={port}", "--browser.gatherUsageStats=false"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, env={**os.environ})
     base = f"http://127.0.0.1:{port}"
+    proc.log = log                           # what the server wrote so far: server_log(proc)
     try:
         end = time.time() + timeout
         while True:
@@ -56,6 +57,13 @@ def streamlit_server(timeout: float = 60, script: str | Path = "app.py"):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def server_log(proc) -> str:
+    """The server's log so far (stderr, where Streamlit logs)."""
+    proc.log.flush()
+    proc.log.seek(0)
+    return proc.log.read().decode(errors="replace")
 
 
 # The fixtures below are registered in conftest.py (session scope there means once per xdist worker). The

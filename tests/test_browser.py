@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser import CHART, CHROMIUM
+from browser import CHART, CHROMIUM, server_log
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
@@ -54,6 +54,8 @@ def test_first_chart_then_slider_changes_chart_and_url(server, chromium):
     assert page.get_by_text("◆ marks where each rule must end").first.is_visible()
     assert not elsewhere, elsewhere
     assert page.get_by_role("button", name="Deploy").count() == 0        # a visitor's toolbar (.streamlit/config)
+    log = server_log(proc)      # the pages' caches are the server's (imported before it ran, each fell back)
+    assert "No runtime found" not in log and "Traceback" not in log, log[-2000:]
     first = page.locator(CHART).first
     before = first.screenshot()
     thumb = page.locator('[data-testid="stSlider"]', has_text="Learning rate").get_by_role("slider")
