@@ -51,6 +51,19 @@ def fresh(query=None, view=None):
     return at.run()
 
 
+def finished_live_run(steps: int = 100):
+    """The Live tab after a short run started and ticked to its end (one fragment run per AppTest run)."""
+    at = fresh(view="train")
+    at.select_slider(key="t_steps").set_value(steps).run()
+    at.button(key="t_start").click().run()
+    for _ in range(60):
+        if not at.session_state["live"].running:
+            break
+        at.run()
+    assert at.session_state["live"].trainer.done
+    return at
+
+
 def show(at, view):
     """Switch tabs the way a click does — the tab and the URL change (only the active tab renders)."""
     at.session_state["view"] = VIEWS[view]

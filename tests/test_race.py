@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import fresh, run_cli, specs
+from conftest import finished_live_run, fresh, run_cli, specs
 from PIL import Image
 
 from explorer.core.surfaces import SURFACES
@@ -177,13 +177,7 @@ def test_the_app_shows_the_race_player_and_clickable_panels():
 
 
 def test_a_finished_live_run_shows_its_player_and_scrubbable_curves():
-    at = fresh(view="train")
-    at.select_slider(key="t_steps").set_value(100).run()
-    at.button(key="t_start").click().run()
-    for _ in range(20):
-        if not at.session_state["live"].running:
-            break
-        at.run()
+    at = finished_live_run()
     at.run()
     assert not at.exception and at.session_state["live"].trainer.done
     assert any("player-train_step" in h.proto.body for h in at.get("html"))

@@ -3,7 +3,7 @@ controls moved while a run trains. The browser tests walk the same paths in Chro
 import json
 
 import pytest
-from conftest import fresh, show, specs
+from conftest import finished_live_run, fresh, show, specs
 
 SWEEP = "lr × λ sweep"
 
@@ -87,14 +87,7 @@ def test_a_thousand_unknown_parameters_give_one_short_warning():
 
 def test_after_a_finished_run_a_moved_control_gets_a_whole_sentence():
     """A finished run cannot resume: the note says what Start does and ends there (it ended on "; ")."""
-    at = fresh(view="train")
-    at.select_slider(key="t_steps").set_value(100).run()
-    at.button(key="t_start").click().run()
-    for _ in range(60):
-        if not at.session_state["live"].running:
-            break
-        at.run()
-    assert at.session_state["live"].trainer.done
+    at = finished_live_run()
     at.select_slider(key="t_wd").set_value(0.1).run()
     notes = [i.value for i in at.info if "keeps its own settings" in i.value]
     assert notes and notes[0].endswith("▶ Start trains with the settings above."), notes
