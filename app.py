@@ -41,7 +41,6 @@ def view_of_url_key(key: str) -> str | None:
 def main() -> None:
     from explorer.ui import urlstate
     from explorer.ui.copy import ABOUT, COMPACT_PAGE
-    from explorer.ui.server import server_state, session_id
 
     st.set_page_config(
         page_title="Decoupled Weight Decay Explorer",
@@ -49,7 +48,6 @@ def main() -> None:
         layout="wide",
         initial_sidebar_state="collapsed",
     )
-    server_state()["sessions"].touch(session_id())
     urlstate.start_run(lambda key: view_of_url_key(key) is not None)
     tab_of = views()
     names = list(tab_of)

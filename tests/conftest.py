@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import os
+import time
 from pathlib import Path
 
 from browser import app_server, chromium, page  # noqa: F401  (the browser tests' shared fixtures)
@@ -56,12 +57,20 @@ def finished_live_run(steps: int = 100):
     at = fresh(view="train")
     at.select_slider(key="t_steps").set_value(steps).run()
     at.button(key="t_start").click().run()
-    for _ in range(60):
-        if not at.session_state["live"].running:
-            break
-        at.run()
-    assert at.session_state["live"].trainer.done
+    live_until(at, lambda live: not live.running)
+    assert at.session_state["live"].done
     return at
+
+
+def live_until(at, condition, seconds: float = 180.0):
+    """Rerun the page until condition(the live run) holds: the run trains in the server's worker processes,
+    a second at a time, whatever the page does (AppTest fires no timers: each run() is one look)."""
+    t0 = time.monotonic()
+    while not condition(at.session_state["live"]):
+        assert time.monotonic() - t0 < seconds, "the live run did not get there in time"
+        time.sleep(0.1)
+        at.run()
+    return at.session_state["live"]
 
 
 def show(at, view):

@@ -1,8 +1,9 @@
 """The app headless (Streamlit AppTest): it renders, every control moves, nothing raises."""
 import json
+import time
 
 import pytest
-from conftest import APP, fresh, show, specs, trajectory_data
+from conftest import APP, fresh, live_until, show, specs, trajectory_data
 
 
 def test_streamlit_run_loads_the_app_before_its_first_visitor():
@@ -92,17 +93,16 @@ def test_live_training_starts_advances_and_stops():
     at.button(key="t_start").click().run()
     assert not at.exception
     assert at.session_state["live"].running
-    first = at.session_state["live"].trainer.step_count
-    assert first > 0                             # the fragment ran once with the page
-    at.run()                                     # one more fragment tick
-    assert at.session_state["live"].trainer.step_count > first
+    first = live_until(at, lambda live: live.step > 0).step      # trained in a worker, a second at a time
+    live_until(at, lambda live: live.step > first)
     assert any("step" in p.proto.text for p in at.get("progress"))
     assert len(specs(at)) >= 6
     at.button(key="t_stop").click().run()
     assert not at.exception and not at.session_state["live"].running
-    stopped = at.session_state["live"].trainer.step_count
+    stopped = at.session_state["live"].step
+    time.sleep(1.5)                              # the second in flight finishes and is dropped
     at.run()
-    assert at.session_state["live"].trainer.step_count == stopped
+    assert at.session_state["live"].step == stopped
 
 
 def test_live_training_sgd_pair_and_diverging_run_show_messages():
@@ -111,10 +111,9 @@ def test_live_training_sgd_pair_and_diverging_run_show_messages():
     at.select_slider(key="t_lr").set_value(0.5).run()
     at.select_slider(key="t_steps").set_value(100).run()
     at.button(key="t_start").click().run()
-    for _ in range(5):
-        at.run()
+    live_until(at, lambda live: not live.running)
     assert not at.exception
-    assert at.session_state["live"].trainer.names == ["sgd-l2", "sgdw"]
+    assert list(at.session_state["live"].cfg.optimizers) == ["sgd-l2", "sgdw"]
 
 
 def test_sweep_tab_runs_a_small_grid_and_draws_heatmaps():

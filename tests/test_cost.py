@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from explorer.core.data import digits
-from explorer.runs.cost import ActiveSessions, Eta, quota_cores, sweep_threads, torch_threads
+from explorer.runs.cost import Eta, quota_cores, sweep_threads, torch_threads
 from explorer.runs.sweep import PRESETS, SweepConfig, calibrate, estimate_seconds, pow2, run_sweep
 from explorer.runs.train import TrainConfig
 
@@ -35,18 +35,6 @@ class FakeClock:
 ])
 def test_sweep_threads(cpus, load, others, want):
     assert sweep_threads(cpus, load, others) == want
-
-
-def test_active_sessions_counts_the_others_seen_within_the_window():
-    clock = FakeClock()
-    seen = ActiveSessions(window=30, clock=clock)
-    seen.touch("a")
-    assert seen.others("a") == 0 and seen.others("b") == 1
-    clock.t = 10
-    seen.touch("b")
-    assert seen.others("a") == 1
-    clock.t = 35                   # a was last seen 35 s ago, b 25 s ago
-    assert seen.others("b") == 0 and seen.others("a") == 1
 
 
 def test_quota_cores_reads_a_cgroup_cpu_max_line():

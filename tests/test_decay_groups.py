@@ -4,7 +4,7 @@ import functools
 
 import pytest
 import torch
-from conftest import fresh, reference_run, run_cli
+from conftest import fresh, live_until, reference_run, run_cli
 from parity import PARITY_STEPS, WIDE_START, assert_roundoff, batched_path, lockstep, tiny_net_loss, wide_net_loss
 
 from explorer.core.models import NO_DECAY, ModelSpec, decay_mask
@@ -170,8 +170,9 @@ def test_app_control_is_bound_to_the_url():
     assert at.selectbox(key="t_no_decay").value == "biases-and-output"
     at.select_slider(key="t_steps").set_value(100).run()
     at.button(key="t_start").click().run()
+    live_until(at, lambda live: live.step > 0)
     assert not at.exception
-    assert at.session_state["live"].trainer.cfg.no_decay == "biases-and-output"
+    assert at.session_state["live"].cfg.no_decay == "biases-and-output"
     assert any("Decay groups" in m.value for m in at.markdown)
     assert any("0 (not decayed)" in m.value for m in at.markdown)
     link = [c.value for c in at.code if "t_no_decay=" in c.value]

@@ -179,7 +179,7 @@ def test_the_app_shows_the_race_player_and_clickable_panels():
 def test_a_finished_live_run_shows_its_player_and_scrubbable_curves():
     at = finished_live_run()
     at.run()
-    assert not at.exception and at.session_state["live"].trainer.done
+    assert not at.exception and at.session_state["live"].done
     assert any("player-train_step" in h.proto.body for h in at.get("html"))
     scrubbed = [s for s in specs(at) if any(q.get("name") == "train_step" for q in s.get("params", []))]
     assert len(scrubbed) == 5                  # train/test loss, accuracy, ‖θ‖, ‖W‖ per layer

@@ -1,7 +1,6 @@
 """Live training: the batched engine equals plain torch.optim loops; metrics are reproducible."""
 import dataclasses
 import io
-import threading
 from dataclasses import replace
 
 import pandas as pd
@@ -10,7 +9,7 @@ import torch
 from conftest import STEPS, reference_run, run_cli
 
 from explorer.core.data import MAX_TRAIN, TEST_SIZE, digits
-from explorer.runs.train import LiveRun, TrainConfig, Trainer, changed_settings, train_table
+from explorer.runs.train import TrainConfig, Trainer, changed_settings, train_table
 
 
 @pytest.mark.parametrize("model", ["mlp", "mlp-ln"])
@@ -129,35 +128,6 @@ def test_train_cli_csv_and_bad_arguments(tmp_path):
                 ["--train-samples", "5"], ["--lr", "-1"], ["--warmup", "-1"], ["--decay-follows", "yes"]):
         code, _, err = run_cli("train", *bad)
         assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-
-
-def test_a_live_run_ticked_paused_and_resumed_from_threads_is_the_same_run():
-    """The app's live view: timer ticks and reruns from several threads, a pause, a resume — the finished
-    run is the same bits as one uninterrupted Trainer.run()."""
-    cfg = TrainConfig(steps=240, eval_every=20, train_samples=300, width=32)
-    reference = Trainer(cfg).run()
-    live = LiveRun(cfg)
-    live.tick(0.0)
-    live.pause("you changed Decay λ")
-    assert not live.running and live.paused_because == "you changed Decay λ"
-    k = live.trainer.step_count
-    live.tick(0.0)
-    assert live.trainer.step_count == k                       # a paused run does not step
-    live.resume()
-
-    def hammer():
-        while live.running:
-            live.tick(0.001)
-            live.snapshot()
-
-    threads = [threading.Thread(target=hammer) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert live.trainer.done and not live.running
-    assert live.snapshot()["rows"] == reference
-    assert live.tick(0.1) and live.trainer.step_count == cfg.steps
 
 
 def test_changed_settings_names_the_fields():

@@ -1,9 +1,10 @@
 """Paths a user walks between features (AppTest): links with range sliders, the address bar across tabs,
 controls moved while a run trains. The browser tests walk the same paths in Chromium."""
 import json
+import time
 
 import pytest
-from conftest import finished_live_run, fresh, show, specs
+from conftest import finished_live_run, fresh, live_until, show, specs
 
 SWEEP = "lr × λ sweep"
 
@@ -115,14 +116,17 @@ def test_moving_a_control_during_a_run_pauses_it_and_says_why():
     assert not at.exception
     assert not live.running and "Decay λ" in live.paused_because
     assert any("Paused at step" in i.value and "Decay λ" in i.value for i in at.info)
-    paused_at = live.trainer.step_count
+    paused_at = live.step
+    time.sleep(1.5)                                                # the second in flight ends and is dropped
     at.run()
-    assert live.trainer.step_count == paused_at                    # paused runs do not step
+    assert live.step == paused_at                                  # paused runs do not step
     assert live.cfg.wd == 0.05                                     # the run keeps its own settings
     at.button(key="t_resume").click().run()                        # continue it…
-    assert not at.exception and live.trainer.step_count > paused_at
+    assert not at.exception
+    live_until(at, lambda run: run.step > paused_at)
     at.button(key="t_start").click().run()                         # …or start over with the new λ
     assert at.session_state["live"] is not live and at.session_state["live"].cfg.wd == 0.1
+    live_until(at, lambda run: run.step > 0)
     assert len(specs(at)) >= 6
 
 

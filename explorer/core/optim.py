@@ -189,6 +189,16 @@ class BatchedOptimizer:
             buffers += [self.state]
         self._buffers = [row_matrices(b) if self._packed else b for b in buffers]
 
+    def state_dict(self) -> dict:
+        """The step count and the moments, copied: load_state_dict on an optimizer built alike continues bit for bit."""
+        return {"t": self.t, "state": [s.detach().clone() for s in _flat(self.state)]}
+
+    @torch.no_grad()
+    def load_state_dict(self, saved: dict) -> None:
+        self.t = int(saved["t"])
+        for mine, theirs in zip(_flat(self.state), saved["state"], strict=True):
+            mine.copy_(theirs)
+
     @property
     def grads(self) -> list[torch.Tensor]:
         """The gradient buffer step reads, laid out like the parameters (packed when they are): a
@@ -377,3 +387,8 @@ def _ranges(runs: Sequence[int]) -> list[tuple[int, int]]:
 def _broadcastable(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     """A per-run (R,) vector as a (R, 1, …) tensor in p's dtype and device."""
     return x.to(device=p.device, dtype=p.dtype).view((-1,) + (1,) * (p.dim() - 1))
+
+
+def _flat(state: list) -> list[torch.Tensor]:
+    """The optimizer's state tensors in order: (m, v) pairs (Adam) or momentum buffers (SGD)."""
+    return [t for s in state for t in (s if isinstance(s, tuple) else (s,))]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -59,28 +58,6 @@ def sweep_threads_now(other_active_sessions: int) -> int:
     except (AttributeError, OSError):
         load1 = 0.0
     return sweep_threads(available_cores(), load1, other_active_sessions)
-
-
-class ActiveSessions:
-    """Which sessions did something in the last `window` seconds: one shared instance (the app keeps
-    it in st.cache_resource), touched by every session's rerun; others(me) is sweep_threads' count."""
-
-    def __init__(self, window: float = 30.0, clock: Callable[[], float] = time.monotonic):
-        self.window = window
-        self.clock = clock
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def touch(self, session: str) -> None:
-        with self._lock:
-            self._seen[session] = self.clock()
-
-    def others(self, session: str) -> int:
-        """Sessions other than `session` seen within the window (older ones are forgotten)."""
-        now = self.clock()
-        with self._lock:
-            self._seen = {k: t for k, t in self._seen.items() if now - t <= self.window}
-            return sum(k != session for k in self._seen)
 
 
 @contextlib.contextmanager

@@ -6,7 +6,6 @@ configuration (in the app: where λ enters the update) differs.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass, fields
 
@@ -136,6 +135,22 @@ class Trainer:
             rows += self.evaluate()
         return rows
 
+    def state(self) -> dict:
+        """Everything that changes as it trains, copied: Trainer(cfg).load_state(state) continues bit for bit
+        (a live run's next second in a worker process). The data, the model and the plan are rebuilt from cfg."""
+        return {"step": self.step_count, "params": [p.detach().clone() for p in self.params],
+                "opt": self.opt.state_dict(), "batches": self._batches.get_state(), "order": self._order.clone(),
+                "first_bad": self._first_bad.clone()}
+
+    @torch.no_grad()
+    def load_state(self, saved: dict) -> None:
+        for mine, theirs in zip(self.params, saved["params"], strict=True):
+            mine.copy_(theirs)
+        self.opt.load_state_dict(saved["opt"])
+        self._batches.set_state(saved["batches"])
+        self._order, self._first_bad = saved["order"].clone(), saved["first_bad"].clone()
+        self.step_count = int(saved["step"])
+
     def run(self) -> list[dict]:
         """Train to the end: rows at step 0 (if not trained yet), every eval_every steps and at the end."""
         rows = [] if self.step_count else self.evaluate()
@@ -227,64 +242,6 @@ class Trainer:
                             "parameters": theta.shape[1], "norm": float(norms[r]),
                             "median_decay": float(medians[r])})
         return pd.DataFrame(out)
-
-
-class LiveRun:
-    """A run the app shows while it trains: stepped by one thread at a time, read consistently by any.
-
-    Streamlit may run a page's script in two threads at once (a timer tick of the live view and a rerun
-    after a control moved); both used to step and read one Trainer. Here every access holds the lock, only
-    `tick` steps, and it steps whole eval_every chunks, so a finished run is the same bits as
-    `Trainer(cfg).run()` however its ticks, pauses and resumes fell.
-    """
-
-    def __init__(self, cfg: TrainConfig, device: str | None = None):
-        self.lock = threading.Lock()
-        self.trainer = Trainer(cfg, device)
-        self.rows: list[dict] = self.trainer.evaluate()
-        self.running = True
-        self.paused_because = ""
-        self.compute_seconds = 0.0
-        self.timed_steps = 0
-
-    @property
-    def cfg(self) -> TrainConfig:
-        return self.trainer.cfg
-
-    def tick(self, seconds: float) -> bool:
-        """Train about `seconds` if running. False (and nothing done) when another thread is stepping."""
-        if not self.lock.acquire(blocking=False):
-            return False
-        try:
-            if self.running and not self.trainer.done:
-                t0, k0 = time.perf_counter(), self.trainer.step_count
-                self.rows = self.rows + self.trainer.advance(seconds)   # a new list: readers keep theirs
-                self.compute_seconds += time.perf_counter() - t0
-                self.timed_steps += self.trainer.step_count - k0
-            if self.trainer.done:
-                self.running = False
-            return True
-        finally:
-            self.lock.release()
-
-    def pause(self, because: str = "") -> None:
-        with self.lock:
-            if self.running and not self.trainer.done:
-                self.running, self.paused_because = False, because
-
-    def resume(self) -> None:
-        with self.lock:
-            self.running, self.paused_because = not self.trainer.done, ""
-
-    def snapshot(self) -> dict:
-        """Everything the view draws, taken together under the lock."""
-        with self.lock:
-            tr = self.trainer
-            return {"rows": self.rows, "step": tr.step_count, "diverged": tr.diverged(),
-                    "effective_decay": tr.effective_decay(), "decay_groups": tr.decay_groups(),
-                    "running": self.running,
-                    "paused_because": self.paused_because,
-                    "steps_per_second": self.timed_steps / self.compute_seconds if self.compute_seconds else None}
 
 
 def changed_settings(old: TrainConfig, new: TrainConfig) -> list[str]:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from explorer.analysis.timescales import regime_of
 from explorer.core.forms import OPTIMIZERS
-from explorer.core.measures import NEGLIGIBLE_N, LayerStats, run_timescales, scale_invariant
+from explorer.core.measures import NEGLIGIBLE_N, run_timescales, scale_invariant
 from explorer.ui.controls import markdown_table, show_chart
 from explorer.viz.equilibrium_charts import rotation_chart
 
@@ -41,15 +41,12 @@ def timescale_readout(cfg) -> None:
                    "end where the gradients took them, whatever λ is. Raise λ, α or the steps to see it work.")
 
 
-def render(live, subtitle: str, meta: dict) -> None:
-    """Below the live charts: the timescales, each run's rotation chart and the per-layer table."""
-    cfg = live.cfg
+def render(cfg, layer_rows: list[dict], subtitle: str, meta: dict) -> None:
+    """Below the live charts: the timescales, each run's rotation chart and the per-layer table (layer_rows:
+    the run's LayerStats rows so far)."""
     st.markdown("#### Equilibrium instruments")
     timescale_readout(cfg)
-    stats = live.trainer.on_step
-    if not isinstance(stats, LayerStats):
-        return
-    frame = pd.DataFrame(stats.rows)
+    frame = pd.DataFrame(layer_rows)
     if frame.empty or frame["step"].max() == 0:
         st.caption("Rotation per step appears at the first evaluation.")
         return

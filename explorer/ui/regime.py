@@ -1,10 +1,8 @@
 """The regime map, below the sweep's heat maps: the coupling slope of each form along one training setting
-(explorer.regime computes; this module asks, runs under the server's one-sweep lock, and shows)."""
+(explorer.runs.regime computes in a worker process; this module asks, follows the job and shows)."""
 from __future__ import annotations
 
-import collections
 import dataclasses
-import time
 
 import pandas as pd
 import streamlit as st
@@ -14,31 +12,15 @@ from explorer.core.fmt import fmt
 from explorer.core.forms import OPTIMIZERS
 from explorer.interface.params import REGIME_MAP
 from explorer.runs.axes import AXES
-from explorer.runs.cost import torch_threads
-from explorer.runs.regime import MapConfig, estimate_map_seconds, run_map
+from explorer.runs.regime import MapConfig, estimate_map_seconds
 from explorer.runs.sweep import SweepConfig
-from explorer.ui import urlstate
+from explorer.ui import jobs, urlstate
 from explorer.ui.controls import markdown_table, show_chart, spec_widget
-from explorer.ui.server import server_state
 from explorer.viz.equilibrium_charts import map_chart
 from explorer.viz.figures import sweep_subtitle as sweep_subtitle_text
 
 TAB = "sweep"                 # the map is part of the sweep tab: its controls' URL names are s_map_…
 CONFIRM_SECONDS = 60          # a map expected to take longer asks before it starts (as a sweep does)
-
-
-@dataclasses.dataclass(frozen=True)
-class MapResult:
-    frame: pd.DataFrame
-    seconds: float
-    estimate: float
-    threads: int
-
-
-@st.cache_resource
-def map_store() -> collections.OrderedDict:
-    """Finished maps keyed by their MapConfig, shared read-only by every session (server_state's lock)."""
-    return collections.OrderedDict()
 
 
 def _duration(seconds: float) -> str:
@@ -78,15 +60,13 @@ def render(base: SweepConfig, metric: str, threads: int) -> None:
     cfg = map_controls(base)
     if cfg is None:
         return
-    store, shared = map_store(), server_state()
-    with shared["lock"]:
-        done = store.get(cfg)
+    key = ("map", cfg)
+    done = jobs.find(key)
     estimates = None if done else estimate_map_seconds(cfg, threads=threads)
     estimate = sum(estimates) if estimates else done.estimate
     cells = len(base.optimizers) * len(base.lrs) * len(base.wds[0][1])
-    b1, b2, b3 = st.columns([1, 1, 4])
+    b1, b3 = st.columns([1, 5])
     run = b1.button("▶ Run map", type="primary", key="s_map_run", disabled=done is not None)
-    b2.button("■ Cancel", key="s_map_cancel", help="stops a running map (nothing is cached)")
     b3.caption(f"{len(cfg.values)} points × {cells} cells × {base.seeds} seeds"
                + (" · cached" if done else f" · about **{_duration(estimate)}** with {threads} thread(s) now"))
     if run and estimate > CONFIRM_SECONDS:
@@ -96,44 +76,22 @@ def render(base: SweepConfig, metric: str, threads: int) -> None:
         st.warning(f"This map takes about **{_duration(estimate)}** here (measured now). Fewer points, seeds, "
                    "steps or grid rows make it faster.")
         run = st.button(f"Run it anyway (≈ {_duration(estimate)})", key="s_map_confirm")
-    if run and done is None:
-        st.session_state.pop("s_map_asked", None)
-        done = _compute(cfg, estimates, threads)
-        with shared["lock"]:
-            store[cfg] = done
-            while len(store) > 12:
-                store.popitem(last=False)
-        st.rerun()       # redraw from the cache: the estimate and the confirmation above are stale now
+    if done is None:
+        if run:
+            st.session_state.pop("s_map_asked", None)
+        done = jobs.compute("explorer.runs.regime:run_map", cfg, key=key, label="Regime map", estimate=estimate,
+                            start=run, kwargs={"estimates": estimates}, cancel_key="s_map_cancel")
+        if done is not None:
+            st.rerun()       # redraw from the results: the estimate and the confirmation above are stale now
     if done is None:
         st.info("Press ▶ Run map: nothing is computed before (a link alone never starts it).")
         return
     show_map(cfg, done, metric)
 
 
-def _compute(cfg: MapConfig, estimates: list[float], threads: int) -> MapResult:
-    shared = server_state()
-    bar = st.progress(0.0, text="starting…")
-    waited = 0.0
-    while not shared["sweep"].acquire(timeout=0.5):      # one sweep or map computes at a time per server
-        waited += 0.5
-        bar.progress(0.0, text=f"waiting for another session's sweep to finish ({waited:.0f} s)…")
-    try:
-        t0 = time.perf_counter()
-
-        def progress(f: float, left: float | None) -> None:
-            bar.progress(min(f, 1.0), text=f"{f:.0%}" + (f" · about {_duration(left)} left" if left else ""))
-
-        with torch_threads(threads):
-            frame = run_map(cfg, progress=progress, estimates=estimates)
-        result = MapResult(frame, time.perf_counter() - t0, sum(estimates), threads)
-    finally:
-        shared["sweep"].release()
-    bar.empty()
-    return result
-
-
-def show_map(cfg: MapConfig, done: MapResult, metric: str) -> None:
-    table = points_frame(map_points(cfg, done.frame, metric))
+def show_map(cfg: MapConfig, done, metric: str) -> None:
+    """done: the map's Finished run (explorer.runs.pool)."""
+    table = points_frame(map_points(cfg, done.value, metric))
     axis_title = AXES[cfg.axis].title
     sub = sweep_subtitle_text(cfg.base) + f" · metric {metric}"
     meta = dataclasses.asdict(cfg.base) | {"axis": cfg.axis, "values": cfg.values, "metric": metric}
@@ -149,5 +107,5 @@ def show_map(cfg: MapConfig, done: MapResult, metric: str) -> None:
                f"{_duration(done.estimate)}). Slope: seeds averaged, then the sweep's coupling measure; N = "
                "α·λ_torch·Ση_t at the counted rows' best cells (λ_torch = λ_paper/α for the paper form). A point "
                "with few counted rows says little: widen the grid where edge rows appear.")
-    st.download_button("Download the map's runs (CSV)", done.frame.to_csv(index=False), f"regime-map-{cfg.axis}.csv",
+    st.download_button("Download the map's runs (CSV)", done.value.to_csv(index=False), f"regime-map-{cfg.axis}.csv",
                        "text/csv", key="s_map_csv")

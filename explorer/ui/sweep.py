@@ -1,10 +1,8 @@
 """The lr × λ sweep tab: the paper's heat maps, measured."""
 from __future__ import annotations
 
-import collections
 import dataclasses
 import math
-import time
 
 import pandas as pd
 import streamlit as st
@@ -15,12 +13,10 @@ from explorer.core.forms import OPTIMIZERS
 from explorer.interface.params import SWEEP, SWEEP_GRID, TRAIN
 from explorer.runs import transfer
 from explorer.runs.axes import AXES
-from explorer.runs.cost import sweep_threads_now, torch_threads
-from explorer.runs.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, run_sweep, with_extra_forms
+from explorer.runs.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, with_extra_forms
 from explorer.runs.train import default_device
-from explorer.ui import regime, urlstate
+from explorer.ui import jobs, regime, urlstate
 from explorer.ui.controls import show_chart, spec_widget
-from explorer.ui.server import server_state, session_id
 from explorer.ui.urlstate import url_name
 from explorer.viz import figures
 from explorer.viz.transfer_chart import transfer_chart
@@ -31,21 +27,6 @@ TAB = "sweep"       # its controls' URL names: url_name(TAB, spec), s_… (the r
 def owns(key: str) -> bool:
     """This tab's URL parameters: s_…"""
     return key.startswith(urlstate.PREFIX[TAB])
-
-
-@dataclasses.dataclass(frozen=True)
-class SweepResult:
-    frame: pd.DataFrame
-    seconds: float
-    estimate: float | None
-    threads: int
-
-
-@st.cache_resource
-def sweep_store() -> collections.OrderedDict:
-    """Finished sweeps (SweepResult), keyed by their full configuration, shared read-only by every
-    session; read and written under server_state()["lock"]."""
-    return collections.OrderedDict()
 
 
 def _log2_range(cfg_values) -> tuple[int, int]:
@@ -155,18 +136,16 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
     cfg, grid, metric, top_k = sweep_controls()
     along = isinstance(cfg, transfer.AxisSweep)
     base = transfer.base_of(cfg)
-    store, shared = sweep_store(), server_state()
-    with shared["lock"]:
-        done = store.get(cfg)
+    key = ("sweep", cfg)
+    done = jobs.find(key)
     rows = len(cfg.values) if along else len(cfg.lrs)
     cells = len(base.optimizers) * rows * len(base.wds[0][1])
-    threads = sweep_threads_now(shared["sessions"].others(session_id()))
+    threads = jobs.pool().threads_free()
     # measured on this machine, now, for this grid's sizes (a few steps of the real computation)
     estimates = None if done or not along else transfer.estimates(cfg, threads=threads)
     estimate = None if done else sum(estimates) if along else estimate_seconds(cfg, threads=threads)
-    b1, b2, b3 = st.columns([1, 1, 4])
+    b1, b3 = st.columns([1, 5])
     run = b1.button("▶ Run sweep", type="primary", key="s_run", disabled=done is not None)
-    b2.button("■ Cancel", key="s_cancel", help="stops a running sweep (nothing is cached)")
     cost = b3.empty()       # redrawn once a run finishes: the estimate then gives way to "cached"
 
     def cost_line(result) -> None:
@@ -188,52 +167,28 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
             "grid rows make it faster."
         )
         run = st.button(f"Run it anyway (≈ {duration(estimate)})", key="s_confirm")
-    if run and done is None:
-        done = _run_and_keep(cfg, estimates, estimate, threads)
-        cost_line(done)
+    if done is None:
+        if run:
+            st.session_state.pop("s_asked", None)
+        task, kwargs = (("explorer.runs.transfer:run", {"estimates": estimates}) if along
+                        else ("explorer.runs.sweep:run_sweep", {"prior_seconds": estimate}))
+        done = jobs.compute(task, cfg, key=key, label="Sweep", estimate=estimate, start=run, kwargs=kwargs,
+                            cancel_key="s_cancel")
+        if done is not None:
+            cost_line(done)
     if done is None:
         st.info(
             "Press ▶ Run sweep. The estimate above is measured on this server, now, for this grid (a few steps "
-            "of the real computation). Results are cached, so a sweep anyone ran before appears at once."
+            "of the real computation). Results are kept, so a sweep anyone ran before appears at once."
         )
         return grid, metric, threads
-    show_sweep(cfg, done.frame, metric, top_k)
+    show_sweep(cfg, done.value, metric, top_k)
     st.caption(
-        f"Computed in {duration(done.seconds)} with {done.threads} thread(s)"
+        f"Computed in {duration(done.seconds)} with {done.threads} thread(s) in a worker process"
         + (f" (estimated {duration(done.estimate)})" if done.estimate else "")
         + "."
     )
     return grid, metric, threads
-
-
-def _run_and_keep(cfg, estimates, estimate: float, threads: int) -> SweepResult:
-    """Run the sweep (after any other session's: one at a time) with a progress bar; keep it for every session."""
-    store, shared = sweep_store(), server_state()
-    st.session_state.pop("s_asked", None)
-    bar = st.progress(0.0, text="starting…")
-    waited = 0.0
-    while not shared["sweep"].acquire(timeout=0.5):
-        waited += 0.5
-        bar.progress(0.0, text=f"waiting for another session's sweep to finish ({waited:.0f} s)…")
-    try:
-        t0 = time.perf_counter()
-
-        def progress(f: float, left: float | None) -> None:
-            text = f"{f:.0%}" + (f" · about {duration(left)} left" if left is not None else "")
-            bar.progress(min(f, 1.0), text=text)
-
-        with torch_threads(threads):
-            frame = (transfer.run(cfg, progress=progress, estimates=estimates) if isinstance(cfg, transfer.AxisSweep)
-                     else run_sweep(cfg, progress=progress, prior_seconds=estimate))
-        done = SweepResult(frame, time.perf_counter() - t0, estimate, threads)
-    finally:
-        shared["sweep"].release()
-    with shared["lock"]:
-        store[cfg] = done
-        while len(store) > 24:
-            store.popitem(last=False)
-    bar.empty()
-    return done
 
 
 def show_sweep(cfg: SweepConfig | transfer.AxisSweep, frame: pd.DataFrame, metric: str, top_k: int) -> None:

@@ -8,10 +8,10 @@ import streamlit as st
 import torch
 
 from explorer.core.forms import OPTIMIZERS, pair_optimizers
-from explorer.core.measures import attach
 from explorer.interface.params import TRAIN, sanity_notes
-from explorer.runs.train import LiveRun, TrainConfig, changed_settings, default_device
-from explorer.ui import instruments, urlstate
+from explorer.runs.live import LiveRun
+from explorer.runs.train import TrainConfig, changed_settings, default_device
+from explorer.ui import instruments, jobs, urlstate
 from explorer.ui.controls import (
     FORM_CAPTIONS,
     GROW,
@@ -32,7 +32,7 @@ def owns(key: str) -> bool:
 
 
 TRAIN_STEP = "train_step"   # the finished run's playback parameter (explorer/ui/player.py)
-TICK_SECONDS = 0.6  # training per fragment run (= its timer period): the page redraws between ticks
+TICK_SECONDS = 0.5  # the live view's timer: it takes each second trained in a worker as soon as it is there
 
 
 def train_controls() -> TrainConfig:
@@ -102,9 +102,11 @@ SETTING_LABELS = {
 
 
 def start_training(cfg: TrainConfig) -> None:
-    live = LiveRun(cfg)
-    attach(live.trainer)          # the equilibrium instruments measure every step of the live run
-    st.session_state["live"] = live
+    """A new run, trained a second at a time in the server's worker processes (explorer.runs.live)."""
+    old = st.session_state.get("live")
+    if old is not None:
+        old.pause()               # its second in flight is dropped: it frees the worker for the new run
+    st.session_state["live"] = LiveRun(cfg, jobs.pool(), jobs.owner())
 
 
 def render() -> None:
@@ -129,7 +131,7 @@ def render() -> None:
         key="t_start",
     )
     b2.button("■ Stop", on_click=live.pause if running else None, disabled=not running, key="t_stop")
-    can_resume = live is not None and not running and not live.trainer.done
+    can_resume = live is not None and not running and not live.done
     b3.button(
         "Resume", icon=":material/resume:", on_click=live.resume if can_resume else None,
         disabled=not can_resume, key="t_resume",
@@ -145,7 +147,7 @@ def render() -> None:
     if live is not None and changed and not running:
         because = live.paused_because
         st.info(
-            (f"Paused at step {live.trainer.step_count:,}: {because}. " if because else "")
+            (f"Paused at step {live.step:,}: {because}. " if because else "")
             + "The run below keeps its own settings. ▶ Start trains with the settings above"
             + ("; Resume continues the run below." if can_resume else ".")
         )
@@ -159,28 +161,34 @@ def live_panel() -> None:
         st.info("Press ▶ Start: both models train live, on the same data and initial weights.")
         return
     if live.running:
-        live.tick(TICK_SECONDS)  # a no-op while another script thread is stepping this run
+        live.tick()          # takes the second a worker trained, if it is there, and asks for the next
         if not live.running:
             st.rerun()  # finished: the whole page, so Start/Stop and the timer follow the new state
     snap = live.snapshot()
-    trainer = live.trainer
+    cfg = live.cfg
+    if live.error:
+        st.error(f"Training stopped: {live.error}. The steps shown are kept; Resume tries again.")
+    if not snap["rows"]:
+        st.progress(0.0, text=f"step 0 / {cfg.steps:,} · {snap['waiting'] or 'starting…'}")
+        return
     rows = pd.DataFrame(snap["rows"])
-    names = list(trainer.cfg.optimizers)
+    names = list(cfg.optimizers)
     speed = f" · {snap['steps_per_second']:,.0f} steps/s" if snap["steps_per_second"] else ""
-    state = " · running" if snap["running"] else " · done" if snap["step"] >= trainer.cfg.steps else " · paused"
+    waiting = f" · {snap['waiting']}" if snap["waiting"] else ""
+    state = (" · running" + waiting) if snap["running"] else " · done" if snap["step"] >= cfg.steps else " · paused"
     st.progress(
-        snap["step"] / trainer.cfg.steps,
-        text=f"step {snap['step']:,} / {trainer.cfg.steps:,}{speed}{state}",
+        snap["step"] / cfg.steps,
+        text=f"step {snap['step']:,} / {cfg.steps:,}{speed}{state}",
     )
     for name, k in snap["diverged"].items():
         if k is not None:
             st.error(f"{OPTIMIZERS[name].label} diverged at step {k} (loss inf/NaN); its curves stop there.")
-    meta = dataclasses.asdict(trainer.cfg) | {"device": str(trainer.device), "step": snap["step"]}
-    sub = figures.train_subtitle(trainer.cfg)
+    meta = dataclasses.asdict(cfg) | {"device": default_device(), "step": snap["step"]}
+    sub = figures.train_subtitle(cfg)
     parts = figures.train_parts(rows, names, snap["effective_decay"], snap["step"])
     decay = parts.pop("effective_decay")
     shown = parts
-    if not snap["running"] and snap["step"] >= trainer.cfg.steps and len(rows):
+    if not snap["running"] and snap["step"] >= cfg.steps and len(rows):
         # a finished run: a step slider and play over its recorded curves, in the browser (no rerun)
         steps = sorted(int(s) for s in rows["step"].unique())
         shown = {k: playback.with_scrubber(p, TRAIN_STEP, steps[-1]) for k, p in parts.items()}
@@ -205,9 +213,9 @@ def live_panel() -> None:
         "orders of magnitude less than weights with small ones. Decoupled decay removes the same "
         "share, α·λ (PyTorch and corrected forms; η_t = 1) or λ (paper form), from every weight."
     )
-    if trainer.cfg.no_decay != "none":
+    if cfg.no_decay != "none":
         decay_groups(snap["decay_groups"])
-    instruments.render(live, sub, meta)
+    instruments.render(cfg, snap["layer_rows"], sub, meta)
 
 
 def _last_step_table(rows: pd.DataFrame, names: list[str]) -> None:

@@ -10,10 +10,11 @@ from explorer.core.forms import OPTIMIZERS, pair_optimizers
 from explorer.core.surfaces import SURFACES
 from explorer.interface.params import START, TRAJECTORY, sanity_notes
 from explorer.runs.trajectory import summary_table
+from explorer.ui import jobs
 from explorer.ui.controls import FORM_CAPTIONS, PAIR_CAPTIONS, markdown_table, show_chart, spec_widget
 from explorer.ui.player import player
 from explorer.ui.urlstate import url_name
-from explorer.viz import animate, chartkit, figures
+from explorer.viz import chartkit, figures
 from explorer.viz import chartkit as kit
 
 TAB = "trajectories"     # its controls' URL names: url_name(TAB, spec) (bare names: the CLI's options)
@@ -36,11 +37,10 @@ def trajectory_view_data(params: tuple):
     return frame, diverged, fixed, {k: chartkit.spec(c) for k, c in figs.items()}
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def race_gif(params: tuple) -> bytes:
-    """The view's race as an animated GIF (rendered when asked for: seconds, not at page load)."""
-    p = dict(params)
-    return animate.race_gif(p, data=trajectory_view_data(params)[:3])
+def race_gif(params: tuple, session: str) -> bytes:
+    """The view's race as an animated GIF, rendered when asked for (seconds, not at page load) in a worker
+    process, queued like every heavy job; kept for every session."""
+    return jobs.blocking("explorer.viz.animate:race_gif_of", params, session=session)
 
 
 CLICKS = "_traj_clicks"     # surface clicks handled: part of the panels' keys, so each click starts afresh
@@ -153,7 +153,8 @@ def trajectory_view(v: dict) -> None:
             show_chart(st, figs[name], key=f"traj_{name}", stem=f"trajectory-{v['surface']}-{name}",
                        frame=frame, meta=meta, chart_key=chart_key, selection_mode=["start"],
                        on_select=lambda k=chart_key: start_from_click(k),
-                       animation=lambda: race_gif(key), animation_stem=f"race-{v['surface']}", height=416,
+                       animation=lambda s=jobs.owner(): race_gif(key, s), animation_stem=f"race-{v['surface']}",
+                       height=416,
                        grow=False)
             st.latex(OPTIMIZERS[name].formula)
             st.caption(OPTIMIZERS[name].caption)

@@ -147,6 +147,11 @@ def race_gif(p: dict, frames: int = DEFAULT_FRAMES, fps: float = DEFAULT_FPS, sc
     return encode_gif(images, fps)
 
 
+def race_gif_of(params: tuple) -> bytes:
+    """race_gif of a view given as its (name, value) pairs (a hashable job for the app's worker processes)."""
+    return race_gif(dict(params))
+
+
 def encode_gif(images: list[Image.Image], fps: float) -> bytes:
     """One palette for every frame (from the last, which shows every colour of the race), no dithering: the
     colours stay put from frame to frame and the bytes are deterministic. Identical consecutive frames

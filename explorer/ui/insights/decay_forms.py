@@ -8,6 +8,7 @@ from explorer.core.fmt import fmt
 from explorer.core.forms import OPTIMIZERS
 from explorer.interface.params import INSIGHT
 from explorer.runs.train import TrainConfig
+from explorer.ui import jobs
 from explorer.ui.controls import markdown_table, show_chart, spec_widget
 from explorer.viz import insight_charts
 
@@ -15,10 +16,11 @@ SECTION = "insight4"       # this panel's controls: INSIGHT[4], URL names i4_…
 SPECS = INSIGHT[4]
 
 
-@st.cache_data(max_entries=16, show_spinner="Training twelve runs…")
 def _decay_forms(lam_torch, lr, steps):
+    """Trained in a worker process (explorer.ui.jobs); None: cancelled or failed (said on the page)."""
     cfg = TrainConfig(lr=lr, steps=steps, train_samples=300)
-    return insights.decay_forms(cfg, lam_torch, (lr / 4, lr, lr * 4))
+    return jobs.result("explorer.analysis.insights:decay_forms", cfg, lam_torch, (lr / 4, lr, lr * 4),
+                       label="Training twelve runs")
 
 
 def _shown() -> tuple[str, ...]:
@@ -77,6 +79,8 @@ def render() -> None:
     steps = spec_widget(c[2], "steps", SPECS["steps"], SECTION, help=None)
     meta = {"lambda_torch": lam, "lr": lr, "steps": steps}
     d = _decay_forms(lam, lr, steps)
+    if d is None:
+        return
     d = d.assign(run=d["optimizer"].map(lambda n: OPTIMIZERS[n].label) + " · α=" + d["lr"].map(fmt))
     cols = st.columns(2) + st.columns(2)
     for col, name in zip(cols, _shown()):

@@ -6,6 +6,7 @@ import streamlit as st
 from explorer.analysis import insights
 from explorer.core.forms import OPTIMIZERS
 from explorer.interface.params import INSIGHT
+from explorer.ui import jobs
 from explorer.ui.controls import export_menu, heavy_toggle, show_chart
 from explorer.ui.insights.common import adam_surface_controls
 from explorer.viz import insight_charts, training_charts
@@ -16,9 +17,10 @@ def _effective_decay(surface, lr, wd, steps, form, noise):
     return insights.effective_decay_surface(surface, lr, wd, steps, form, noise=noise)
 
 
-@st.cache_data(max_entries=16, show_spinner="Training the pair on digits…")
 def _model_decay(form, wd, steps):
-    return insights.model_effective_decay(form, wd, steps)
+    """Trained in a worker process (explorer.ui.jobs); None: cancelled or failed (said on the page)."""
+    return jobs.result("explorer.analysis.insights:model_effective_decay", form, wd, steps,
+                       label="Training the pair on digits")
 
 
 def render() -> None:
@@ -51,7 +53,10 @@ def render() -> None:
         "Also per layer on the digits network (the live-training default, 500 steps)", INSIGHT[3]["model"], "insight3",
         "train the Adam+L2 / AdamW pair on digits (500 steps)",
     ):
-        dist, names, step = _model_decay(form, 0.05, 500)
+        out = _model_decay(form, 0.05, 500)
+        if out is None:
+            return
+        dist, names, step = out
         part = training_charts.decay_part(dist, names, step)
         st.vega_lite_chart(*part, width="content")
         export_menu("i3_model_chart", "effective-decay-layers", lambda: training_charts.to_altair(part), lambda: dist,

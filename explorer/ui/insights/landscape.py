@@ -1,13 +1,12 @@
 """Panel 5: the loss landscape of a trained pair."""
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from explorer.core.fmt import fmt
 from explorer.interface.params import INSIGHT
 from explorer.runs.train import TrainConfig, default_device
+from explorer.ui import jobs
 from explorer.ui.controls import heavy_toggle, show_chart, spec_widget
 from explorer.viz import insight_charts
 
@@ -15,14 +14,13 @@ SECTION = "insight5"       # this panel's controls: INSIGHT[5], URL names i5_…
 SPECS = INSIGHT[5]
 
 
-@st.cache_data(max_entries=16, show_spinner="Training the pair and evaluating the plane…")
 def _landscape(model, wd, steps, kind, n):
-    from explorer.runs.landscape import landscape
-
+    """(the landscape, seconds it took) from a worker process (explorer.ui.jobs); None: cancelled or failed."""
     cfg = TrainConfig(model=model, wd=wd, steps=steps)
-    t0 = time.perf_counter()
-    res = landscape(cfg, kind, n)
-    return res, time.perf_counter() - t0
+    key = ("explorer.runs.landscape:landscape", cfg, kind, n)
+    done = jobs.compute(key[0], cfg, kind, n, key=key, label="Training the pair and evaluating the plane",
+                        again=False, cancel_key="i5_cancel")
+    return None if done is None else (done.value, done.seconds)
 
 
 def render() -> None:
@@ -43,7 +41,10 @@ def render() -> None:
         f"train the pair for {steps:,} steps and evaluate a {n}×{n} grid",
     ):
         return
-    res, seconds = _landscape(model, wd, steps, kind, n)
+    out = _landscape(model, wd, steps, kind, n)
+    if out is None:
+        return
+    res, seconds = out
     meta = {"model": model, "wd": wd, "steps": steps, "plane": kind, "grid": n}
     show_chart(
         st,

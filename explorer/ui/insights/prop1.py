@@ -7,6 +7,7 @@ import streamlit as st
 from explorer.analysis import insights
 from explorer.interface.params import INSIGHT
 from explorer.runs.train import TrainConfig
+from explorer.ui import jobs
 from explorer.ui.controls import heavy_toggle, show_chart, spec_widget
 from explorer.viz import insight_charts, trajectory_charts
 
@@ -19,10 +20,10 @@ def _prop1_surface(surface, lr, lam, steps, momentum, schedule):
     return insights.prop1_surface(surface, lr, lam, steps, momentum, schedule)
 
 
-@st.cache_data(max_entries=16, show_spinner="Training SGD+L2 and SGDW on digits…")
 def _prop1_model(lr, lam, momentum, steps):
+    """Trained in a worker process (explorer.ui.jobs); None: cancelled or failed (said on the page)."""
     cfg = TrainConfig(lr=lr, momentum=momentum, steps=steps, schedule="constant", train_samples=300)
-    return insights.prop1_model(cfg, lam)
+    return jobs.result("explorer.analysis.insights:prop1_model", cfg, lam, label="Training SGD+L2 and SGDW on digits")
 
 
 def render() -> None:
@@ -64,7 +65,10 @@ def render() -> None:
         "Also on the digits model (300 steps of SGD+L2 and SGDW in one batch)", SPECS["model"], SECTION,
         "train SGD+L2 and SGDW on digits (300 steps)",
     ):
-        d = _prop1_model(min(lr * 50, 0.1), lam, momentum, 300).assign(what="relative distance")
+        d = _prop1_model(min(lr * 50, 0.1), lam, momentum, 300)
+        if d is None:
+            return
+        d = d.assign(what="relative distance")
         show_chart(
             st,
             insight_charts.lines(

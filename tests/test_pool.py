@@ -1,0 +1,235 @@
+"""The worker pool (explorer.runs.pool) and the live run trained a second at a time in it (explorer.runs.live):
+fair order across sessions, long jobs leave a worker for short ones, cancel, a shared job, a lost worker,
+sessions that leave, honest forecasts — with real worker processes."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from explorer.core.measures import attach
+from explorer.runs import pool as pool_module
+from explorer.runs.live import LiveRun
+from explorer.runs.pool import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, Pool
+from explorer.runs.train import TrainConfig, Trainer
+
+HERE = __name__          # the tasks below run in the workers, imported by this module's name
+
+
+def nap(seconds: float, value=None, progress=None):
+    """A task: sleeps, reporting progress, and returns value."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        time.sleep(0.02)
+        if progress is not None:
+            progress(min((time.monotonic() - t0) / seconds, 1.0), None)
+    return value
+
+
+def pid(_=None):
+    return os.getpid()
+
+
+def boom():
+    raise ValueError("bad grid")
+
+
+def make_pool(size=1, **kw) -> Pool:
+    return Pool(size, size, tasks_from=("explorer.", HERE), **kw)
+
+
+def until(condition, seconds=60.0):
+    t0 = time.monotonic()
+    while not condition():
+        assert time.monotonic() - t0 < seconds, "timed out"
+        time.sleep(0.02)
+
+
+def finish(job: Job, seconds=60.0) -> Job:
+    until(lambda: job.finished, seconds)
+    return job
+
+
+@pytest.fixture(scope="module")
+def one():
+    """A pool of one worker, warmed up (a worker's start is seconds: torch)."""
+    p = make_pool(1)
+    finish(p.submit("warm", f"{HERE}:nap", 0.0))
+    yield p
+    p.shutdown()
+
+
+def test_sessions_take_turns_and_a_session_keeps_its_own_order(one):
+    blocker = one.submit("x", f"{HERE}:nap", 0.5)
+    until(lambda: blocker.started is not None)
+    a = [one.submit("a", f"{HERE}:nap", 0.05, i) for i in range(3)]
+    b = one.submit("b", f"{HERE}:nap", 0.05, "b")
+    assert [j.position for j in a] == [1, 3, 4] and b.position == 2       # a, b, a, a
+    for j in (*a, b):
+        finish(j)
+    starts = sorted((j.started, j.result) for j in (*a, b))
+    assert [r for _, r in starts] == [0, "b", 1, 2]
+
+
+def test_a_result_and_a_failure_come_back_with_their_reasons(one):
+    assert finish(one.submit("a", f"{HERE}:nap", 0.0, {"x": [1, 2]})).result == {"x": [1, 2]}
+    bad = finish(one.submit("a", f"{HERE}:boom"))
+    assert bad.state == FAILED and bad.error == "ValueError: bad grid"
+    with pytest.raises(ValueError, match="not a task"):
+        one.submit("a", "os:system", "true")
+
+
+def test_the_same_key_is_one_job_shared_until_its_last_owner_cancels(one):
+    first = one.submit("a", f"{HERE}:nap", 1.0, "shared", key="k")
+    second = one.submit("b", f"{HERE}:nap", 1.0, "shared", key="k")
+    assert first is second and first.owners == ["a", "b"]
+    one.cancel(first, "a")
+    assert first.owners == ["b"] and not first.finished
+    assert finish(first).state == DONE and first.result == "shared"
+
+
+def test_cancel_stops_a_running_job_at_once_and_a_queued_one_leaves_the_queue(one):
+    running = one.submit("a", f"{HERE}:nap", 30.0, "running", long=True)
+    queued = one.submit("a", f"{HERE}:nap", 30.0, "queued")
+    until(lambda: running.fraction > 0)
+    t0 = time.monotonic()
+    one.cancel(queued, "a")
+    one.cancel(running, "a")
+    assert running.state == queued.state == CANCELLED and time.monotonic() - t0 < 1.0
+    assert queued not in one.jobs() and running.fraction < 1.0
+    assert finish(one.submit("a", f"{HERE}:nap", 0.0, 7)).result == 7      # a fresh worker takes the next
+
+
+def test_a_long_job_never_takes_the_last_worker():
+    p = make_pool(2)
+    try:
+        longs = [p.submit(o, f"{HERE}:nap", 1.5, o, long=True) for o in ("a", "b")]
+        short = p.submit("c", f"{HERE}:nap", 0.1, "short")
+        assert longs[0].state == RUNNING and longs[1].state == QUEUED and short.state == RUNNING
+        finish(short)
+        assert longs[1].state == QUEUED                    # the free worker stays free for short work
+        finish(longs[1])
+        assert longs[1].started >= longs[0].ended - 0.2
+    finally:
+        p.shutdown()
+
+
+def test_a_killed_worker_costs_a_retry_and_twice_a_failure_that_says_why():
+    p = make_pool(1)
+    try:
+        worker = finish(p.submit("a", f"{HERE}:pid")).result
+        job = p.submit("a", f"{HERE}:nap", 1.0, "survived")
+        until(lambda: job.started is not None)
+        os.kill(worker, signal.SIGKILL)
+        assert finish(job).state == DONE and job.result == "survived" and job.tries == 1
+        doomed = p.submit("a", f"{HERE}:nap", 5.0)
+        until(lambda: doomed.fraction > 0)
+        os.kill(_worker_pid(p), signal.SIGKILL)
+        until(lambda: doomed.tries == 1 and doomed.fraction > 0)       # retried in a fresh worker
+        os.kill(_worker_pid(p), signal.SIGKILL)
+        assert finish(doomed).state == FAILED and "exit code" in doomed.error and "twice" in doomed.error
+    finally:
+        p.shutdown()
+
+
+def _worker_pid(p: Pool) -> int:
+    return p._workers[0].process.pid
+
+
+def test_the_jobs_of_a_session_that_left_are_cancelled(monkeypatch):
+    monkeypatch.setattr(pool_module, "GONE_SECONDS", 0.3)
+    here = {"a": True, "b": True}
+    p = make_pool(1, alive=lambda o: here[o])
+    try:
+        mine = p.submit("a", f"{HERE}:nap", 30.0, long=True)
+        theirs = p.submit("b", f"{HERE}:nap", 0.1, "kept")
+        here["a"] = False
+        assert finish(mine, 10).state == CANCELLED
+        assert finish(theirs).state == DONE and theirs.result == "kept"
+    finally:
+        p.shutdown()
+
+
+def test_idle_workers_leave_and_the_next_job_starts_one():
+    p = make_pool(1, idle_seconds=0.3)
+    try:
+        finish(p.submit("a", f"{HERE}:nap", 0.0))
+        until(lambda: p.workers() == 0, 10)
+        assert finish(p.submit("a", f"{HERE}:nap", 0.0, 1)).result == 1
+    finally:
+        p.shutdown()
+
+
+def test_a_queued_job_forecasts_its_wait_and_a_forecast_off_by_over_30_percent_is_corrected():
+    p = make_pool(1)
+    try:
+        finish(p.submit("w", f"{HERE}:nap", 0.0))
+        first = p.submit("a", f"{HERE}:nap", 1.0, 1, estimate=1.0)
+        until(lambda: first.started is not None)
+        second = p.submit("b", f"{HERE}:nap", 1.0, 2, estimate=4.0)
+        third = p.submit("c", f"{HERE}:nap", 1.0, 3, estimate=2.0)
+        assert (second.position, third.position) == (1, 2)
+        assert 0 < second.wait <= 1.0 and third.wait == pytest.approx(second.wait + 4.0, abs=0.3)
+    finally:
+        p.shutdown()
+    job = Job(1, "k", "t", (), False, 10.0, ["a"], 0.0, state=RUNNING, started=0.0)
+    assert job.forecast(0.0) == (10.0, None)
+    job.left = 8.0
+    assert job.forecast(1.0) == (8.0, None)           # 9 s from the start: within 30 % of the 10 s said
+    job.left = 20.0
+    left, before = job.forecast(2.0)                  # 22 s: more than 30 % off — said, with what was said
+    assert left == 20.0 and before == 10.0
+    assert job.forecast(3.0) == (20.0, None)          # the corrected forecast is the new promise
+
+
+def test_a_live_run_trained_second_by_second_in_workers_is_the_same_run(one):
+    """Ticks and snapshots from several threads, a pause, a resume: the finished run, its instruments'
+    rows and its decay histogram are the same bits as one uninterrupted Trainer.run() with attach()."""
+    cfg = TrainConfig(steps=240, eval_every=20, train_samples=300, width=32, schedule="cosine", warmup=10)
+    reference = Trainer(cfg)
+    stats = attach(reference)
+    rows = reference.run()
+    live = LiveRun(cfg, one, "a", seconds=0.05)
+    until(lambda: live.step > 0)
+    live.pause("you changed Decay λ")
+    assert not live.running and live.paused_because == "you changed Decay λ" and live.job is None
+    k = live.step
+    time.sleep(0.3)
+    live.tick()
+    assert live.step == k                              # a paused run does not step
+    live.resume()
+
+    def hammer():
+        while live.running:
+            live.tick()
+            live.snapshot()
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert live.done and not live.running and live.error == ""
+    snap = live.snapshot()
+    assert snap["rows"] == rows and snap["step"] == cfg.steps
+    assert pd.DataFrame(snap["layer_rows"]).equals(pd.DataFrame(stats.rows))
+    assert snap["effective_decay"].equals(reference.effective_decay())
+    assert snap["steps_per_second"] > 0
+
+
+def test_a_live_run_says_it_waits_for_a_worker():
+    p = make_pool(1)
+    try:
+        blocker = p.submit("x", f"{HERE}:nap", 2.0)
+        live = LiveRun(TrainConfig(steps=40), p, "a")
+        assert "position 1" in live.waiting() and live.snapshot()["waiting"]
+        finish(blocker)
+        until(lambda: live.done, 60)
+        assert live.waiting() is None
+    finally:
+        p.shutdown()
