@@ -183,7 +183,8 @@ def test_a_queued_job_forecasts_its_wait_and_a_forecast_off_by_over_30_percent_i
     job.left = 20.0
     left, before = job.forecast(2.0)                  # 22 s: more than 30 % off — said, with what was said
     assert left == 20.0 and before == 10.0
-    assert job.forecast(3.0) == (20.0, None)          # the corrected forecast is the new promise
+    job.left = 19.0                                   # on course for the new promise: the correction still said
+    assert job.forecast(3.0) == (19.0, 10.0)
 
 
 def test_a_live_run_trained_second_by_second_in_workers_is_the_same_run(one):

@@ -68,6 +68,7 @@ class Job:
     wait: float | None = None         # forecast seconds until a worker takes it, while queued
     promised: float | None = None     # the finish time a page was told (forecast), for CORRECT_BY
     promised_span: float = 0.0
+    corrected_from: float | None = None   # the forecast (seconds) the last correction replaced
 
     @property
     def finished(self) -> bool:
@@ -94,21 +95,19 @@ class Job:
         return None if run is None or self.wait is None else self.wait + run
 
     def forecast(self, now: float) -> tuple[float | None, float | None]:
-        """(seconds left, the earlier forecast it replaces or None). The first forecast shown is kept as a
-        promise; once the current one misses it by more than CORRECT_BY of its span, the page says so and
-        the new forecast becomes the promise."""
+        """(seconds left, the forecast the last correction replaced or None). The first forecast shown is
+        kept as a promise; once the current one misses it by more than CORRECT_BY of its span, it becomes the
+        promise and the page says what it replaced (until the next correction)."""
         left = self.seconds_left(now)
         if left is None:
-            return None, None
+            return None, self.corrected_from
         finish = now + left
         if self.promised is None:
             self.promised, self.promised_span = finish, max(left, 1.0)
-            return left, None
-        if abs(finish - self.promised) > CORRECT_BY * self.promised_span:
-            before = self.promised_span
+        elif abs(finish - self.promised) > CORRECT_BY * self.promised_span:
+            self.corrected_from = self.promised_span
             self.promised, self.promised_span = finish, max(left, 1.0)
-            return left, before
-        return left, None
+        return left, self.corrected_from
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,5 +12,7 @@ ABOUT = (
 )
 
 
-# Less empty space above the title, so the first chart is on screen at 1366×768 (a constant style sheet)
-COMPACT_PAGE = "<style>[data-testid='stMainBlockContainer']{padding-top:3.2rem}</style>"
+# Less empty space above the title, so the first chart is on screen at 1366×768; and no header Stop: it ends
+# the page's script run, not the work (which runs in worker processes and has its own Cancel)
+COMPACT_PAGE = ("<style>[data-testid='stMainBlockContainer']{padding-top:3.2rem}"
+                "[data-testid='stStatusWidget'] button{display:none}</style>")

@@ -113,13 +113,14 @@ def compute(task: str, *args, key: Hashable, label: str, estimate: float | None 
 def wait(job: Job, label: str, cancel_key: str) -> Finished | None:
     """Show the job until it ends. The loop only sleeps and redraws, so the page stays live: a click or a
     control moved reruns the script (the job keeps running; the rerun finds it again)."""
-    box = st.container()
-    bar = box.empty()
-    box.button("■ Cancel", key=cancel_key, help="stops it now (nothing is kept)")
+    slot = st.empty()
+    with slot.container():
+        bar = st.empty()
+        st.button("■ Cancel", key=cancel_key, help="stops it now (nothing is kept)")
     while not job.finished:
         bar.progress(min(job.fraction, 1.0), text=f"{label}: {status(job)}")
         time.sleep(POLL_SECONDS)
-    bar.empty()
+    slot.empty()
     if job.state == DONE:
         return Finished(job.result, job.seconds or 0.0, job.estimate, job.threads)
     _said(job, label)

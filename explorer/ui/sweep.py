@@ -175,7 +175,7 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
         done = jobs.compute(task, cfg, key=key, label="Sweep", estimate=estimate, start=run, kwargs=kwargs,
                             cancel_key="s_cancel")
         if done is not None:
-            cost_line(done)
+            st.rerun()       # redraw from the results: the button, the estimate and the confirmation are stale now
     if done is None:
         st.info(
             "Press ▶ Run sweep. The estimate above is measured on this server, now, for this grid (a few steps "
