@@ -13,8 +13,9 @@ import pytest
 
 from explorer.core.measures import attach
 from explorer.runs import pool as pool_module
+from explorer.runs.job import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job
 from explorer.runs.live import LiveRun
-from explorer.runs.pool import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, Pool
+from explorer.runs.pool import Pool
 from explorer.runs.train import TrainConfig, Trainer
 
 HERE = __name__          # the tasks below run in the workers, imported by this module's name
@@ -234,3 +235,21 @@ def test_a_live_run_says_it_waits_for_a_worker():
         assert live.waiting() is None
     finally:
         p.shutdown()
+
+
+def test_the_result_store_keeps_to_its_byte_budget_dropping_the_least_recently_used():
+    import numpy as np
+
+    from explorer.runs.job import Finished
+    from explorer.runs.store import ByteBudget, sizeof
+
+    frame = pd.DataFrame({"x": np.zeros(1000), "name": ["adamw"] * 1000})
+    assert sizeof(frame) >= 8000 + 1000 * 5 and sizeof(b"x" * 500) == 500
+    assert sizeof(Finished(frame, 1.0, None, 1)) >= sizeof(frame)
+    store = ByteBudget(3 * sizeof(b"x" * 1000))
+    for k in "abc":
+        assert store.put(k, b"x" * 1000)
+    store.get("a")                                   # a is used again: b is now the oldest
+    store.put("d", b"x" * 1000)
+    assert "b" not in store and all(k in store for k in "acd") and store.bytes <= store.budget
+    assert not store.put("huge", b"x" * 10_000) and "huge" not in store and len(store) == 3

@@ -14,7 +14,7 @@ import time
 import pandas as pd
 
 from explorer.core.measures import attach
-from explorer.runs.pool import CANCELLED, DONE, FAILED, QUEUED, Job
+from explorer.runs.job import CANCELLED, DONE, FAILED, QUEUED, Job
 from explorer.runs.train import TrainConfig, Trainer
 
 SLICE_SECONDS = 1.0     # training per job: long enough that shipping the state is noise, short enough to share

@@ -18,7 +18,6 @@ pickled between the server and its own workers only. The page side is explorer/u
 from __future__ import annotations
 
 import collections
-import dataclasses
 import itertools
 import math
 import multiprocessing
@@ -27,97 +26,15 @@ import time
 import traceback
 from collections.abc import Callable, Hashable
 from multiprocessing.connection import wait as wait_any
-from typing import Any
 
+from explorer.runs.job import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job
 from explorer.runs.worker import Worker
 
 LONG_SECONDS = 10.0        # a job expected to run longer is "long": it may not take the last free worker
 SPAWN_SECONDS = 4.0        # a fresh worker's start (python, torch, the task's modules), until measured
 UNKNOWN_SECONDS = 5.0      # what a job without an estimate is assumed to take, for the queue's forecast
-CORRECT_BY = 0.3           # a forecast this far (relative) from the one shown is corrected, with the old one
 GONE_SECONDS = 10.0        # a session not alive this long has left: its jobs are cancelled
 
-QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
-
-
-@dataclasses.dataclass(eq=False)
-class Job:
-    """One unit of work and everything a page shows about it. Written by the pool under its lock."""
-
-    id: int
-    key: Hashable
-    task: str
-    args: tuple
-    long: bool
-    estimate: float | None            # expected seconds of work (None: unknown)
-    owners: list[str]
-    submitted: float
-    keep: bool = True                 # a result worth keeping for every session (on_done), not a live second
-    kwargs: dict = dataclasses.field(default_factory=dict)
-    then: Callable[[Job], None] | None = None   # called once it is done, outside the pool's lock
-    state: str = QUEUED
-    started: float | None = None      # when a worker began it (acknowledged by the worker)
-    ended: float | None = None
-    threads: int = 1
-    fraction: float = 0.0
-    left: float | None = None         # seconds left, measured by the task itself
-    result: Any = None
-    error: str = ""
-    tries: int = 0
-    position: int | None = None       # 1-based place in the queue while queued
-    wait: float | None = None         # forecast seconds until a worker takes it, while queued
-    promised: float | None = None     # the finish time a page was told (forecast), for CORRECT_BY
-    promised_span: float = 0.0
-    corrected_from: float | None = None   # the forecast (seconds) the last correction replaced
-
-    @property
-    def finished(self) -> bool:
-        return self.state in (DONE, FAILED, CANCELLED)
-
-    @property
-    def seconds(self) -> float | None:
-        """Wall time the work took (DONE)."""
-        return None if self.started is None or self.ended is None else self.ended - self.started
-
-    def seconds_left(self, now: float) -> float | None:
-        """Forecast seconds until the result: the measured rate once the task reports one, else the estimate
-        (for a queued job: the wait for a worker plus its run)."""
-        if self.finished:
-            return 0.0
-        if self.state == RUNNING:
-            if self.left is not None:
-                return self.left
-            if self.estimate is None:
-                return None
-            spent = now - self.started if self.started is not None else 0.0
-            return max(self.estimate - spent, 0.0)
-        run = self.estimate if self.estimate is not None else None
-        return None if run is None or self.wait is None else self.wait + run
-
-    def forecast(self, now: float) -> tuple[float | None, float | None]:
-        """(seconds left, the forecast the last correction replaced or None). The first forecast shown is
-        kept as a promise; once the current one misses it by more than CORRECT_BY of its span, it becomes the
-        promise and the page says what it replaced (until the next correction)."""
-        left = self.seconds_left(now)
-        if left is None:
-            return None, self.corrected_from
-        finish = now + left
-        if self.promised is None:
-            self.promised, self.promised_span = finish, max(left, 1.0)
-        elif abs(finish - self.promised) > CORRECT_BY * self.promised_span:
-            self.corrected_from = self.promised_span
-            self.promised, self.promised_span = finish, max(left, 1.0)
-        return left, self.corrected_from
-
-
-@dataclasses.dataclass(frozen=True)
-class Finished:
-    """A job's result with what it cost: what a page keeps and shows ("computed in … with k threads")."""
-
-    value: Any
-    seconds: float
-    estimate: float | None
-    threads: int
 
 
 def pool_size(cores: int) -> int:
@@ -215,6 +132,11 @@ class Pool:
 
     def workers(self) -> int:
         return len(self._workers)
+
+    def load(self) -> tuple[int, int]:
+        """(jobs running, jobs queued) now."""
+        with self._lock:
+            return sum(w.job is not None for w in self._workers), len(self._queue)
 
     def shutdown(self) -> None:
         with self._lock:

@@ -13,7 +13,8 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from explorer.runs.cost import available_cores
-from explorer.runs.pool import CANCELLED, DONE, FAILED, QUEUED, Finished, Job, Pool, pool_size
+from explorer.runs.job import CANCELLED, DONE, FAILED, QUEUED, Finished, Job
+from explorer.runs.pool import Pool, pool_size
 from explorer.runs.store import ByteBudget
 
 RESULT_BYTES = 96 * 2**20      # finished sweeps, maps, panels and GIFs kept for every session
@@ -66,6 +67,13 @@ def status(job: Job) -> str:
     if job.started is None:
         return f"starting a worker process…{when}"
     return f"{job.fraction:.0%}{when}"
+
+
+def server_load() -> str:
+    """The shared server's work now, for a cost line: what a new job waits behind."""
+    p = pool()
+    running, queued = p.load()
+    return f"server: {running} of {p.size} workers busy" + (f", {queued} job(s) queued" if queued else "")
 
 
 def _said(job: Job, label: str) -> None:

@@ -154,6 +154,7 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
              else f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps, one batched run per seed")
             + f" on **{default_device()}**"
             + (" · cached" if result else f" · about **{duration(estimate)}** with {threads} thread(s) now")
+            + f" · {jobs.server_load()}"
         )
 
     cost_line(done)
