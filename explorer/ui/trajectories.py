@@ -27,7 +27,7 @@ def owns(key: str) -> bool:
     return key in URL_KEYS
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_data(max_entries=64, show_spinner=False)   # ≤ ~0.8 MB each (5,000 steps)
 def trajectory_view_data(params: tuple):
     """(frame, diverged, fixed points, chart specs) of the trajectory view: the numbers and the charts
     both cached, so a setting seen before (by any session) redraws without recomputing either."""
