@@ -49,6 +49,10 @@ def main() -> None:
         initial_sidebar_state="collapsed",
     )
     urlstate.start_run(lambda key: view_of_url_key(key) is not None)
+    if "_visited" not in st.session_state:   # a new visitor: a worker starts now, before they ask for work
+        st.session_state["_visited"] = True
+        from explorer.ui import jobs
+        jobs.pool().prewarm()
     tab_of = views()
     names = list(tab_of)
     if "view" not in st.session_state:  # a link opens its tab

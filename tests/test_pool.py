@@ -39,6 +39,10 @@ def boom():
     raise ValueError("bad grid")
 
 
+def unsendable():
+    return lambda: None
+
+
 def make_pool(size=1, **kw) -> Pool:
     return Pool(size, size, tasks_from=("explorer.", HERE), **kw)
 
@@ -80,6 +84,9 @@ def test_a_result_and_a_failure_come_back_with_their_reasons(one):
     assert finish(one.submit("a", f"{HERE}:nap", 0.0, {"x": [1, 2]})).result == {"x": [1, 2]}
     bad = finish(one.submit("a", f"{HERE}:boom"))
     assert bad.state == FAILED and bad.error == "ValueError: bad grid"
+    stuck = finish(one.submit("a", f"{HERE}:unsendable"))
+    assert stuck.state == FAILED and "could not be sent" in stuck.error
+    assert finish(one.submit("a", f"{HERE}:nap", 0.0, "next")).result == "next"     # the worker lives on
     with pytest.raises(ValueError, match="not a task"):
         one.submit("a", "os:system", "true")
 

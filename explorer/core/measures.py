@@ -194,6 +194,17 @@ class LayerStats:
             self._predicted = [0.0] * len(self.names)
             self._count = 0
 
+    def state(self) -> dict:
+        """The running sums since the last row (copies): with load_state, a run handed from one process to
+        another between any two steps measures on as if it never moved (W_{t−1} is the weights it gets)."""
+        norm, rotation, relative = (t.detach().clone() for t in (self._norm, self._rotation, self._relative))
+        return {"norm": norm, "rotation": rotation, "relative": relative, "predicted": list(self._predicted),
+                "count": self._count}
+
+    def load_state(self, saved: dict) -> None:
+        self._norm, self._rotation, self._relative = (saved[k].clone() for k in ("norm", "rotation", "relative"))
+        self._predicted, self._count = list(saved["predicted"]), int(saved["count"])
+
     def _rows(self, step: int) -> list[dict]:
         k = self._count
         norms = self._norm.cpu().tolist()

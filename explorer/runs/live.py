@@ -1,10 +1,10 @@
 """A run the app shows while it trains, trained a second at a time in a worker process.
 
-Between seconds the run's state (weights, moments, the batch order's generator) lives here, in the page's
-process, as plain tensors: pausing frees the worker at once, resuming queues the next second behind other
-sessions' work (explorer.runs.pool's fair order), a session that leaves simply stops asking. Every second
-is whole eval_every chunks on Trainer(cfg) with that state loaded, so a finished run is the same bits as
-`Trainer(cfg).run()` however its seconds, pauses and resumes fell.
+Between seconds the run's state (weights, moments, the batch order's generator, the instruments' running
+sums) lives here, in the page's process, as plain tensors: pausing frees the worker at once, resuming queues
+the next second behind other sessions' work (explorer.runs.pool's fair order), a session that leaves simply
+stops asking. Each second continues Trainer(cfg) from that state and evaluates where Trainer.run does, so a
+finished run is the same bits as `Trainer(cfg).run()` however its seconds, pauses and resumes fell.
 """
 from __future__ import annotations
 
@@ -18,21 +18,29 @@ from explorer.runs.job import CANCELLED, DONE, FAILED, QUEUED, Job
 from explorer.runs.train import TrainConfig, Trainer
 
 SLICE_SECONDS = 1.0     # training per job: long enough that shipping the state is noise, short enough to share
+STEPS_AT_ONCE = 8       # steps between two looks at the clock
 
 
 def live_slice(cfg: TrainConfig, state: dict | None, seconds: float) -> dict:
-    """A worker's task: about `seconds` of training from `state` (None: the start). Returns the new state,
-    the rows evaluated on the way (step 0's too at the start), the new per-layer rows of the equilibrium
-    instruments, and what the page draws of the weights now."""
+    """A worker's task: about `seconds` of training from `state` (None: the start), at least one step.
+    Evaluates where Trainer.run does (every eval_every steps and at the end), so a slice may end between
+    two evaluations. Returns the new state, the rows evaluated on the way (step 0's too at the start), the
+    new per-layer rows of the equilibrium instruments, and what the page draws of the weights now."""
     t0 = time.perf_counter()
     trainer = Trainer(cfg)
     if state is not None:
-        trainer.load_state(state)
-    stats = attach(trainer)          # at a chunk boundary its running means are empty: nothing to carry over
+        trainer.load_state(state["trainer"])
+    stats = attach(trainer)
+    if state is not None:
+        stats.load_state(state["stats"])
     rows = [] if state is not None else trainer.evaluate()
-    k0 = trainer.step_count
-    rows += trainer.advance(seconds)
-    return {"state": trainer.state(), "rows": rows, "layer_rows": stats.rows, "steps": trainer.step_count - k0,
+    k, k0 = cfg.eval_interval, trainer.step_count
+    while not trainer.done and (trainer.step_count == k0 or time.perf_counter() - t0 < seconds):
+        trainer.step(min(STEPS_AT_ONCE, k - trainer.step_count % k, cfg.steps - trainer.step_count))
+        if trainer.step_count % k == 0 or trainer.done:
+            rows += trainer.evaluate()
+    return {"state": {"trainer": trainer.state(), "stats": stats.state()}, "rows": rows, "layer_rows": stats.rows,
+            "steps": trainer.step_count - k0,
             "seconds": time.perf_counter() - t0, "step": trainer.step_count, "diverged": trainer.diverged(),
             "effective_decay": trainer.effective_decay(), "decay_groups": trainer.decay_groups()}
 

@@ -21,6 +21,7 @@ import collections
 import itertools
 import math
 import multiprocessing
+import pickle
 import threading
 import time
 import traceback
@@ -132,6 +133,13 @@ class Pool:
 
     def workers(self) -> int:
         return len(self._workers)
+
+    def prewarm(self, n: int = 1) -> None:
+        """Start workers up to n now (a visitor arrived): their start-up (~3 s: torch) is then not in the
+        visitor's first wait. Unused, they leave after idle_seconds like any idle worker."""
+        with self._lock:
+            while len(self._workers) < min(n, self.size) and not self._stopped:
+                self._spawn()
 
     def load(self) -> tuple[int, int]:
         """(jobs running, jobs queued) now."""
@@ -277,9 +285,9 @@ class Pool:
             worker = idle[0] if idle else self._spawn()
             job.threads = self.threads_free()
             try:
-                worker.conn.send((job.id, job.task, job.args, job.kwargs, job.threads))
-            except (OSError, ValueError) as e:
-                self._end(job, FAILED, error=f"could not reach a worker: {e}")
+                worker.conn.send_bytes(pickle.dumps((job.id, job.task, job.args, job.kwargs, job.threads)))
+            except Exception as e:          # a dead pipe, or arguments that cannot travel
+                self._end(job, FAILED, error=f"could not reach a worker: {type(e).__name__}: {e}")
                 self._queue.remove(job)
                 continue
             worker.job, job.state = job, RUNNING

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pickle
 import threading
 import time
 import traceback
@@ -55,7 +56,13 @@ def _serve(conn, threads: int) -> None:
             traceback.print_exc()
             conn.send(("failed", job_id, f"{type(e).__name__}: {e}"))
             continue
-        conn.send(("done", job_id, result))
+        try:
+            payload = pickle.dumps(("done", job_id, result))   # first, so a result that cannot travel is a failure
+        except Exception as e:
+            traceback.print_exc()
+            conn.send(("failed", job_id, f"its result could not be sent ({type(e).__name__}: {e})"))
+            continue
+        conn.send_bytes(payload)
 
 
 class Worker:
