@@ -18,7 +18,7 @@ from explorer.runs.cost import torch_threads
 from explorer.runs.regime import MapConfig, estimate_map_seconds, run_map
 from explorer.runs.sweep import SweepConfig
 from explorer.ui import urlstate
-from explorer.ui.controls import markdown_table, show_chart, spec_widget
+from explorer.ui.controls import control_block, markdown_table, show_chart, spec_widget
 from explorer.ui.server import server_state
 from explorer.viz.equilibrium_charts import map_chart
 from explorer.viz.figures import sweep_subtitle as sweep_subtitle_text
@@ -46,7 +46,7 @@ def _duration(seconds: float) -> str:
 
 
 def map_controls(base: SweepConfig) -> MapConfig | None:
-    c = st.columns([1, 2, 3])
+    c = control_block("regime").columns([1, 2, 3])
     axis = spec_widget(c[0], "Regime axis", REGIME_MAP["map_axis"], TAB)
     spec = REGIME_MAP[f"map_{AXES[axis].field}"]
     lo, hi = sorted(spec_widget(c[1], f"{AXES[axis].title}: from … to", spec, TAB))   # a link may give them reversed
