@@ -10,6 +10,7 @@ import streamlit as st
 from explorer.core.fmt import fmt
 from explorer.core.forms import OPTIMIZERS, by_form, form_choices
 from explorer.ui import urlstate
+from explorer.ui.copy import CONTROLS, ROW
 from explorer.ui.urlstate import url_widget
 from explorer.viz import chartkit
 from explorer.viz.export import FORMATS, MIME, export
@@ -69,6 +70,19 @@ def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, chart_ke
     where.vega_lite_chart(spec, key=chart_key, **({"width": "stretch"} | size))
     with contextlib.nullcontext() if where is st else where:
         export_menu(key, stem, lambda: chart, lambda: frame, meta, animation, animation_stem)
+
+
+def control_block(name: str, where=st):
+    """The container a tab's or a panel's controls go in. On a wide screen it stays where it is drawn; on a phone
+    the page's style sheet (copy.COMPACT_PAGE) moves it after the charts of its block, so a visitor sees a chart
+    first. Wrap a part of a tab in st.container() to keep its controls' move inside that part."""
+    return where.container(key=CONTROLS + name)
+
+
+def button_row(name: str, spec, where=st) -> list:
+    """Columns for a row of buttons (and a caption). On a phone, where Streamlit stacks columns one under the
+    other, they stay side by side (copy.COMPACT_PAGE): each as wide as its content, the row wrapping when full."""
+    return where.container(key=ROW + name).columns(spec)
 
 
 PAIR_CAPTIONS = ["Adam+L2 vs AdamW", "SGD+L2 vs SGDW"]

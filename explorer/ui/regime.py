@@ -15,7 +15,7 @@ from explorer.runs.axes import AXES
 from explorer.runs.regime import MapConfig, estimate_map_seconds
 from explorer.runs.sweep import SweepConfig
 from explorer.ui import jobs, urlstate
-from explorer.ui.controls import markdown_table, show_chart, spec_widget
+from explorer.ui.controls import button_row, control_block, markdown_table, show_chart, spec_widget
 from explorer.viz.equilibrium_charts import map_chart
 from explorer.viz.figures import sweep_subtitle as sweep_subtitle_text
 
@@ -28,7 +28,7 @@ def _duration(seconds: float) -> str:
 
 
 def map_controls(base: SweepConfig) -> MapConfig | None:
-    c = st.columns([1, 2, 3])
+    c = control_block("regime").columns([1, 2, 3])
     axis = spec_widget(c[0], "Regime axis", REGIME_MAP["map_axis"], TAB)
     spec = REGIME_MAP[f"map_{AXES[axis].field}"]
     lo, hi = sorted(spec_widget(c[1], f"{AXES[axis].title}: from … to", spec, TAB))   # a link may give them reversed
@@ -65,7 +65,7 @@ def render(base: SweepConfig, metric: str, threads: int) -> None:
     estimates = None if done else estimate_map_seconds(cfg, threads=threads)
     estimate = sum(estimates) if estimates else done.estimate
     cells = len(base.optimizers) * len(base.lrs) * len(base.wds[0][1])
-    b1, b3 = st.columns([1, 5])
+    b1, b3 = button_row("map", [1, 5])
     run = b1.button("▶ Run map", type="primary", key="s_map_run", disabled=done is not None)
     b3.caption(f"{len(cfg.values)} points × {cells} cells × {base.seeds} seeds"
                + (" · cached" if done else f" · about **{_duration(estimate)}** with {threads} thread(s) now"))

@@ -16,7 +16,7 @@ from explorer.runs.axes import AXES
 from explorer.runs.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, with_extra_forms
 from explorer.runs.train import default_device
 from explorer.ui import jobs, regime, urlstate
-from explorer.ui.controls import show_chart, spec_widget
+from explorer.ui.controls import button_row, control_block, show_chart, spec_widget
 from explorer.ui.urlstate import url_name
 from explorer.viz import figures
 from explorer.viz.transfer_chart import transfer_chart
@@ -67,7 +67,7 @@ def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str
         "initial weights and the same mini-batches; all cells of all optimizers train together as one "
         "batched computation. The paper's Figures 1–2, computed live."
     )
-    c = st.columns(4)
+    c = control_block(TAB).columns(4)
     preset_name = spec_widget(c[0], "Preset", SWEEP["preset"], TAB, on_change=apply_preset,
                               help="measured starting points; docs/science.md says what each measures")
     p, d = PRESETS[preset_name], preset_values(preset_name)
@@ -128,7 +128,8 @@ def duration(seconds: float) -> str:
 
 
 def render() -> None:
-    grid, metric, threads = sweep_section()
+    with st.container():      # on a phone the sweep's controls move below its results, above the regime map
+        grid, metric, threads = sweep_section()
     regime.render(grid, metric, threads)      # the regime map: the lr × λ sweep along one training setting
 
 
@@ -144,7 +145,7 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
     # measured on this machine, now, for this grid's sizes (a few steps of the real computation)
     estimates = None if done or not along else transfer.estimates(cfg, threads=threads)
     estimate = None if done else sum(estimates) if along else estimate_seconds(cfg, threads=threads)
-    b1, b3 = st.columns([1, 5])
+    b1, b3 = button_row(TAB, [1, 5])
     run = b1.button("▶ Run sweep", type="primary", key="s_run", disabled=done is not None)
     cost = b3.empty()       # redrawn once a run finishes: the estimate then gives way to "cached"
 

@@ -16,6 +16,8 @@ from explorer.ui.controls import (
     FORM_CAPTIONS,
     GROW,
     PAIR_CAPTIONS,
+    button_row,
+    control_block,
     export_menu,
     markdown_table,
     spec_widget,
@@ -42,7 +44,7 @@ def train_controls() -> TrainConfig:
         "weights and see the same mini-batches in the same order, in one batched computation; only "
         "where λ enters the update differs."
     )
-    c = st.columns(4)
+    c = control_block(TAB).columns(4)
     pair = spec_widget(c[0], "Compare", TRAIN["pair"], TAB, horizontal=True, captions=PAIR_CAPTIONS,
                        help=None)
     form = spec_widget(c[0], "AdamW form", TRAIN["form"], TAB, horizontal=True, disabled=pair == "sgd",
@@ -122,7 +124,7 @@ def render() -> None:
         names = ", ".join(dict.fromkeys(SETTING_LABELS[c] for c in moved))
         live.pause(f"you changed {names}")
     running = live is not None and live.running
-    b1, b2, b3, b4 = st.columns([1, 1, 1, 3])
+    b1, b2, b3, b4 = button_row(TAB, [1, 1, 1, 3])
     b1.button(
         "▶ Start" if live is None else "↻ Restart" if running or not changed else "▶ Start with these settings",
         type="primary",

@@ -11,7 +11,14 @@ from explorer.core.surfaces import SURFACES
 from explorer.interface.params import START, TRAJECTORY, sanity_notes
 from explorer.runs.trajectory import summary_table
 from explorer.ui import jobs
-from explorer.ui.controls import FORM_CAPTIONS, PAIR_CAPTIONS, markdown_table, show_chart, spec_widget
+from explorer.ui.controls import (
+    FORM_CAPTIONS,
+    PAIR_CAPTIONS,
+    control_block,
+    markdown_table,
+    show_chart,
+    spec_widget,
+)
 from explorer.ui.player import player
 from explorer.ui.urlstate import url_name
 from explorer.viz import chartkit, figures
@@ -117,7 +124,7 @@ def trajectory_controls(where) -> dict:
 
 def render() -> None:
     left, right = st.columns([1, 3], gap="medium")
-    v = trajectory_controls(left)
+    v = trajectory_controls(control_block(TAB, left))
     with right:
         trajectory_view(v)
 

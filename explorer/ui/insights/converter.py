@@ -6,7 +6,7 @@ import streamlit as st
 from explorer.analysis import convert
 from explorer.core.fmt import fmt
 from explorer.interface.params import CONVERT, INSIGHT
-from explorer.ui.controls import markdown_table, show_chart, spec_widget
+from explorer.ui.controls import control_block, markdown_table, show_chart, spec_widget
 from explorer.viz import insight_charts
 
 LABELS = {"source": "Your λ is in the form", "lr": "Peak learning rate α", "wd": "λ", "steps": "Steps",
@@ -26,7 +26,7 @@ def render() -> None:
     st.latex(r"\theta \leftarrow \theta\,(1 - r_t):\quad r_t = \eta_t\lambda_{\text{paper}}"
              r" = \eta_t\,\alpha\,\lambda_{\text{torch}} = \eta_t^2\,\alpha\,\lambda_{\text{corrected}}"
              r"\qquad N = \textstyle\sum_t r_t,\quad \tau = 1/(\alpha\lambda_{\text{torch}})")
-    cols = st.columns(len(CONVERT))
+    cols = control_block("insight6").columns(len(CONVERT))
     p = {name: spec_widget(col, LABELS[name], INSIGHT[6][name], "insight6",
                            **({"format": FORMATS[name]} if name in FORMATS else {}))
          for col, name in zip(cols, CONVERT)}

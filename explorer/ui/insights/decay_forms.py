@@ -9,7 +9,7 @@ from explorer.core.forms import OPTIMIZERS
 from explorer.interface.params import INSIGHT
 from explorer.runs.train import TrainConfig
 from explorer.ui import jobs
-from explorer.ui.controls import markdown_table, show_chart, spec_widget
+from explorer.ui.controls import control_block, markdown_table, show_chart, spec_widget
 from explorer.viz import insight_charts
 
 SECTION = "insight4"       # this panel's controls: INSIGHT[4], URL names i4_…
@@ -73,7 +73,17 @@ def render() -> None:
         r"\underbrace{\eta_t\alpha\lambda/(\sqrt{\hat v}+\epsilon)}_{\text{L2, per weight}}\qquad"
         r"\text{timescale: }1/(\alpha\lambda_{\text{torch}})"
     )
-    c = st.columns(3)
+    with st.container():     # three parts, each with its controls (on a phone they follow the part's output)
+        _forms_part()
+    with st.container():
+        _normalized_decay()
+    with st.container():
+        _restarts()
+
+
+def _forms_part() -> None:
+    """The forms' ‖θ‖ at α/4, α and 4α, and the table of their shrink, timescale and final norm."""
+    c = control_block(SECTION).columns(3)
     lam = spec_widget(c[0], "λ_torch", SPECS["lam"], SECTION, help=None)
     lr = spec_widget(c[1], "base α", SPECS["lr"], SECTION, help=None)
     steps = spec_widget(c[2], "steps", SPECS["steps"], SECTION, help=None)
@@ -94,12 +104,11 @@ def render() -> None:
             key=f"i4_{name}", stem=f"decay-forms-{name}", frame=sub, meta=meta, height=300,
         )
     _forms_table(d, lam, lr)
-    _normalized_decay_and_restarts()
 
 
-def _normalized_decay_and_restarts() -> None:
-    """The paper's normalized decay (App. B.1) and the warm-restart schedule (SGDR / AdamWR)."""
-    c = st.columns(4)
+def _normalized_decay() -> None:
+    """The paper's normalized decay (App. B.1)."""
+    c = control_block(SECTION + "_norm").columns(4)
     lam_norm = spec_widget(c[0], "λ_norm", SPECS["norm"], SECTION, format="%.4f", help=None)
     b = spec_widget(c[1], "batch size b", SPECS["b"], SECTION, help=None)
     big_b = spec_widget(c[2], "training points B", SPECS["B"], SECTION, help=None)
@@ -108,7 +117,11 @@ def _normalized_decay_and_restarts() -> None:
         r"\lambda=\lambda_{\text{norm}}\sqrt{\frac{b}{B\,T}}="
         + f"{insights.normalized_decay(lam_norm, b, big_b, epochs):.4g}"
     )
-    c = st.columns(3)
+
+
+def _restarts() -> None:
+    """The warm-restart schedule (SGDR / AdamWR)."""
+    c = control_block(SECTION + "_restarts").columns(3)
     t0 = spec_widget(c[0], "T₀ (steps)", SPECS["t0"], SECTION, help=None)
     tmult = spec_widget(c[1], "T_mult", SPECS["tmult"], SECTION, help=None)
     total = spec_widget(c[2], "steps shown", SPECS["total"], SECTION, help=None)

@@ -7,7 +7,7 @@ from explorer.core.fmt import fmt
 from explorer.interface.params import INSIGHT
 from explorer.runs.train import TrainConfig, default_device
 from explorer.ui import jobs
-from explorer.ui.controls import heavy_toggle, show_chart, spec_widget
+from explorer.ui.controls import control_block, heavy_toggle, show_chart, spec_widget
 from explorer.viz import insight_charts
 
 SECTION = "insight5"       # this panel's controls: INSIGHT[5], URL names i5_…
@@ -30,7 +30,7 @@ def render() -> None:
         "direction of both trajectories (second axis); or two filter-normalized random directions "
         "(Li et al., 2018). The training loss on a grid over the plane is one batched computation."
     )
-    c = st.columns(5)
+    c = control_block(SECTION).columns(5)
     model = spec_widget(c[0], "model", SPECS["model"], SECTION, help=None)
     wd = spec_widget(c[1], "λ", SPECS["wd"], SECTION, help=None)
     steps = spec_widget(c[2], "steps", SPECS["steps"], SECTION, help=None)

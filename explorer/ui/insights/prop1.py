@@ -8,7 +8,7 @@ from explorer.analysis import insights
 from explorer.interface.params import INSIGHT
 from explorer.runs.train import TrainConfig
 from explorer.ui import jobs
-from explorer.ui.controls import heavy_toggle, show_chart, spec_widget
+from explorer.ui.controls import control_block, heavy_toggle, show_chart, spec_widget
 from explorer.viz import insight_charts, trajectory_charts
 
 SECTION = "insight1"       # this panel's controls: INSIGHT[1], URL names i1_…
@@ -32,7 +32,7 @@ def render() -> None:
         r"\theta_t=\theta_{t-1}-\eta_t\alpha\big(\nabla f+\tfrac{\lambda}{\alpha}\theta_{t-1}\big)"
         r"\;=\;\theta_{t-1}-\eta_t\alpha\nabla f-\eta_t\lambda\theta_{t-1}"
     )
-    c = st.columns(5)
+    c = control_block(SECTION).columns(5)
     surface = spec_widget(c[0], "Surface", SPECS["surface"], SECTION, help=None)
     lr = spec_widget(c[1], "α", SPECS["lr"], SECTION, help=None)
     lam = spec_widget(c[2], "λ (SGDW)", SPECS["lam"], SECTION, help=None)
