@@ -16,6 +16,7 @@ from explorer.interface.params import SWEEP, SWEEP_GRID, TRAIN
 from explorer.runs import transfer
 from explorer.runs.axes import AXES
 from explorer.runs.cost import sweep_threads_now, torch_threads
+from explorer.runs.precomputed import shipped
 from explorer.runs.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, run_sweep, with_extra_forms
 from explorer.runs.train import default_device
 from explorer.ui import regime, urlstate
@@ -39,6 +40,7 @@ class SweepResult:
     seconds: float
     estimate: float | None
     threads: int
+    precomputed_on: str = ""    # the CPU a shipped preset result was computed on (explorer.runs.precomputed)
 
 
 @st.cache_resource
@@ -158,6 +160,8 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
     store, shared = sweep_store(), server_state()
     with shared["lock"]:
         done = store.get(cfg)
+    if done is None and (ship := shipped(cfg)) is not None:       # a preset's default grid: shipped, shown at once
+        done = SweepResult(ship.frame, ship.seconds, None, ship.threads, ship.machine)
     rows = len(cfg.values) if along else len(cfg.lrs)
     cells = len(base.optimizers) * rows * len(base.wds[0][1])
     threads = sweep_threads_now(shared["sessions"].others(session_id()))
@@ -174,7 +178,8 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
             (f"{cells} cells × {base.seeds} seed(s), one batched run per row and seed" if along
              else f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps, one batched run per seed")
             + f" on **{default_device()}**"
-            + (" · cached" if result else f" · about **{duration(estimate)}** with {threads} thread(s) now")
+            + ((" · precomputed" if result.precomputed_on else " · cached") if result
+               else f" · about **{duration(estimate)}** with {threads} thread(s) now")
         )
 
     cost_line(done)
@@ -199,7 +204,9 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
         return grid, metric, threads
     show_sweep(cfg, done.frame, metric, top_k)
     st.caption(
-        f"Computed in {duration(done.seconds)} with {done.threads} thread(s)"
+        (f"Precomputed (shipped with the app): this preset's default grid, computed once on {done.precomputed_on} "
+         "(CPU); a changed grid computes" if done.precomputed_on
+         else f"Computed in {duration(done.seconds)} with {done.threads} thread(s)")
         + (f" (estimated {duration(done.estimate)})" if done.estimate else "")
         + "."
     )
