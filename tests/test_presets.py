@@ -137,6 +137,18 @@ def differences(shipped: pd.DataFrame, fresh: pd.DataFrame) -> str:
             f"{flags} diverged flag(s) differ")
 
 
+def test_a_difference_is_told_in_cells_and_the_largest_relative_difference():
+    shipped = precomputed.precomputed(PRESETS["sgd"])
+    fresh = shipped.copy()
+    fresh.loc[3, "test_loss"] = np.nextafter(fresh.loc[3, "test_loss"], np.inf)
+    fresh.loc[5, "train_loss"] *= 1.001
+    fresh.loc[7, "test_error"] = np.nan
+    told = differences(shipped, fresh)
+    assert told.startswith("3 of 588 metric cells differ (largest relative difference 0.001;")
+    assert "1 finite in one only" in told and "0 diverged flag(s) differ" in told
+    assert "keys" in differences(shipped, fresh.assign(seed=fresh.seed + 1))
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_recomputing_a_preset_gives_the_shipped_bytes(name):
     cfg = PRESETS[name]
