@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
         spec_option(cv, spec, "--from" if name == "source" else None)
     from explorer.interface.cli_map import add_parser as add_map_parser
     add_map_parser(sub, spec_option)
+    from explorer.interface.cli_presets import add_parser as add_presets_parser
+    add_presets_parser(sub)
     sub.add_parser("surfaces", help="list the surfaces with their formulas")
     return p
 
@@ -135,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "map":
         from explorer.interface.cli_map import run as run_map_command
         return run_map_command(parser, args, _sweep_config, _check_device, _write)
+    if args.command == "presets":
+        from explorer.interface.cli_presets import run as run_presets_command
+        return run_presets_command(parser, args)
     if args.command == "landscape":
         return _landscape(parser, args)
     if args.command == "convert":

@@ -13,6 +13,8 @@ from explorer.core.forms import OPTIMIZERS
 from explorer.interface.params import SWEEP, SWEEP_GRID, TRAIN
 from explorer.runs import transfer
 from explorer.runs.axes import AXES
+from explorer.runs.job import Finished
+from explorer.runs.precomputed import shipped
 from explorer.runs.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, with_extra_forms
 from explorer.runs.train import default_device
 from explorer.ui import jobs, regime, urlstate
@@ -138,7 +140,9 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
     along = isinstance(cfg, transfer.AxisSweep)
     base = transfer.base_of(cfg)
     key = ("sweep", cfg)
-    done = jobs.find(key)
+    done, machine = jobs.find(key), ""
+    if done is None and (ship := shipped(cfg)) is not None:       # a preset's default grid: shipped, shown at once
+        done, machine = Finished(ship.frame, ship.seconds, None, ship.threads), ship.machine
     rows = len(cfg.values) if along else len(cfg.lrs)
     cells = len(base.optimizers) * rows * len(base.wds[0][1])
     threads = jobs.pool().threads_free()
@@ -154,7 +158,8 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
             (f"{cells} cells × {base.seeds} seed(s), one batched run per row and seed" if along
              else f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps, one batched run per seed")
             + f" on **{default_device()}**"
-            + (" · cached" if result else f" · about **{duration(estimate)}** with {threads} thread(s) now")
+            + ((" · precomputed" if machine else " · cached") if result
+               else f" · about **{duration(estimate)}** with {threads} thread(s) now")
             + f" · {jobs.server_load()}"
         )
 
@@ -186,7 +191,9 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
         return grid, metric, threads
     show_sweep(cfg, done.value, metric, top_k)
     st.caption(
-        f"Computed in {duration(done.seconds)} with {done.threads} thread(s) in a worker process"
+        (f"Precomputed (shipped with the app): this preset's default grid, computed once on {machine} "
+         "(CPU); a changed grid computes" if machine
+         else f"Computed in {duration(done.seconds)} with {done.threads} thread(s) in a worker process")
         + (f" (estimated {duration(done.estimate)})" if done.estimate else "")
         + "."
     )
