@@ -35,7 +35,8 @@ def streamlit_server(timeout: float = 60, script: str | Path = "app.py"):
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / script), "--server.headless=true",
          f"--server.port={port}", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, env={**os.environ})
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
+        env={k: v for k, v in os.environ.items() if k not in ("EXPLORER_WORKERS", "EXPLORER_WORKER_IDLE")})
     base = f"http://127.0.0.1:{port}"
     proc.log = log                           # what the server wrote so far: server_log(proc)
     try:

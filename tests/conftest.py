@@ -23,6 +23,11 @@ TIMEOUT = 60
 if os.environ.get("PYTEST_XDIST_WORKER"):
     import torch
     torch.set_num_threads(1)          # the suite runs on one worker per core: one torch thread each
+# The app run in this process (AppTest) computes in a pool of its own: one worker process, kept for the whole
+# run (a worker's start costs ~3 CPU-seconds; on two cores more workers only compete). The servers the browser
+# tests start get neither setting: they run as shipped (tests/browser.py).
+os.environ.setdefault("EXPLORER_WORKERS", "1")
+os.environ.setdefault("EXPLORER_WORKER_IDLE", "600")
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
@@ -68,7 +73,7 @@ def live_until(at, condition, seconds: float = 180.0):
     t0 = time.monotonic()
     while not condition(at.session_state["live"]):
         assert time.monotonic() - t0 < seconds, "the live run did not get there in time"
-        time.sleep(0.1)
+        time.sleep(0.5)               # a rerun is a whole page: looking less often leaves the CPU to the worker
         at.run()
     return at.session_state["live"]
 

@@ -202,7 +202,7 @@ def test_a_live_run_trained_second_by_second_in_workers_is_the_same_run(one):
     reference = Trainer(cfg)
     stats = attach(reference)
     rows = reference.run()
-    live = LiveRun(cfg, one, "a", seconds=0.05)
+    live = LiveRun(cfg, one, "a", seconds=0.2)
     until(lambda: live.step > 0)
     live.pause("you changed Decay λ")
     assert not live.running and live.paused_because == "you changed Decay λ" and live.job is None

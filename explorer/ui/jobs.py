@@ -39,10 +39,12 @@ def _keep(job: Job) -> None:
 
 @st.cache_resource
 def pool() -> Pool:
-    """The server's workers: one per core (at least 2, at most 4; EXPLORER_WORKERS overrides)."""
+    """The server's workers: one per core (at least 2, at most 4; EXPLORER_WORKERS overrides), each leaving
+    after 30 s without work (EXPLORER_WORKER_IDLE overrides)."""
     cores = available_cores()
     size = int(os.environ.get("EXPLORER_WORKERS") or pool_size(cores))
-    return Pool(size, cores, alive=_alive, on_done=_keep)
+    idle = float(os.environ.get("EXPLORER_WORKER_IDLE") or 30)
+    return Pool(size, cores, alive=_alive, on_done=_keep, idle_seconds=idle)
 
 
 def owner() -> str:
