@@ -145,7 +145,7 @@ def test_a_killed_worker_costs_a_retry_and_twice_a_failure_that_says_why():
 
 
 def _worker_pid(p: Pool) -> int:
-    return p._workers[0].process.pid
+    return p._workers[0].pid
 
 
 def test_the_jobs_of_a_session_that_left_are_cancelled(monkeypatch):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import collections
 import itertools
 import math
-import multiprocessing
 import pickle
 import threading
 import time
@@ -49,13 +48,12 @@ class Pool:
 
     def __init__(self, size: int, cores: int, alive: Callable[[str], bool] | None = None,
                  on_done: Callable[[Job], None] | None = None, idle_seconds: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic, start_method: str = "spawn",
+                 clock: Callable[[], float] = time.monotonic,
                  tasks_from: tuple[str, ...] = ("explorer.",)):
         self.size, self.cores = max(1, size), max(1, cores)
         self.alive, self.on_done = alive, on_done
         self.idle_seconds, self.clock = idle_seconds, clock
         self.tasks_from = tasks_from       # the modules whose functions may be tasks
-        self._ctx = multiprocessing.get_context(start_method)
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._queue: list[Job] = []
@@ -232,14 +230,14 @@ class Pool:
 
     def _check_workers(self) -> None:
         for w in list(self._workers):
-            if w.process.is_alive():
+            if w.alive():
                 continue
             self._workers.remove(w)
             job, w.job = w.job, None
             if job is None or job.finished:
                 continue
             job.tries += 1
-            why = f"the worker process stopped (exit code {w.process.exitcode})"
+            why = f"the worker process stopped (exit code {w.exitcode})"
             if job.tries > 1:
                 self._end(job, FAILED, error=f"{why}, twice")
             else:                              # once more, ahead of everything else
@@ -296,7 +294,7 @@ class Pool:
                 self._served[o] = now
 
     def _spawn(self) -> Worker:
-        w = Worker(self._ctx)
+        w = Worker()
         self._workers.append(w)
         return w
 

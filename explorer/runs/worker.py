@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import pickle
+import socket
+import subprocess
+import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]      # the directory holding the explorer package
 
 PROGRESS_EVERY = 0.2       # seconds between a worker's progress messages
 
@@ -66,17 +74,35 @@ def _serve(conn, threads: int) -> None:
 
 
 class Worker:
-    """The server's end of one worker process: its pipe, its state, the job it runs."""
+    """The server's end of one worker process: its pipe, its state, the job it runs.
 
-    def __init__(self, ctx, threads: int = 1):
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, threads), daemon=True, name="explorer-worker")
-        self.process.start()
-        child.close()
+    The process is `python -m explorer.runs.worker FD` on one end of a socket pair — not a multiprocessing
+    child, which would first re-import the server's __main__ (Streamlit sets it to the page script during a
+    run: the worker would import the whole app, or start the page again from a wrapper like deploy/)."""
+
+    def __init__(self, threads: int = 1):
+        mine, theirs = socket.socketpair()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}   # what the server imports
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "explorer.runs.worker", str(theirs.fileno()), str(threads)],
+            pass_fds=(theirs.fileno(),), env=env, cwd=ROOT, stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.conn = Connection(mine.detach())
         self.spawned = time.monotonic()
         self.ready = False
         self.job = None                  # the pool's Job it runs
         self.idle_since = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.process.poll()
 
     def stop(self, kill: bool = False) -> None:
         try:
@@ -84,6 +110,18 @@ class Worker:
                 self.process.kill()
             else:
                 self.conn.send(None)
-        except (OSError, ValueError, BrokenPipeError):
+        except (OSError, ValueError):
             pass
-        threading.Thread(target=self.process.join, args=(5,), daemon=True).start()   # reap without waiting
+        threading.Thread(target=self._reap, daemon=True).start()   # reap without waiting
+
+    def _reap(self) -> None:
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.conn.close()
+
+
+if __name__ == "__main__":        # a worker process: python -m explorer.runs.worker FD THREADS
+    _worker_main(Connection(int(sys.argv[1])), int(sys.argv[2]))

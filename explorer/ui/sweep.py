@@ -136,6 +136,7 @@ def render() -> None:
 
 
 def sweep_section() -> tuple[SweepConfig, str, int]:
+    # long: one sweep's states (shipped, kept, asked, queued, running, cancelled, done) in the order the page shows them
     cfg, grid, metric, top_k = sweep_controls()
     along = isinstance(cfg, transfer.AxisSweep)
     base = transfer.base_of(cfg)

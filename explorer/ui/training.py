@@ -158,6 +158,7 @@ def render() -> None:
 
 
 def live_panel() -> None:
+    # long: the live view's parts in page order (progress, charts, tables, instruments), each a few lines
     live: LiveRun | None = st.session_state.get("live")
     if live is None:
         st.info("Press ▶ Start: both models train live, on the same data and initial weights.")
