@@ -75,6 +75,7 @@ def live_until(at, condition, seconds: float = 180.0):
         assert time.monotonic() - t0 < seconds, "the live run did not get there in time"
         time.sleep(0.5)               # a rerun is a whole page: looking less often leaves the CPU to the worker
         at.run()
+    at.run()                          # the page as it is now (the run may have moved on since the last look)
     return at.session_state["live"]
 
 

@@ -53,7 +53,7 @@ def test_moving_a_control_during_live_training_pauses_it_without_a_traceback(ser
     page.get_by_role("button", name="Start").click()
     page.wait_for_function("() => /step [1-9][0-9,]* \\/ 10,000/.test(document.body.innerText)", timeout=30_000)
     thumb = slider(page, "Decay λ")
-    for key in ["ArrowRight", "ArrowLeft"] * 4 + ["ArrowRight"]:    # nine nudges while it trains
+    for key in ["ArrowRight"] * 4 + ["ArrowLeft", "ArrowRight"] * 2:    # eight nudges while it trains, λ ends higher
         thumb.focus()
         thumb.press(key)
         page.wait_for_timeout(250)
