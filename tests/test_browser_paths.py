@@ -66,8 +66,12 @@ def test_moving_a_control_during_live_training_pauses_it_without_a_traceback(ser
     # while the page redraws; which value it ends at is the browser's business, that the URL agrees is ours)
     shown = thumb.get_attribute("aria-valuetext")
     assert shown is not None
-    page.wait_for_function("v => new URLSearchParams(location.search).get('t_wd') === v",
-                           arg=None if shown == "0.05" else shown, timeout=10_000)
+    try:
+        page.wait_for_function("v => new URLSearchParams(location.search).get('t_wd') === v",
+                               arg=None if shown == "0.05" else shown, timeout=10_000)
+    except Exception:
+        raise AssertionError(f"the thumb shows {shown}, the address bar {page.url}; "
+                             f"the page: {page.locator('body').inner_text()[:1500]}") from None
     step = page.locator('[data-testid="stProgress"]').inner_text()
     page.wait_for_timeout(1500)
     assert page.locator('[data-testid="stProgress"]').inner_text() == step      # a paused run stays put
