@@ -380,7 +380,8 @@ def export_gif(page):
 
 HEAVY = {   # name → (link, clicks); the link restores the controls, the clicks are the visitor's
     "sweep long-runs, 4 seeds": (f"/?{SWEEP_VIEW}&s_preset=long-runs&s_seeds=4", run_sweep),
-    "sweep default preset": (f"/?{SWEEP_VIEW}", run_sweep),
+    # the preset's own grid is shipped with the app (shown at once): 3 seeds make it a grid that computes
+    "sweep default preset, 3 seeds": (f"/?{SWEEP_VIEW}&s_seeds=3", run_sweep),
     "live 512 wide × 6 layers, 10,000 steps": (f"/?{TRAIN_VIEW}&t_width=512&t_depth=6&t_steps=10000", start_live),
     "live mlp-ln, 10,000 steps": (f"/?{TRAIN_VIEW}&t_model=mlp-ln&t_steps=10000", start_live),
     "insights, every heavy panel": ("/?view=Insights&i1_model=true&i3_model=true&i5_go=true", compute_insights),

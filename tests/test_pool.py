@@ -162,6 +162,16 @@ def test_the_jobs_of_a_session_that_left_are_cancelled(monkeypatch):
         p.shutdown()
 
 
+def test_a_worker_that_grew_past_its_memory_limit_leaves_after_its_job(monkeypatch):
+    monkeypatch.setenv("EXPLORER_WORKER_RETIRE_MB", "1")       # every worker is over 1 MB: each job's worker leaves
+    p = make_pool(1)
+    try:
+        pids = [finish(p.submit("a", f"{HERE}:pid", i)).result for i in range(3)]
+        assert len(set(pids)) == 3                        # three jobs, three fresh workers, no job lost or retried
+    finally:
+        p.shutdown()
+
+
 def test_idle_workers_leave_and_the_next_job_starts_one():
     p = make_pool(1, idle_seconds=0.3)
     try:

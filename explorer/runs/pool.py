@@ -187,6 +187,8 @@ class Pool:
             if kind == "ready":
                 w.ready = True
                 self._spawn_seconds = self.clock() - w.spawned
+            elif kind == "retire":
+                w.retiring = True
             elif job is None:
                 continue                       # a message of a job cancelled meanwhile
             elif kind == "start":
@@ -222,7 +224,7 @@ class Pool:
             self._checked = now
             self._check_owners(now)
         for w in list(self._workers):
-            if w.job is None and not self._queue and now - w.idle_since > self.idle_seconds:
+            if w.job is None and (w.retiring or not self._queue and now - w.idle_since > self.idle_seconds):
                 self._workers.remove(w)
                 w.stop()
         self._assign(now)

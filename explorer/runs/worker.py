@@ -19,6 +19,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]      # the directory holding the explorer package
 
 PROGRESS_EVERY = 0.2       # seconds between a worker's progress messages
+# A worker that grew past RETIRE_MB (a GIF's frames, a wide run's copies) leaves after its job: freed memory stays
+# with a process, so a fresh one (~300 MB: torch) takes the next job. EXPLORER_WORKER_RETIRE_MB overrides.
+RETIRE_MB = float(os.environ.get("EXPLORER_WORKER_RETIRE_MB") or 450)
+
+
+def rss_mb() -> float:
+    """This process's resident memory (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+    except (OSError, StopIteration, ValueError):
+        return 0.0
 
 
 def resolve(task: str) -> Callable:
@@ -70,7 +82,12 @@ def _serve(conn, threads: int) -> None:
             traceback.print_exc()
             conn.send(("failed", job_id, f"its result could not be sent ({type(e).__name__}: {e})"))
             continue
+        retire = rss_mb() > RETIRE_MB
+        if retire:
+            conn.send(("retire", job_id, None))       # before the result: the pool sends it no further job
         conn.send_bytes(payload)
+        if retire:
+            return
 
 
 class Worker:
@@ -90,6 +107,7 @@ class Worker:
         self.conn = Connection(mine.detach())
         self.spawned = time.monotonic()
         self.ready = False
+        self.retiring = False            # it leaves after its job (worker.RETIRE_MB)
         self.job = None                  # the pool's Job it runs
         self.idle_since = time.monotonic()
 

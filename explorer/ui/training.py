@@ -34,7 +34,7 @@ def owns(key: str) -> bool:
 
 
 TRAIN_STEP = "train_step"   # the finished run's playback parameter (explorer/ui/player.py)
-TICK_SECONDS = 0.5  # the live view's timer: it takes each second trained in a worker as soon as it is there
+TICK_SECONDS = 1.0  # the live view's timer: a worker trains a second at a time; each look redraws the whole view
 
 
 def train_controls() -> TrainConfig:
