@@ -22,6 +22,7 @@ PROGRESS_EVERY = 0.2       # seconds between a worker's progress messages
 # A worker that grew past RETIRE_MB (a GIF's frames, a wide run's copies) leaves after its job: freed memory stays
 # with a process, so a fresh one (~300 MB: torch) takes the next job. EXPLORER_WORKER_RETIRE_MB overrides.
 RETIRE_MB = float(os.environ.get("EXPLORER_WORKER_RETIRE_MB") or 450)
+NICE = 10                  # workers' CPU priority below the server's (heavy work is throughput, a page is waited for)
 
 
 def rss_mb() -> float:
@@ -47,6 +48,10 @@ def _worker_main(conn, threads: int) -> None:   # runs in the worker process
 
 
 def _serve(conn, threads: int) -> None:
+    try:
+        os.nice(NICE)        # the page's process draws first: a visitor's click never waits behind a sweep's CPU
+    except OSError:
+        pass
     import torch
 
     torch.set_num_threads(max(1, threads))
