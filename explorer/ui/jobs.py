@@ -146,14 +146,14 @@ def result(task: str, *args, label: str, estimate: float | None = None, long: bo
     return None if done is None else done.value
 
 
-def blocking(task: str, *args, session: str) -> Any:
+def blocking(task: str, *args, session: str, estimate: float | None = None) -> Any:
     """task(*args) from a thread with no page (a deferred download): queued like everything else, waited
     for, kept. Raises when it is cancelled or fails."""
     key = (task, args)
     done = find(key)
     if done is not None:
         return done.value
-    job = pool().submit(session, task, *args, key=key)
+    job = pool().submit(session, task, *args, key=key, estimate=estimate)
     while not job.finished:
         time.sleep(POLL_SECONDS)
     if job.state != DONE:
