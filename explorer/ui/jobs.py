@@ -105,6 +105,10 @@ def compute(task: str, *args, key: Hashable, label: str, estimate: float | None 
     job = mine.get(key)
     if st.session_state.get(cancel_key) and job is not None and not job.finished:
         pool().cancel(job, owner(), kill=True)
+        if not job.finished:            # shared: it goes on for the sessions that asked for it too
+            mine.pop(key)
+            st.info(f"{label}: you left it; {len(job.owners)} other session(s) still wait for it.")
+            return None
     if job is not None and job.finished and job.state != DONE:
         if not (start and again):
             _said(job, label)
