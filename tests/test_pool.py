@@ -144,11 +144,16 @@ def test_a_killed_worker_costs_a_retry_and_twice_a_failure_that_says_why():
         p.shutdown()
 
 
-def test_workers_yield_the_cpu_to_the_page(one):
-    worker = finish(one.submit("a", f"{HERE}:pid", "nice")).result
-    with open(f"/proc/{worker}/stat") as f:
-        nice = int(f.read().rsplit(")", 1)[1].split()[16])      # field 19 of stat: the nice value
-    assert nice == os.nice(0) + 10
+def test_workers_yield_the_cpu_to_the_page(monkeypatch):
+    monkeypatch.delenv("EXPLORER_WORKER_NICE", raising=False)     # as shipped (the suite runs them at its own)
+    p = make_pool(1)
+    try:
+        worker = finish(p.submit("a", f"{HERE}:pid", "nice")).result
+        with open(f"/proc/{worker}/stat") as f:
+            nice = int(f.read().rsplit(")", 1)[1].split()[16])      # field 19 of stat: the nice value
+        assert nice == min(os.nice(0) + 10, 19)
+    finally:
+        p.shutdown()
 
 
 def _worker_pid(p: Pool) -> int:
