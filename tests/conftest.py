@@ -53,9 +53,9 @@ def pytest_xdist_make_scheduler(config, log):
     return BrowserTestsTogether(config, log)
 
 
-def fresh(query=None, view=None):
+def fresh(query=None, view=None, timeout=TIMEOUT):
     from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = AppTest.from_file(APP, default_timeout=timeout)
     for k, v in (query or {}).items():
         at.query_params[k] = v
     if view:

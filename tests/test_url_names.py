@@ -72,7 +72,7 @@ def test_every_control_takes_what_its_spec_reads_and_writes_it_back_with_fmt(vie
     link = {k: t for k, s in specs.items() if k not in ("x0", "y0", "s_preset", "s_axis", "s_map_axis", "surface")
             and (t := _another_valid_text(s, values[k])) is not None}
     assert len(link) >= 8
-    at = fresh(link, view=view)
+    at = fresh(link, view=view, timeout=180)     # Insights computes all six panels at once: 35–62 s on 2 cores
     assert not at.exception and "URL parameter" not in warnings(at)       # (a panel may warn about its numbers)
     for key, text in link.items():
         spec = specs[key]
