@@ -53,16 +53,17 @@ def owner() -> str:
     return ctx.session_id if ctx is not None else "no-session"
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """A time as a page says it: seconds, minutes past 90 s."""
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
 def status(job: Job) -> str:
     """One line: where the job is and when it should be done (the estimate, or a corrected one)."""
     left, before = job.forecast(time.monotonic())
-    when = "" if left is None else f" · about **{_duration(left)}** left"
+    when = "" if left is None else f" · about **{duration(left)}** left"
     if before is not None:
-        when += f" (corrected: it said {_duration(before)})"
+        when += f" (corrected: it said {duration(before)})"
     if job.state == QUEUED:
         shared = f" · shared by {len(job.owners)} sessions" if len(job.owners) > 1 else ""
         return f"waiting for a worker: **position {job.position or 1}** in the queue{when}{shared}"

@@ -23,10 +23,6 @@ TAB = "sweep"                 # the map is part of the sweep tab: its controls' 
 CONFIRM_SECONDS = 60          # a map expected to take longer asks before it starts (as a sweep does)
 
 
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-
-
 def map_controls(base: SweepConfig) -> MapConfig | None:
     c = control_block("regime").columns([1, 2, 3])
     axis = spec_widget(c[0], "Regime axis", REGIME_MAP["map_axis"], TAB)
@@ -68,14 +64,14 @@ def render(base: SweepConfig, metric: str, threads: int) -> None:
     b1, b3 = button_row("map", [1, 5])
     run = b1.button("▶ Run map", type="primary", key="s_map_run", disabled=done is not None)
     b3.caption(f"{len(cfg.values)} points × {cells} cells × {base.seeds} seeds"
-               + (" · cached" if done else f" · about **{_duration(estimate)}** with {threads} thread(s) now"))
+               + (" · cached" if done else f" · about **{jobs.duration(estimate)}** with {threads} thread(s) now"))
     if run and estimate > CONFIRM_SECONDS:
         st.session_state["s_map_asked"] = cfg
         run = False
     if done is None and st.session_state.get("s_map_asked") == cfg:
-        st.warning(f"This map takes about **{_duration(estimate)}** here (measured now). Fewer points, seeds, "
+        st.warning(f"This map takes about **{jobs.duration(estimate)}** here (measured now). Fewer points, seeds, "
                    "steps or grid rows make it faster.")
-        run = st.button(f"Run it anyway (≈ {_duration(estimate)})", key="s_map_confirm")
+        run = st.button(f"Run it anyway (≈ {jobs.duration(estimate)})", key="s_map_confirm")
     if done is None:
         if run:
             st.session_state.pop("s_map_asked", None)
@@ -103,8 +99,8 @@ def show_map(cfg: MapConfig, done, metric: str) -> None:
     st.markdown(markdown_table(shown.rename(columns={
         "axis_value": axis_title, "seed_slopes": "each seed", "counted_rows": "rows counted",
         "edge_rows": "edge rows", "flat_rows": "flat rows", "n_median": "N at best (median)"})).replace("nan", "—"))
-    st.caption(f"Computed in {_duration(done.seconds)} with {done.threads} thread(s) (estimated "
-               f"{_duration(done.estimate)}). Slope: seeds averaged, then the sweep's coupling measure; N = "
+    st.caption(f"Computed in {jobs.duration(done.seconds)} with {done.threads} thread(s) (estimated "
+               f"{jobs.duration(done.estimate)}). Slope: seeds averaged, then the sweep's coupling measure; N = "
                "α·λ_torch·Ση_t at the counted rows' best cells (λ_torch = λ_paper/α for the paper form). A point "
                "with few counted rows says little: widen the grid where edge rows appear.")
     st.download_button("Download the map's runs (CSV)", done.value.to_csv(index=False), f"regime-map-{cfg.axis}.csv",

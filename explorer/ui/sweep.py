@@ -125,10 +125,6 @@ def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str
 SWEEP_CONFIRM_SECONDS = 60   # a sweep expected to take longer asks before it starts
 
 
-def duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-
-
 def render() -> None:
     with st.container():      # on a phone the sweep's controls move below its results, above the regime map
         grid, metric, threads = sweep_section()
@@ -160,7 +156,7 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
              else f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps, one batched run per seed")
             + f" on **{default_device()}**"
             + ((" · precomputed" if machine else " · cached") if result
-               else f" · about **{duration(estimate)}** with {threads} thread(s) now")
+               else f" · about **{jobs.duration(estimate)}** with {threads} thread(s) now")
             + f" · {jobs.server_load()}"
         )
 
@@ -170,11 +166,11 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
         run = False
     if done is None and st.session_state.get("s_asked") == cfg:
         st.warning(
-            f"This sweep takes about **{duration(estimate)}** here (measured now: "
+            f"This sweep takes about **{jobs.duration(estimate)}** here (measured now: "
             f"{cells} cells × {base.seeds} seed(s)). Fewer seeds, steps or "
             "grid rows make it faster."
         )
-        run = st.button(f"Run it anyway (≈ {duration(estimate)})", key="s_confirm")
+        run = st.button(f"Run it anyway (≈ {jobs.duration(estimate)})", key="s_confirm")
     if done is None:
         if run:
             st.session_state.pop("s_asked", None)
@@ -194,8 +190,8 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
     st.caption(
         (f"Precomputed (shipped with the app): this preset's default grid, computed once on {machine} "
          "(CPU); a changed grid computes" if machine
-         else f"Computed in {duration(done.seconds)} with {done.threads} thread(s) in a worker process")
-        + (f" (estimated {duration(done.estimate)})" if done.estimate else "")
+         else f"Computed in {jobs.duration(done.seconds)} with {done.threads} thread(s) in a worker process")
+        + (f" (estimated {jobs.duration(done.estimate)})" if done.estimate else "")
         + "."
     )
     return grid, metric, threads
