@@ -57,8 +57,9 @@ _CONCAT = ("hconcat", "vconcat", "concat", "facet", "repeat")
 
 
 def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, chart_key: str | None = None,
-               animation=None, animation_stem: str = "", grow: bool = True, **size) -> None:
-    """An Altair chart (or its spec) with its export menu underneath (every chart of the app exports).
+               animation=None, animation_stem: str = "", grow: bool = True, export_chart=None, **size) -> None:
+    """An Altair chart (or its spec) with its export menu underneath (every chart of the app exports; export_chart:
+    a callable giving the chart to export when it differs from the one shown).
     grow: the plot keeps its spec height and the width follows the column (False: the whole chart fits the
     spec's size, as the square surface panels do to stay above the fold). chart_key and the rest of `size`
     (on_select, selection_mode, height …) go to st.vega_lite_chart."""
@@ -69,7 +70,7 @@ def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, chart_ke
         size.pop("height", None)
     where.vega_lite_chart(spec, key=chart_key, **({"width": "stretch"} | size))
     with contextlib.nullcontext() if where is st else where:
-        export_menu(key, stem, lambda: chart, lambda: frame, meta, animation, animation_stem)
+        export_menu(key, stem, export_chart or (lambda: chart), lambda: frame, meta, animation, animation_stem)
 
 
 def control_block(name: str, where=st):

@@ -40,8 +40,13 @@ def trajectory_view_data(params: tuple):
     both cached, so a setting seen before (by any session) redraws without recomputing either."""
     p = dict(params)
     frame, diverged, fixed = figures.trajectory_data(p)
-    figs = figures.trajectory_charts(p, frame, diverged, fixed, clickable=True)
+    figs = figures.trajectory_charts(p, frame, diverged, fixed, clickable=True, subtitle=False)
     return frame, diverged, fixed, {k: chartkit.spec(c) for k, c in figs.items()}
+
+
+def exported(params: tuple, frame, diverged, fixed, name: str):
+    """The chart `name` as exported: with its settings line under the title (the page shows it once above)."""
+    return figures.trajectory_charts(dict(params), frame, diverged, fixed)[name]
 
 
 def race_gif(params: tuple, session: str) -> bytes:
@@ -146,10 +151,11 @@ def trajectory_view(v: dict) -> None:
     for note in sanity_notes(names, v["lr"], v["wd"], v["beta1"], v["beta2"], v["eps"]):
         st.info(note)
     meta = {**p, "optimizers": names}
+    key = tuple(sorted(p.items()))
+    st.caption(figures.trajectory_subtitle(p))
     player(kit.RACE, kit.frame_steps(int(frame["step"].max())), "Race")
     cols = st.columns(2, gap="small")
     clicks = st.session_state.get(CLICKS, 0)
-    key = tuple(sorted(p.items()))
     for col, name in zip(cols, names):
         with col:
             if diverged[name] is not None:
@@ -159,6 +165,7 @@ def trajectory_view(v: dict) -> None:
                 )
             chart_key = f"traj_{name}_{clicks}"
             show_chart(st, figs[name], key=f"traj_{name}", stem=f"trajectory-{v['surface']}-{name}",
+                       export_chart=lambda n=name: exported(key, frame, diverged, fixed, n),
                        frame=frame, meta=meta, chart_key=chart_key, selection_mode=["start"],
                        on_select=lambda k=chart_key: start_from_click(k),
                        animation=lambda s=jobs.owner(): race_gif(key, s), animation_stem=f"race-{v['surface']}",
@@ -177,7 +184,8 @@ def trajectory_view(v: dict) -> None:
     cols = st.columns(2, gap="small")
     for col, field in zip(cols, ("loss", "norm")):
         show_chart(col, figs[field], key=f"traj_{field}", stem=f"trajectory-{v['surface']}-{field}",
-                   frame=frame, meta=meta, height=300)
+                   export_chart=lambda f=field: exported(key, frame, diverged, fixed, f), frame=frame, meta=meta,
+                   height=300)
     st.markdown(markdown_table(summary_table(frame, diverged, fixed, names)))
     st.caption(
         "f(end) is the loss *without* the decay term. Each rule ends near its own ◆ — the minimum of what "

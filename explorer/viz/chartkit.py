@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import math
 import textwrap
+import threading
 from functools import lru_cache
 
 import altair as alt
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import torch
 from PIL import Image
 
@@ -208,9 +211,64 @@ def start_of_cell(surface: str, ix, iy) -> tuple[float, float] | None:
 
 
 def spec(chart: alt.TopLevelMixin) -> dict:
-    """The chart's Vega-Lite spec with its data inline, for `st.vega_lite_chart(spec(chart))`: the same
-    dict as `chart.to_dict()` without the JSON-schema validation, which costs tens of ms per chart."""
-    return chart.to_dict(validate=False)
+    """The chart's Vega-Lite spec for `st.vega_lite_chart(spec(chart))`, without the JSON-schema validation
+    (tens of ms per chart). Its data sets are Arrow tables named by their order in the chart ("data-0", …), not
+    by their content: a chart whose numbers change but whose structure does not keeps the same spec, and the
+    browser then swaps the data in the chart already drawn instead of compiling and drawing a new one. No rows
+    become JSON on the way (the page sends Arrow). Exports keep `chart.to_dict()`, data inline."""
+    collected: dict[str, bytes] = {}
+    _ARROW.datasets = collected
+    try:
+        out = chart.to_dict(validate=False)
+    finally:
+        _ARROW.datasets = None
+    if collected:
+        out["datasets"] = {**out.get("datasets", {}), **collected}
+    return out
+
+
+_ARROW = threading.local()      # the data sets of the spec() being built on this thread (None: not in spec())
+
+
+def _arrow_or_default(data, **kw):
+    """Altair's data transformer, enabled once for every thread: inside spec() a data frame becomes an Arrow
+    table under its ordinal name (one name per distinct table); anywhere else Altair's default (exports)."""
+    datasets = getattr(_ARROW, "datasets", None)
+    if datasets is None or not isinstance(data, pd.DataFrame):
+        return alt.vegalite.data.default_data_transformer(data, **kw)
+    table = arrow_bytes(data)
+    name = next((n for n, t in datasets.items() if t == table), None) or f"data-{len(datasets)}"
+    datasets[name] = table
+    return {"name": name}
+
+
+def inline(spec: dict) -> dict:
+    """A spec from spec() with its Arrow data sets turned back into rows (JSON): for vl-convert, files, tests."""
+    sets = spec.get("datasets") or {}
+    if not any(isinstance(v, bytes) for v in sets.values()):
+        return spec
+    rows = {k: pa.ipc.open_stream(v).read_all().drop_columns(_index_columns(v)).to_pylist()
+            if isinstance(v, bytes) else v for k, v in sets.items()}
+    return {**spec, "datasets": rows}
+
+
+def _index_columns(table: bytes) -> list[str]:
+    schema = pa.ipc.open_stream(table).schema
+    meta = json.loads((schema.metadata or {}).get(b"pandas", b"{}"))
+    return [c for c in meta.get("index_columns", []) if isinstance(c, str)]
+
+
+def arrow_bytes(frame: pd.DataFrame) -> bytes:
+    """The frame as an Arrow IPC stream, the form Streamlit sends a chart's data in."""
+    table = pa.Table.from_pandas(frame)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+alt.data_transformers.register("explorer", _arrow_or_default)
+alt.data_transformers.enable("explorer")
 
 
 def color_scale(names):

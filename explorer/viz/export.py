@@ -7,6 +7,8 @@ import math
 import altair as alt
 import pandas as pd
 
+from explorer.viz import chartkit
+
 FORMATS = ("png", "svg", "csv", "json")
 MIME = {"png": "image/png", "svg": "image/svg+xml", "csv": "text/csv", "json": "application/json"}
 
@@ -16,7 +18,7 @@ def chart_bytes(chart: alt.TopLevelMixin | dict, fmt: str, scale: float = 2.0) -
     resolution) or SVG."""
     import vl_convert as vlc  # on first export only: its first conversion costs ~0.6 s, nothing at page load
 
-    spec = chart if isinstance(chart, dict) else chart.to_dict()
+    spec = chartkit.inline(chart) if isinstance(chart, dict) else chart.to_dict()
     if fmt == "png":
         return vlc.vegalite_to_png(spec, scale=scale)
     if fmt == "svg":

@@ -60,11 +60,13 @@ def trajectory_data(p: dict, names=None):
     return res.frame, res.diverged, fixed
 
 
-def trajectory_charts(p: dict, frame, diverged, fixed, clickable: bool = False) -> dict[str, alt.Chart]:
+def trajectory_charts(p: dict, frame, diverged, fixed, clickable: bool = False,
+                      subtitle: bool = True) -> dict[str, alt.Chart]:
     """Both panels and the loss and ‖θ‖ charts, each with the playback step `kit.RACE` (default: the last);
-    clickable: the panels report a click's start cell (the app)."""
+    clickable: the panels report a click's start cell (the app). subtitle=False: no settings line under the titles
+    (the app writes it once above the panels, and its charts then keep one spec while only their data change)."""
     names = pair_optimizers(p["pair"], p["form"])
-    sub = trajectory_subtitle(p)
+    sub = trajectory_subtitle(p) if subtitle else ""
     out = {}
     for name, other in ((names[0], names[1]), (names[1], names[0])):
         out[name] = trajectory_panel(

@@ -54,9 +54,9 @@ def trajectory_panel(surface: str, frame: pd.DataFrame, focus: str, other: str |
         layers += pb.race_markers(rows, names, focus, xs, ys, color, OPTIMIZERS[focus].color)
     if fixed is not None:
         layers += _fixed_point(surf, fixed, xs, ys)
-    if diverged_at is not None:
+    if diverged_at is not None or clickable:        # the app's panels keep the layer (empty) so their spec stays
         msg = pd.DataFrame({"x": [np.mean(surf.xlim)], "y": [np.mean(surf.ylim)],
-                            "text": [f"diverged at step {diverged_at}"]})
+                            "text": [f"diverged at step {diverged_at}"]}).iloc[:int(diverged_at is not None)]
         layers.append(alt.Chart(msg).mark_text(fontSize=18, fontWeight="bold", color="#b2182b").encode(
             x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text="text:N"))
     if clickable:
@@ -115,14 +115,13 @@ def _fixed_point(surf, fixed, xs, ys) -> list[alt.Chart]:
         x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys),
         tooltip=[alt.Tooltip("label:N", title="deterministic limit"),
                  alt.Tooltip("x:Q", format=".4f"), alt.Tooltip("y:Q", format=".4f")])]
-    if fixed.kind == "box":
+    if fixed.kind == "box":     # the layer is there even when the box is not in view (no rows): one spec for all λ
         c = fixed.c
         bx = pd.DataFrame({"x": [max(-c, surf.xlim[0])], "x2": [min(c, surf.xlim[1])],
                            "y": [max(-c, surf.ylim[0])], "y2": [min(c, surf.ylim[1])]})
-        if c < max(abs(v) for v in (*surf.xlim, *surf.ylim)):
-            layers.append(alt.Chart(bx).mark_rect(fill=None, stroke="#ffd92f", strokeWidth=1.6,
-                                                  strokeDash=[5, 3]).encode(
-                x=alt.X("x:Q", scale=xs), x2="x2", y=alt.Y("y:Q", scale=ys), y2="y2"))
+        bx = bx.iloc[:int(c < max(abs(v) for v in (*surf.xlim, *surf.ylim)))]
+        layers.append(alt.Chart(bx).mark_rect(fill=None, stroke="#ffd92f", strokeWidth=1.6, strokeDash=[5, 3]).encode(
+            x=alt.X("x:Q", scale=xs), x2="x2:Q", y=alt.Y("y:Q", scale=ys), y2="y2:Q"))
     return layers
 
 
