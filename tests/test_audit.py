@@ -90,6 +90,7 @@ def test_your_grouping_by_name_substrings_or_a_function():
     t = audit(Zoo(), no_decay="bias, ln.").table
     assert set(t.parameter[~t.decayed]) == {"fc.bias", "conv.bias", "ln.weight", "ln.bias", "bn.bias",
                                             "post_attention_scale.bias"}
+    assert audit(Zoo(), no_decay=["bias", "ln."]).table.equals(t)
     t = audit(Zoo(), no_decay=lambda name, p: p.ndim < 2 and "scale" in name).table
     assert set(t.parameter[~t.decayed]) == {"scale", "post_attention_scale.weight", "post_attention_scale.bias",
                                             "gate_scale.weight"}

@@ -30,10 +30,11 @@ import pandas as pd
 import torch
 from torch import nn
 
+from explorer.analysis.convert import schedule_of
 from explorer.core.fmt import fmt
 from explorer.core.forms import OPTIMIZERS, Decay, Precond, decoupled_shrink
 from explorer.core.measures import NEGLIGIBLE_N, decay_power, eta_sum, timescale
-from explorer.core.schedules import SCHEDULES, Schedule
+from explorer.core.schedules import Schedule
 
 COLUMNS = ["parameter", "shape", "numel", "dtype", "trainable", "kind", "decayed", "dim_rule", "timm_rule",
            "name_rule", "rules_disagree", "shrink_per_step", "N", "warning"]
@@ -107,13 +108,9 @@ def grouping(no_decay: str | Iterable[str] | Grouping) -> tuple[str, str | tuple
 
 
 def _listed(model: nn.Module) -> frozenset[str]:
-    """The names a model (or any submodule, with its prefix) lists in no_weight_decay(), as timm reads them."""
-    out = set()
-    for prefix, m in model.named_modules():
-        fn = getattr(m, "no_weight_decay", None)
-        if callable(fn):
-            out |= {f"{prefix}.{n}" if prefix else n for n in fn()}
-    return frozenset(out)
+    """The names the model lists in its no_weight_decay(), which timm's create_optimizer passes to the rule."""
+    fn = getattr(model, "no_weight_decay", None)
+    return frozenset(fn()) if callable(fn) else frozenset()
 
 
 def _owners(model: nn.Module) -> dict[str, tuple[nn.Module, bool]]:
@@ -231,10 +228,8 @@ def audit(model: nn.Module, lr: float = 1e-3, wd: float = 1e-2, optimizer: str =
     if steps is not None and steps < 1:
         raise ValueError(f"steps must be ≥ 1, got {steps!r}")
     described, rule = grouping(no_decay)
-    if isinstance(schedule, str):
-        if schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
-        schedule = Schedule(schedule, total_steps=steps or 1, t0=max(1, (steps or 1) // 5), t_mult=2)
+    if isinstance(schedule, str):              # as the converter reads a schedule's name
+        schedule = schedule_of({"schedule": schedule, "steps": steps or 1})
     listed, owners = _listed(model), _owners(model)
     leave_out = _leave_out(rule, listed, owners)
     rate = decay_rate(optimizer, lr, wd)
