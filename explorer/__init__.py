@@ -2,7 +2,7 @@
 
 What a user calls from Python, re-exported here (loaded on first use, so `import explorer` stays cheap):
 
-    from explorer import BatchedOptimizer, Schedule, TrainConfig, Trainer, SweepConfig, run_sweep, coupling
+    from explorer import BatchedOptimizer, Schedule, TrainConfig, Trainer, SweepConfig, run_sweep, coupling, audit
 
 The layers below (explorer.core < runs < analysis < viz < interface < ui) hold the rest.
 """
@@ -19,6 +19,7 @@ _EXPORTS = {
     "SweepConfig": "explorer.runs.sweep", "run_sweep": "explorer.runs.sweep", "PRESETS": "explorer.runs.sweep",
     "coupling": "explorer.analysis.interpret", "interpret": "explorer.analysis.interpret",
     "convert": "explorer.analysis.convert",
+    "audit": "explorer.analysis.audit", "Audit": "explorer.analysis.audit",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_map_parser(sub, spec_option)
     from explorer.interface.cli_presets import add_parser as add_presets_parser
     add_presets_parser(sub)
+    from explorer.interface.cli_audit import add_parser as add_audit_parser
+    add_audit_parser(sub, spec_option)
     sub.add_parser("surfaces", help="list the surfaces with their formulas")
     return p
 
@@ -142,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_presets_command(parser, args)
     if args.command == "landscape":
         return _landscape(parser, args)
+    if args.command == "audit":
+        from explorer.interface.cli_audit import run as run_audit_command
+        return run_audit_command(parser, args, _write)
     if args.command == "convert":
         return _convert(args)
     _notes([args.optimizer], args)
