@@ -124,6 +124,7 @@ class Sampler(threading.Thread):
             self.samples.append({
                 "t": round(time.perf_counter() - t0, 2), "phase": self.phase, "procs": len(pids),
                 "rss_mb": round(sum(kb(f"/proc/{p}/status", "VmRSS") for p in pids) / 1024, 1),
+                "server_rss_mb": round(kb(f"/proc/{self.server_pid}/status", "VmRSS") / 1024, 1),
                 "pss_mb": round(sum(kb(f"/proc/{p}/smaps_rollup", "Pss") for p in pids) / 1024, 1),
                 **{f"cpu_{k}_s": round(v, 2) for k, v in cpu.items()}})
             if self.heavy_root:
@@ -595,6 +596,8 @@ def memory(sampler: Sampler, after_seconds: float) -> dict:
     return {"quiet_peak_mb": peak(sampler.of("warm-up", "quiet")), "load_peak_mb": peak(load),
             "run_peak_mb": peak(sampler.samples), "at_leaving_mb": load[-1]["rss_mb"] if load else None,
             "load_peak_pss_mb": peak(load, "pss_mb"), "load_peak_procs": peak(load, "procs"),
+            "load_peak_server_mb": peak(load, "server_rss_mb"),
+            "load_peak_workers_mb": peak([{"w": s["rss_mb"] - s["server_rss_mb"]} for s in load], "w"),
             "after_mb": after[-1]["rss_mb"] if after else None, "after_pss_mb": after[-1]["pss_mb"] if after else None,
             "after_seconds": after_seconds, "cpu_load_s": cpu_used(sampler.of("load"))}
 
@@ -668,7 +671,9 @@ def report(r: dict) -> None:
     m = r["memory"]
     print(f"server's first visitor (cold caches): first chart {f(r['first_visit_s'])}")
     print(f"server tree under load: peak {f(m['load_peak_mb'], 'MB', 0)} RSS (summed), "
-          f"{f(m['load_peak_pss_mb'], 'MB', 0)} PSS, processes in the tree: up to {m['load_peak_procs']}; "
+          f"{f(m['load_peak_pss_mb'], 'MB', 0)} PSS, processes in the tree: up to {m['load_peak_procs']} (peaks: the "
+          f"page's process {f(m['load_peak_server_mb'], 'MB', 0)}, "
+          f"its workers {f(m['load_peak_workers_mb'], 'MB', 0)}); "
           f"{f(m['after_mb'], 'MB', 0)} RSS / "
           f"{f(m['after_pss_mb'], 'MB', 0)} PSS {m['after_seconds']:.0f} s after the visitors left (RSS "
           f"{f(m['at_leaving_mb'], 'MB', 0)} as they left; peak of the whole run {f(m['run_peak_mb'], 'MB', 0)})")
