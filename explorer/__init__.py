@@ -18,7 +18,7 @@ _EXPORTS = {
     "TrainConfig": "explorer.runs.train", "Trainer": "explorer.runs.train",
     "SweepConfig": "explorer.runs.sweep", "run_sweep": "explorer.runs.sweep", "PRESETS": "explorer.runs.sweep",
     "coupling": "explorer.analysis.interpret", "interpret": "explorer.analysis.interpret",
-    "convert": "explorer.analysis.convert",
+    "convert": "explorer.analysis.convert", "snippet": "explorer.analysis.snippets",
     "audit": "explorer.analysis.audit", "Audit": "explorer.analysis.audit",
 }
 __all__ = sorted(_EXPORTS)

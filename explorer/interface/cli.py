@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from explorer.analysis.snippets import LIBRARIES
 from explorer.core.fmt import fmt
 from explorer.core.measures import LAYER_STATS_COLUMNS
 from explorer.core.surfaces import SURFACES
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "timescales the run lasts and the share e^-N of the initial weights left.")
     for name, spec in CONVERT.items():
         spec_option(cv, spec, "--from" if name == "source" else None)
+    cv.add_argument("--code", choices=(*LIBRARIES, "all"), default=None, metavar="LIBRARY",
+                    help="print the code instead of the table: the optimizer and schedule that give the same shrink "
+                         "per step in " + ", ".join(LIBRARIES) + " or all")
     from explorer.interface.cli_map import add_parser as add_map_parser
     add_map_parser(sub, spec_option)
     from explorer.interface.cli_presets import add_parser as add_presets_parser
@@ -304,9 +308,14 @@ def _landscape(parser, args) -> int:
 
 
 def _convert(args) -> int:
-    from explorer.analysis.convert import convert_params, report
+    from explorer.analysis.convert import convert_params, report, schedule_of
+    from explorer.analysis.snippets import snippet
     c = convert_params(vars(args))
-    print(report(c, args.schedule))
+    if args.code:
+        names = list(LIBRARIES) if args.code == "all" else [args.code]
+        print("\n\n".join(snippet(name, c, schedule_of(vars(args))) for name in names), end="")
+    else:
+        print(report(c, args.schedule))
     if c.warning():
         print(f"python -m explorer: warning: {c.warning()}", file=sys.stderr)
     return 0

@@ -1,9 +1,9 @@
-"""Panel 6: one decay in every library's spelling — equivalent λ, timescale τ, N and e^−N."""
+"""Panel 6: one decay in every library's spelling — equivalent λ, timescale τ, N and e^−N, and the code."""
 from __future__ import annotations
 
 import streamlit as st
 
-from explorer.analysis import convert
+from explorer.analysis import convert, snippets
 from explorer.core.fmt import fmt
 from explorer.interface.params import CONVERT, INSIGHT
 from explorer.ui.controls import control_block, markdown_table, show_chart, spec_widget
@@ -17,7 +17,7 @@ FORMATS = {"lr": "%g", "wd": "%g"}
 @st.cache_data(max_entries=64, show_spinner=False)
 def _convert(p: dict):
     c = convert.convert_params(p)
-    return c, convert.survival(c)
+    return c, convert.survival(c), snippets.snippets(c, convert.schedule_of(p))
 
 
 def render() -> None:
@@ -31,7 +31,7 @@ def render() -> None:
                            **({"format": FORMATS[name]} if name in FORMATS else {}))
          for col, name in zip(cols, CONVERT)}
     try:
-        c, left = _convert(p)
+        c, left, code = _convert(p)
     except ValueError as e:
         st.error(f"{e}. Change the values above.")
         return
@@ -39,7 +39,11 @@ def render() -> None:
     table = table[["form", "library", "shrink", "lam", "tau_steps", "tau_epochs", "equal"]].rename(columns={
         "lam": "λ", "shrink": "shrink per step", "tau_steps": "τ (steps, at η_t = 1)", "tau_epochs": "τ (epochs)",
         "equal": "equal to yours"})
-    st.markdown(markdown_table(table))
+    left_col, code_col = st.columns(2)
+    left_col.markdown(markdown_table(table))
+    code_col.caption("The same decay as code: each library's optimizer and schedule, with the λ of its row")
+    for tab, (name, text) in zip(code_col.tabs([lib.label for lib in snippets.LIBRARIES.values()]), code.items()):
+        tab.code(text, language="python")
     st.markdown(f"Over {c.steps:,} steps the decay lasts **N = {c.n:.3g}** timescales: **{c.surviving:.1%}** of "
                 f"the initial weights survive it (e^−N, gradients aside). One epoch is "
                 f"{fmt(round(c.steps_per_epoch, 2))} steps.")
