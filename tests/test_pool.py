@@ -184,6 +184,69 @@ def test_a_worker_that_grew_past_its_memory_limit_leaves_after_its_job(monkeypat
         p.shutdown()
 
 
+PINNED = []
+
+
+def churn(mb: int):
+    """A task: allocates `mb` MB in 64 kB blocks and frees all but every 64th (as a run leaves a few objects that
+    outlive it), then returns its RSS: glibc by itself gives back only a free top of its heap, and here the
+    free space lies between the survivors."""
+    from explorer.runs.worker import rss_mb
+    blocks = [bytearray(64 * 1024) for _ in range(mb * 16)]
+    PINNED.extend(blocks[::64])
+    del blocks
+    return os.getpid(), rss_mb()
+
+
+def rss_of(_=None):
+    from explorer.runs.worker import rss_mb
+    return os.getpid(), rss_mb()
+
+
+def test_a_worker_hands_the_memory_a_job_freed_back_to_the_system(monkeypatch):
+    """Without it the worker would stay past its memory limit (300 MB over its start) and leave: here it stays,
+    its memory back near where it started."""
+    p = make_pool(1)
+    try:
+        _, start = finish(p.submit("a", f"{HERE}:rss_of", 0)).result
+    finally:
+        p.shutdown()
+    monkeypatch.setenv("EXPLORER_WORKER_RETIRE_MB", str(start + 150))   # a fresh worker's size, and 150 MB
+    p = make_pool(1)
+    try:
+        pid0, before = finish(p.submit("a", f"{HERE}:rss_of", 0)).result
+        pid1, kept = finish(p.submit("a", f"{HERE}:churn", 300)).result   # freed, but still held by the process
+        pid2, after = finish(p.submit("a", f"{HERE}:rss_of", 1)).result   # after its job
+        assert pid0 == pid1 == pid2, "the worker left: its memory was not given back"
+        assert kept > before + 200 and after < before + 50, (before, kept, after)
+    finally:
+        p.shutdown()
+
+
+def test_a_leaving_worker_has_gone_before_the_next_one_starts(monkeypatch):
+    """A worker past its memory limit leaves after its job; its memory is only free once it has exited, so the
+    next job's worker starts after that: never two workers of a one-worker pool alive at once."""
+    monkeypatch.setenv("EXPLORER_WORKER_RETIRE_MB", "1")
+    p = make_pool(1)
+    alive_at_once, stop = [], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            with p._lock:
+                alive_at_once.append(sum(w.alive() for w in p._workers + p._leaving))
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        pids = [finish(p.submit("a", f"{HERE}:pid", i)).result for i in range(3)]
+    finally:
+        stop.set()
+        watcher.join()
+        p.shutdown()
+    assert len(set(pids)) == 3 and max(alive_at_once) == 1
+
+
 def test_idle_workers_leave_and_the_next_job_starts_one():
     p = make_pool(1, idle_seconds=0.3)
     try:
@@ -282,3 +345,28 @@ def test_the_result_store_keeps_to_its_byte_budget_dropping_the_least_recently_u
     store.put("d", b"x" * 1000)
     assert "b" not in store and all(k in store for k in "acd") and store.bytes <= store.budget
     assert not store.put("huge", b"x" * 10_000) and "huge" not in store and len(store) == 3
+
+
+def test_a_deferred_download_whose_session_left_ends_quietly(monkeypatch):
+    """A GIF asked for by a session that then left is cancelled: the download's callable returns nothing to send
+    (None; the GIF b"") instead of raising, which Streamlit logged as a traceback."""
+    from explorer.ui import jobs, trajectories
+
+    p = make_pool(1)
+    monkeypatch.setattr(jobs, "pool", lambda: p)
+    monkeypatch.setattr(jobs, "find", lambda key: None)
+    got = {}
+    try:
+        asker = threading.Thread(target=lambda: got.update(value=jobs.blocking(f"{HERE}:nap", 30.0, session="gone")))
+        asker.start()
+        until(lambda: any(j.state == RUNNING for j in p.jobs()))
+        p.cancel_owner("gone")
+        asker.join(10)
+        assert not asker.is_alive() and got == {"value": None}
+        monkeypatch.setattr(jobs, "blocking", lambda *a, **k: None)
+        assert trajectories.race_gif(("params",), "gone") == b""
+        monkeypatch.setattr(jobs, "blocking", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("worker died")))
+        with pytest.raises(RuntimeError, match="worker died"):          # a failure still says so
+            trajectories.race_gif(("params",), "here")
+    finally:
+        p.shutdown()

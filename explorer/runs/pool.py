@@ -28,12 +28,13 @@ from collections.abc import Callable, Hashable
 from multiprocessing.connection import wait as wait_any
 
 from explorer.runs.job import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job
-from explorer.runs.worker import Worker
+from explorer.runs.worker import Worker, release_memory
 
 LONG_SECONDS = 10.0        # a job expected to run longer is "long": it may not take the last free worker
 SPAWN_SECONDS = 4.0        # a fresh worker's start (python, torch, the task's modules), until measured
 UNKNOWN_SECONDS = 5.0      # what a job without an estimate is assumed to take, for the queue's forecast
 GONE_SECONDS = 10.0        # a session not alive this long has left: its jobs are cancelled
+TRIM_SECONDS = 5.0         # how often the server's freed memory goes back to the system (worker.release_memory)
 
 
 
@@ -63,6 +64,8 @@ class Pool:
         self._spawn_seconds = SPAWN_SECONDS
         self._checked = 0.0
         self._then: list[Job] = []         # finished jobs whose `then` is still to call
+        self._leaving: list[Worker] = []   # workers told to stop that have not exited yet
+        self._trimmed = 0.0
         self._stopped = False
         self._thread = threading.Thread(target=self._run, daemon=True, name="explorer-pool")
         self._thread.start()
@@ -108,6 +111,7 @@ class Pool:
             for w in self._workers:
                 if w.job is job and kill:
                     self._workers.remove(w)
+                    self._leaving.append(w)
                     w.stop(kill=True)
                     break
             self._step()
@@ -226,7 +230,12 @@ class Pool:
         for w in list(self._workers):
             if w.job is None and (w.retiring or not self._queue and now - w.idle_since > self.idle_seconds):
                 self._workers.remove(w)
+                self._leaving.append(w)
                 w.stop()
+        self._leaving = [w for w in self._leaving if w.alive()]
+        if now - self._trimmed >= TRIM_SECONDS:
+            self._trimmed = now
+            release_memory(collect=False)
         self._assign(now)
         self._forecast(now)
 
@@ -278,8 +287,8 @@ class Pool:
             return
         for job in self._order():
             idle = [w for w in self._workers if w.job is None]
-            if not idle and len(self._workers) >= self.size:
-                return
+            if not idle and len(self._workers) + len(self._leaving) >= self.size:
+                return              # (a worker still leaving holds its memory: the next starts when it has gone)
             if job.long and sum(w.job is not None and w.job.long for w in self._workers) >= self._long_cap():
                 continue
             worker = idle[0] if idle else self._spawn()

@@ -153,7 +153,7 @@ def result(task: str, *args, label: str, estimate: float | None = None, long: bo
 
 def blocking(task: str, *args, session: str, estimate: float | None = None) -> Any:
     """task(*args) from a thread with no page (a deferred download): queued like everything else, waited
-    for, kept. Raises when it is cancelled or fails."""
+    for, kept. None when it was cancelled (its session left: no one is waiting); raises when it failed."""
     key = (task, args)
     done = find(key)
     if done is not None:
@@ -161,6 +161,8 @@ def blocking(task: str, *args, session: str, estimate: float | None = None) -> A
     job = pool().submit(session, task, *args, key=key, estimate=estimate)
     while not job.finished:
         time.sleep(POLL_SECONDS)
+    if job.state == CANCELLED:
+        return None
     if job.state != DONE:
         raise RuntimeError(job.error)
     return job.result

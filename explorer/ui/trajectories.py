@@ -53,7 +53,8 @@ def race_gif(params: tuple, session: str) -> bytes:
     """The view's race as an animated GIF, rendered when asked for (seconds, not at page load) in a worker
     process, queued like every heavy job; kept for every session."""
     # 10 s to minutes (a long job: it leaves a worker to live runs and panels, measured 52–132 s under load)
-    return jobs.blocking("explorer.viz.animate:race_gif_of", params, session=session, estimate=30.0)
+    gif = jobs.blocking("explorer.viz.animate:race_gif_of", params, session=session, estimate=30.0)
+    return b"" if gif is None else gif       # cancelled: its session left before it was made, no one receives it
 
 
 CLICKS = "_traj_clicks"     # surface clicks handled: part of the panels' keys, so each click starts afresh
