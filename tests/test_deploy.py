@@ -137,3 +137,16 @@ def test_the_server_started_as_in_the_dockerfile_answers_its_health_check():
             log.seek(0)
             output = log.read().decode(errors="replace")
     assert "Traceback" not in output, output[-2000:]
+
+
+def test_the_served_config_spends_no_page_time_on_development_aids():
+    """Streamlit's defaults suit development: a full garbage collection after every script run (with live views
+    rerunning every second, ~40 % of the page's process under load, measured with py-spy) and watching the
+    sources for changes. A served app needs neither (the pool's thread collects every 30 s)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    assert config["server"]["fileWatcherType"] == "none"
+    from explorer.runs import pool
+    assert pool.COLLECT_SECONDS <= 60

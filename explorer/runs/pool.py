@@ -35,6 +35,7 @@ SPAWN_SECONDS = 4.0        # a fresh worker's start (python, torch, the task's m
 UNKNOWN_SECONDS = 5.0      # what a job without an estimate is assumed to take, for the queue's forecast
 GONE_SECONDS = 10.0        # a session not alive this long has left: its jobs are cancelled
 TRIM_SECONDS = 5.0         # how often the server's freed memory goes back to the system (worker.release_memory)
+COLLECT_SECONDS = 30.0     # how often the server collects all its garbage first (instead of after every page run)
 
 
 
@@ -65,7 +66,7 @@ class Pool:
         self._checked = 0.0
         self._then: list[Job] = []         # finished jobs whose `then` is still to call
         self._leaving: list[Worker] = []   # workers told to stop that have not exited yet
-        self._trimmed = 0.0
+        self._trimmed = self._collected = 0.0
         self._stopped = False
         self._thread = threading.Thread(target=self._run, daemon=True, name="explorer-pool")
         self._thread.start()
@@ -234,8 +235,9 @@ class Pool:
                 w.stop()
         self._leaving = [w for w in self._leaving if w.alive()]
         if now - self._trimmed >= TRIM_SECONDS:
-            self._trimmed = now
-            release_memory(collect=False)
+            collect = now - self._collected >= COLLECT_SECONDS
+            self._trimmed, self._collected = now, now if collect else self._collected
+            release_memory(collect=collect)
         self._assign(now)
         self._forecast(now)
 
