@@ -17,6 +17,7 @@ pickled between the server and its own workers only. The page side is explorer/u
 """
 from __future__ import annotations
 
+import atexit
 import collections
 import itertools
 import math
@@ -70,6 +71,7 @@ class Pool:
         self._stopped = False
         self._thread = threading.Thread(target=self._run, daemon=True, name="explorer-pool")
         self._thread.start()
+        atexit.register(self.shutdown)
 
     # -- what pages call ------------------------------------------------------------------------------
     def submit(self, owner: str, task: str, *args, key: Hashable = None, estimate: float | None = None,
@@ -157,6 +159,8 @@ class Pool:
             for w in self._workers:
                 w.stop(kill=True)
             self._workers, self._queue = [], []
+        if threading.current_thread() is not self._thread:
+            self._thread.join(5)      # its loop ends before the interpreter does (it frees memory: not mid-exit)
 
     # -- the dispatcher ---------------------------------------------------------------------------------
     def _run(self) -> None:

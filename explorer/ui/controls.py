@@ -73,6 +73,19 @@ def show_chart(where, chart, *, key: str, stem: str, frame, meta: dict, chart_ke
         export_menu(key, stem, export_chart or (lambda: chart), lambda: frame, meta, animation, animation_stem)
 
 
+MEMO = "_memo_"     # session-state key prefix of memo()
+
+
+def memo(name: str, key, build):
+    """build()'s value, built again only when `key` changes (per session): a live view rerunning every second
+    draws from what it built the last time while no new numbers have arrived."""
+    held = st.session_state.get(MEMO + name)
+    if held is None or held[0] != key:
+        held = (key, build())
+        st.session_state[MEMO + name] = held
+    return held[1]
+
+
 def control_block(name: str, where=st):
     """The container a tab's or a panel's controls go in. On a wide screen it stays where it is drawn; on a phone
     the page's style sheet (copy.COMPACT_PAGE) moves it after the charts of its block, so a visitor sees a chart

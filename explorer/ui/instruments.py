@@ -10,7 +10,7 @@ import streamlit as st
 from explorer.analysis.timescales import regime_of
 from explorer.core.forms import OPTIMIZERS
 from explorer.core.measures import NEGLIGIBLE_N, run_timescales, scale_invariant
-from explorer.ui.controls import markdown_table, show_chart
+from explorer.ui.controls import markdown_table, memo, show_chart
 from explorer.viz.equilibrium_charts import rotation_chart
 
 
@@ -50,9 +50,11 @@ def render(cfg, layer_rows: list[dict], subtitle: str, meta: dict) -> None:
     if frame.empty or frame["step"].max() == 0:
         st.caption("Rotation per step appears at the first evaluation.")
         return
+    charts = memo("rotation", (id(layer_rows), len(layer_rows), subtitle),
+                  lambda: {name: rotation_chart(frame, name, subtitle) for name in cfg.optimizers})
     cols = st.columns(len(cfg.optimizers))
     for col, name in zip(cols, cfg.optimizers):
-        show_chart(col, rotation_chart(frame, name, subtitle), key=f"train_rotation_{name}",
+        show_chart(col, charts[name], key=f"train_rotation_{name}",
                    stem=f"train-rotation-{name}", frame=frame[frame.optimizer == name], meta=meta,
                    height=430)   # the whole chart: title and legend take ~190 px of it
     last = frame[frame.step == frame.step.max()].copy()

@@ -20,6 +20,7 @@ from explorer.ui.controls import (
     control_block,
     export_menu,
     markdown_table,
+    memo,
     spec_widget,
 )
 from explorer.ui.player import player
@@ -174,8 +175,10 @@ def live_panel() -> None:
     if not snap["rows"]:
         st.progress(0.0, text=f"step 0 / {cfg.steps:,} · {snap['waiting'] or 'starting…'}")
         return
-    rows = pd.DataFrame(snap["rows"])
     names = list(cfg.optimizers)
+    # what the view draws, built again only when a new second of training arrived (ticks wait for it under load)
+    drawn = (id(live), snap["step"], len(snap["rows"]), len(snap["layer_rows"]))
+    rows, built = memo("live", drawn, lambda: _built(snap, names))
     speed = f" · {snap['steps_per_second']:,.0f} steps/s" if snap["steps_per_second"] else ""
     waiting = f" · {snap['waiting']}" if snap["waiting"] else ""
     state = (" · running" + waiting) if snap["running"] else " · done" if snap["step"] >= cfg.steps else " · paused"
@@ -188,7 +191,7 @@ def live_panel() -> None:
             st.error(f"{OPTIMIZERS[name].label} diverged at step {k} (loss inf/NaN); its curves stop there.")
     meta = dataclasses.asdict(cfg) | {"device": default_device(), "step": snap["step"]}
     sub = figures.train_subtitle(cfg)
-    parts = figures.train_parts(rows, names, snap["effective_decay"], snap["step"])
+    parts = dict(built)
     decay = parts.pop("effective_decay")
     shown = parts
     if not snap["running"] and snap["step"] >= cfg.steps and len(rows):
@@ -219,6 +222,11 @@ def live_panel() -> None:
     if cfg.no_decay != "none":
         decay_groups(snap["decay_groups"])
     instruments.render(cfg, snap["layer_rows"], sub, meta)
+
+
+def _built(snap: dict, names: list[str]) -> tuple[pd.DataFrame, dict]:
+    rows = pd.DataFrame(snap["rows"])
+    return rows, figures.train_parts(rows, names, snap["effective_decay"], snap["step"])
 
 
 def _last_step_table(rows: pd.DataFrame, names: list[str]) -> None:
