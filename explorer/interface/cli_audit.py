@@ -1,13 +1,13 @@
 """python -m explorer audit FILE.py:FUNCTION: the decay audit of your own model (explorer.analysis.audit)."""
 from __future__ import annotations
 
-import argparse
 import inspect
 import sys
 
-from explorer.analysis.audit import COLUMNS, RULES, audit, grouping
+from explorer.analysis.audit import COLUMNS, RULES, audit
 from explorer.core.forms import OPTIMIZERS
 from explorer.core.schedules import SCHEDULES
+from explorer.interface.cli_model import grouping_arg
 from explorer.interface.model_file import load_model
 from explorer.interface.params import Spec
 
@@ -35,19 +35,11 @@ def add_parser(sub, option) -> None:
     p.add_argument("target", metavar="FILE.py:FUNCTION", help="the file and the function that returns the model")
     for spec in AUDIT.values():
         option(p, spec)
-    p.add_argument("--no-decay", default="none", type=_grouping, metavar="RULE",
+    p.add_argument("--no-decay", default="none", type=grouping_arg, metavar="RULE",
                    help="your grouping, the tensors left out of the decay: " + "; ".join(
                        f"{k}: {v}" for k, v in RULES.items()) + "; or comma-separated name substrings "
                                                                  "(e.g. bias,norm); default none")
     p.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
-
-
-def _grouping(text: str):
-    try:
-        grouping(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e).split(": ", 1)[-1]) from None
-    return text
 
 
 def run(parser, args, write) -> int:
