@@ -43,7 +43,7 @@ from explorer.core.tables import LOSSES
 from explorer.runs.sweep import COLUMNS, PRESETS, SweepConfig, _caller, grid_cells
 from explorer.runs.train import default_device
 
-EVAL_CHUNK = 1024          # samples per evaluation pass (bounds the memory of R runs' activations)
+EVAL_CHUNK = 128           # samples per evaluation pass: R runs × 128 samples of activations stay in cache
 
 
 def model_sweep_config(cfg: SweepConfig | None = None, *, lrs=None, wds=None, pair: str | None = None,
