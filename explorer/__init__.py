@@ -3,6 +3,7 @@
 What a user calls from Python, re-exported here (loaded on first use, so `import explorer` stays cheap):
 
     from explorer import BatchedOptimizer, Schedule, TrainConfig, Trainer, SweepConfig, run_sweep, coupling, audit
+    from explorer import sweep_model, read_table     # your own model and data
 
 The layers below (explorer.core < runs < analysis < viz < interface < ui) hold the rest.
 """
@@ -17,6 +18,7 @@ _EXPORTS = {
     "Schedule": "explorer.core.schedules", "SCHEDULES": "explorer.core.schedules",
     "TrainConfig": "explorer.runs.train", "Trainer": "explorer.runs.train",
     "SweepConfig": "explorer.runs.sweep", "run_sweep": "explorer.runs.sweep", "PRESETS": "explorer.runs.sweep",
+    "sweep_model": "explorer.runs.model_sweep", "read_table": "explorer.core.tables",
     "coupling": "explorer.analysis.interpret", "interpret": "explorer.analysis.interpret",
     "convert": "explorer.analysis.convert", "snippet": "explorer.analysis.snippets",
     "audit": "explorer.analysis.audit", "Audit": "explorer.analysis.audit",

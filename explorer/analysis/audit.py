@@ -22,9 +22,8 @@ One row per parameter tensor (`model.named_parameters()`: a tied weight once):
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Iterable
 
 import pandas as pd
 import torch
@@ -33,32 +32,29 @@ from torch import nn
 from explorer.analysis.convert import schedule_of
 from explorer.core.fmt import fmt
 from explorer.core.forms import OPTIMIZERS, Decay, Precond, decoupled_shrink
+from explorer.core.grouping import (  # noqa: F401
+    RULES,
+    Grouping,
+    dim_rule,
+    grouping,
+    is_norm,
+    listed_names,
+    name_rule,
+    rule_function,
+    timm_rule,
+)
+from explorer.core.grouping import owners as owners_of
 from explorer.core.measures import NEGLIGIBLE_N, decay_power, eta_sum, timescale
 from explorer.core.schedules import Schedule
 
 COLUMNS = ["parameter", "shape", "numel", "dtype", "trainable", "kind", "decayed", "dim_rule", "timm_rule",
            "name_rule", "rules_disagree", "shrink_per_step", "N", "warning"]
-RULES = {
-    "none": "every parameter decays (AdamW(model.parameters(), weight_decay=λ))",
-    "dim": "tensors with ≥ 2 dimensions decay (nanoGPT)",
-    "timm": "no decay for 1-D tensors, biases and model.no_weight_decay() (timm)",
-    "name": "no decay inside nn.LayerNorm nor for bias/norm names (transformers' Trainer)",
-}
-# transformers' Trainer.get_decay_parameter_names: searched in the lower-cased full name
-NAME_PATTERNS = (r"bias", r"layernorm", r"rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(?:$|\.)")
-_NAME_RES = tuple(re.compile(p) for p in NAME_PATTERNS)
-NORMS = (nn.LayerNorm, nn.GroupNorm, nn.RMSNorm, nn.modules.batchnorm._NormBase)   # _NormBase: BatchNorm, InstanceNorm
 # what common recipes leave out of the decay, and who does
 SPARED = {"norm gain": "common recipes spare it", "norm bias": "common recipes spare it",
           "bias": "common recipes spare it",
           "embedding": "minGPT spares embeddings; nanoGPT, timm and transformers decay them"}
 WARNINGS = {"rounds": "decay lost to rounding", "short": f"N < {NEGLIGIBLE_N}",
             "spared": "norm gain, bias or embedding decayed"}
-
-
-def is_norm(module: nn.Module) -> bool:
-    """torch's norm layers, and any class whose name ends in "Norm" (LlamaRMSNorm, T5LayerNorm, FusedLayerNorm)."""
-    return isinstance(module, NORMS) or type(module).__name__.endswith("Norm")
 
 
 def kind_of(module: nn.Module, leaf: str) -> str:
@@ -76,52 +72,6 @@ def kind_of(module: nn.Module, leaf: str) -> str:
     if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
         return "embedding"
     return "other"
-
-
-def dim_rule(name: str, param: torch.Tensor) -> bool:
-    return param.ndim >= 2
-
-
-def timm_rule(name: str, param: torch.Tensor, listed: frozenset[str] = frozenset()) -> bool:
-    return not (param.ndim <= 1 or name.endswith(".bias") or name in listed)
-
-
-def name_rule(name: str, param: torch.Tensor, in_layernorm: bool = False) -> bool:
-    return not (in_layernorm or any(p.search(name.lower()) for p in _NAME_RES))
-
-
-Grouping = Callable[[str, torch.Tensor], bool]     # (name, tensor) → True: leave it out of the decay
-
-
-def grouping(no_decay: str | Iterable[str] | Grouping) -> tuple[str, str | tuple[str, ...] | Grouping]:
-    """A `no_decay` value checked: a rule of RULES, a comma list (or iterable) of name substrings, or a function
-    (name, tensor) → True for the tensors to leave out. Returns (its description, the rule)."""
-    if callable(no_decay):
-        return f"your function {getattr(no_decay, '__name__', 'no_decay')}", no_decay
-    parts = [s.strip() for s in (no_decay.split(",") if isinstance(no_decay, str) else no_decay)]
-    parts = [s for s in parts if s]
-    if not parts:
-        raise ValueError(f"no_decay: give a rule ({', '.join(RULES)}) or comma-separated name substrings")
-    if len(parts) == 1 and parts[0] in RULES:
-        return RULES[parts[0]], parts[0]
-    return "no decay for names containing " + " or ".join(repr(s) for s in parts), tuple(parts)
-
-
-def _listed(model: nn.Module) -> frozenset[str]:
-    """The names the model lists in its no_weight_decay(), which timm's create_optimizer passes to the rule."""
-    fn = getattr(model, "no_weight_decay", None)
-    return frozenset(fn()) if callable(fn) else frozenset()
-
-
-def _owners(model: nn.Module) -> dict[str, tuple[nn.Module, bool]]:
-    """Each parameter name → (the module that holds it, whether an nn.LayerNorm is on its path)."""
-    modules = dict(model.named_modules())
-    out = {}
-    for name, _ in model.named_parameters():
-        path = name.split(".")[:-1]
-        prefixes = [".".join(path[:i]) for i in range(len(path) + 1)]
-        out[name] = modules[".".join(path)], any(isinstance(modules[p], nn.LayerNorm) for p in prefixes)
-    return out
 
 
 def decay_rate(optimizer: str, lr: float, wd: float) -> float | None:
@@ -202,15 +152,7 @@ def _row(name: str, p: torch.Tensor, owner: nn.Module, in_ln: bool, listed, leav
     return row, notes
 
 
-def _leave_out(rule, listed: frozenset[str], owners: dict) -> Grouping:
-    """Your grouping as one function (name, tensor) → True: left out of the decay."""
-    if callable(rule):
-        return lambda name, p: bool(rule(name, p))
-    if isinstance(rule, tuple):
-        return lambda name, p: any(s in name for s in rule)
-    return {"none": lambda name, p: False, "dim": lambda name, p: not dim_rule(name, p),
-            "timm": lambda name, p: not timm_rule(name, p, listed),
-            "name": lambda name, p: not name_rule(name, p, owners[name][1])}[rule]
+
 
 
 def audit(model: nn.Module, lr: float = 1e-3, wd: float = 1e-2, optimizer: str = "adamw-torch",
@@ -230,8 +172,8 @@ def audit(model: nn.Module, lr: float = 1e-3, wd: float = 1e-2, optimizer: str =
     described, rule = grouping(no_decay)
     if isinstance(schedule, str):              # as the converter reads a schedule's name
         schedule = schedule_of({"schedule": schedule, "steps": steps or 1})
-    listed, owners = _listed(model), _owners(model)
-    leave_out = _leave_out(rule, listed, owners)
+    listed, owners = listed_names(model), owners_of(model)
+    leave_out = rule_function(rule, listed, owners)
     rate = decay_rate(optimizer, lr, wd)
     ts = None if steps is None else timescale(optimizer, lr, wd, eta_sum(schedule, steps, decay_power(optimizer)), 1)
     decays = OPTIMIZERS[optimizer].decay is not Decay.NONE and wd > 0

@@ -65,3 +65,20 @@ def digits(train_samples: int = MAX_TRAIN) -> Dataset:
         return torch.from_numpy((a - mean) / std)
 
     return Dataset(norm(x[train]), torch.from_numpy(y[train]), norm(x[test]), torch.from_numpy(y[test]))
+
+
+class ShuffledEpochs:
+    """Mini-batch indices into n samples: shuffled epochs (torch.randperm with a generator seeded `seed`) read
+    `batch_size` at a time, a batch running on into the next epoch. Every run of a sweep's seed reads the same."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        self.n, self.batch_size = n, min(batch_size, n)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.order = torch.empty(0, dtype=torch.long)
+
+    def next(self) -> torch.Tensor:
+        b = self.batch_size
+        if len(self.order) < b:
+            self.order = torch.cat([self.order, torch.randperm(self.n, generator=self.generator)])
+        idx, self.order = self.order[:b], self.order[b:]
+        return idx

@@ -94,7 +94,10 @@ def _add_training_commands(sub) -> None:
                                     "that optimizer's own λ). The coupling slope of each optimizer (slope of "
                                     "log2 best λ on log2 lr) is printed on stdout, after the CSV with --out -.")
     for spec in (*SWEEP.values(), *AXIS.values()):
-        spec_option(sw, spec)
+        if spec.name != "model":
+            spec_option(sw, spec)
+    from explorer.interface.cli_model import add_arguments as add_model_arguments
+    add_model_arguments(sw)
     sw.add_argument("--normalized", action="store_true",
                     help="read --wds as λ_norm: each run uses λ = λ_norm·√(b/(B·T)) (paper App. B.1)")
     sw.add_argument("--corrected", action="store_true", help=CORRECTED_HELP)
@@ -218,10 +221,13 @@ def _sweep(parser, args) -> int:
     import torch
 
     from explorer.analysis import transfer as transfer_analysis
+    from explorer.interface import cli_model
     from explorer.runs import transfer
     from explorer.runs.cost import sweep_threads_now, torch_threads
     from explorer.runs.sweep import run_sweep
-
+    if cli_model.is_file_model(args):
+        return cli_model.run(parser, args, _sweep_config, _write, _check_device)
+    cli_model.check_built_in(parser, args)
     _check_device(parser, args.device)
     cfg = _along(parser, args, _sweep_config(parser, args))
     along = isinstance(cfg, transfer.AxisSweep)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from explorer.core.data import MAX_TRAIN, digits
+from explorer.core.data import MAX_TRAIN, ShuffledEpochs, digits
 from explorer.core.models import Backprop, ModelSpec, decay_mask, forward, init_params, loss_per_run, param_names
 from explorer.core.optim import BatchedOptimizer
 from explorer.core.schedules import Schedule
@@ -98,19 +98,13 @@ class Trainer:
             momentum=cfg.momentum, schedule=cfg.lr_schedule, decay_follows_schedule=cfg.decay_follows,
             decay_mask=decay_mask(self.spec, cfg.no_decay))
         self.backprop = Backprop(self.spec, self.params, self.opt.grads)
-        self._batches = torch.Generator().manual_seed(cfg.seed + 1)
-        self._order = torch.empty(0, dtype=torch.long)
+        self._epochs = ShuffledEpochs(len(self.data.y_train), cfg.batch_size, cfg.seed + 1)
         self.step_count = 0
         self._first_bad = torch.full((len(names),), -1, dtype=torch.long, device=self.device)
 
     # -- the data order: shuffled epochs, the same for every run -------------------------------
     def _next_batch(self) -> torch.Tensor:
-        b, n = self.cfg.batch_size, len(self.data.y_train)
-        b = min(b, n)
-        if len(self._order) < b:
-            self._order = torch.cat([self._order, torch.randperm(n, generator=self._batches)])
-        idx, self._order = self._order[:b], self._order[b:]
-        return idx.to(self.device)
+        return self._epochs.next().to(self.device)
 
     def step(self, n: int = 1) -> None:
         for _ in range(n):
@@ -139,7 +133,8 @@ class Trainer:
         """Everything that changes as it trains, copied: Trainer(cfg).load_state(state) continues bit for bit
         (a live run's next second in a worker process). The data, the model and the plan are rebuilt from cfg."""
         return {"step": self.step_count, "params": [p.detach().clone() for p in self.params],
-                "opt": self.opt.state_dict(), "batches": self._batches.get_state(), "order": self._order.clone(),
+                "opt": self.opt.state_dict(), "batches": self._epochs.generator.get_state(),
+                "order": self._epochs.order.clone(),
                 "first_bad": self._first_bad.clone()}
 
     @torch.no_grad()
@@ -147,8 +142,8 @@ class Trainer:
         for mine, theirs in zip(self.params, saved["params"], strict=True):
             mine.copy_(theirs)
         self.opt.load_state_dict(saved["opt"])
-        self._batches.set_state(saved["batches"])
-        self._order, self._first_bad = saved["order"].clone(), saved["first_bad"].clone()
+        self._epochs.generator.set_state(saved["batches"])
+        self._epochs.order, self._first_bad = saved["order"].clone(), saved["first_bad"].clone()
         self.step_count = int(saved["step"])
 
     def run(self) -> list[dict]:
