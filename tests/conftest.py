@@ -2,6 +2,7 @@
 in this process."""
 import contextlib
 import io
+import hashlib
 import json
 import os
 import time
@@ -98,8 +99,9 @@ def specs(at):
 
 
 def trajectory_data(at):
-    """The two trajectory panels' data, wherever the spec keeps it (Streamlit moves each data set out and
-    names it by a hash of its content; inline values or top-level datasets otherwise)."""
+    """The two trajectory panels' data, wherever it travels: inline values or top-level datasets in the spec,
+    and the data sets Streamlit sends beside it as Arrow (named by their place in the chart, so the names stay
+    when the numbers change: their bytes are compared)."""
     def data(node):
         if isinstance(node, dict):
             return [node[k] for k in ("data", "datasets") if k in node] + [x for v in node.values() for x in data(v)]
@@ -107,7 +109,10 @@ def trajectory_data(at):
             return [x for v in node for x in data(v)]
         return []
 
-    found = [json.dumps(data(s), sort_keys=True) for s in specs(at)[:2]]
+    charts = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    found = [json.dumps(data(json.loads(c.proto.spec)), sort_keys=True)
+             + "".join(f"{d.name}:{hashlib.sha256(d.data.data).hexdigest()}" for d in c.proto.datasets)
+             for c in charts[:2]]
     assert all(len(f) > 40 for f in found), "no chart data found"
     return found
 

@@ -153,7 +153,6 @@ def trajectory_view(v: dict) -> None:
         st.info(note)
     meta = {**p, "optimizers": names}
     key = tuple(sorted(p.items()))
-    st.caption(figures.trajectory_subtitle(p))
     player(kit.RACE, kit.frame_steps(int(frame["step"].max())), "Race")
     cols = st.columns(2, gap="small")
     clicks = st.session_state.get(CLICKS, 0)
@@ -174,6 +173,8 @@ def trajectory_view(v: dict) -> None:
                        grow=False)
             st.latex(OPTIMIZERS[name].formula)
             st.caption(OPTIMIZERS[name].caption)
+    # the charts' settings line, once for all four (in the charts it would make a λ move a new chart, not new data)
+    st.caption("Every chart of this view: " + figures.trajectory_subtitle(p))
     if v["pair"] == "adam" and v["form"] == "corrected" and p["schedule"] == "constant" and not p["warmup"]:
         st.info("With a constant schedule (η_t = 1) the corrected form is the PyTorch form: pick a schedule to "
                 "see them differ (the corrected decay η_t²·α·λ fades faster as η_t falls).")
