@@ -1,8 +1,8 @@
 """Helpers shared by the tests: the app under AppTest (open from a link, switch tabs, read charts) and the CLI
 in this process."""
 import contextlib
-import io
 import hashlib
+import io
 import json
 import os
 import time
