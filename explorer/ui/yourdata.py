@@ -1,6 +1,6 @@
 """Your data: a CSV uploaded in the Live training or the sweep tab, which then trains on it instead of digits.
 
-The file lives in this session's memory only (Streamlit keeps uploads in memory): it is never written to disk and
+The file lives in your session's memory only (Streamlit keeps uploads in memory): it is never written to disk and
 never part of a link. Its record travels inside the run's TrainConfig to the server's own worker processes, and
 results are kept under a key holding its SHA-256 (explorer.core.yourdata.TableData), so another session sees
 them only with the very same data. Presets' shipped sweeps are never shown for it (explorer.runs.precomputed).
@@ -73,7 +73,7 @@ def picker() -> TableData | None:
     both tabs: the choice and the file follow the visitor from one tab to the other."""
     source = st.radio("Data", (DIGITS, YOURS), key=SOURCE, horizontal=True, persist_state="page",
                       format_func=lambda s: "scikit-learn's digits" if s == DIGITS else "Your data (CSV)",
-                      help="Your data stays in this session's memory: never on disk, never in a link.")
+                      help="Your data stays in your session's memory: never on disk, never in a link.")
     if source == DIGITS:
         return None
     st.caption(limits_text() + " Numeric features; the target's values are the classes. Kept in this session's "
