@@ -39,7 +39,7 @@ def view_of_url_key(key: str) -> str | None:
 
 
 def main() -> None:
-    from explorer.ui import urlstate
+    from explorer.ui import urlstate, yourdata
     from explorer.ui.copy import ABOUT, COMPACT_PAGE
 
     st.set_page_config(
@@ -84,7 +84,8 @@ def main() -> None:
     urlstate.drop_unclaimed(lambda key: view_of_url_key(key) == active)
     with share:
         with st.popover("Share this view", icon=":material/link:"):
-            urlstate.share_box("This link restores every control of every tab (the address bar holds the same):")
+            urlstate.share_box("This link restores every control of every tab (the address bar holds the same):",
+                               note=yourdata.LINK_NOTE if yourdata.in_use() else "")
     warnings = urlstate.pop_warnings()
     if warnings:
         notices.warning("\n\n".join(warnings))

@@ -117,7 +117,7 @@ def eta_sum(schedule: Schedule, steps: int, power: int = 1) -> float:
 @functools.lru_cache(maxsize=64)     # a live view asks every second; Σ η_t over 10,000 steps is ~40 ms
 def run_timescales(cfg) -> tuple[Timescale, ...]:
     """Every optimizer of a TrainConfig (frozen, so a cache key): its timescale over the whole run."""
-    per_epoch = cfg.train_samples / min(cfg.batch_size, cfg.train_samples)
+    per_epoch = cfg.train_count / min(cfg.batch_size, cfg.train_count)
     sums = {p: eta_sum(cfg.lr_schedule, cfg.steps, p) for p in {decay_power(n, cfg.decay_follows)
                                                                     for n in cfg.optimizers}}
     return tuple(timescale(n, cfg.lr, cfg.wd, sums[decay_power(n, cfg.decay_follows)], per_epoch)

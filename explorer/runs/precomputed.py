@@ -76,7 +76,7 @@ def _load(name: str) -> Shipped | None:
 
 def shipped(cfg: SweepConfig) -> Shipped | None:
     """The shipped result of the preset whose default configuration cfg is exactly (==), else None."""
-    if not isinstance(cfg, SweepConfig):
+    if not isinstance(cfg, SweepConfig) or cfg.train.data is not None:      # your data is never a preset's
         return None
     name = next((n for n, p in PRESETS.items() if p == cfg), None)
     return None if name is None else _load(name)

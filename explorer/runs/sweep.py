@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from explorer.core.data import digits
 from explorer.core.forms import OPTIMIZERS, Decay, decoupled_forms
 from explorer.core.models import forward, loss_per_run
 from explorer.runs.cost import Eta, sweep_threads, sweep_threads_now, torch_threads  # noqa: F401  (the app's API)
@@ -54,7 +53,7 @@ class SweepConfig:
         """λ = λ_norm·√(b/(B·T)): b batch size, B training points, T epochs (= steps·b/B)."""
         if not self.normalized:
             return 1.0
-        b, big_b = self.train.batch_size, self.train.train_samples
+        b, big_b = self.train.batch_size, self.train.train_count
         epochs = self.train.steps * b / big_b
         return math.sqrt(b / (big_b * epochs))
 
@@ -146,10 +145,12 @@ def calibrate(cfg: SweepConfig, device: str | None = None) -> tuple[float, float
     Cached per sizes, so the app pays it once per kind of sweep."""
     t = cfg.train
     dev = torch.device(device or default_device())
+    spec = t.model_spec       # your data's sizes, not its digest: a calibration is a time, and holds no data
     key = (cfg.pair, t.model, t.width, t.depth, t.init_scale, len(grid_cells(cfg)), t.batch_size,
-           t.train_samples, str(dev), torch.get_num_threads())
+           t.train_count, spec.inputs, spec.classes, 0 if t.data is None else len(t.data.y_test), str(dev),
+           torch.get_num_threads())
     if key not in _CALIBRATION:
-        digits(t.train_samples)                  # loaded once per process, and then cached for the sweep
+        t.dataset()                              # digits: loaded once per process, and then cached for the sweep
         probe = replace(cfg, train=replace(t, steps=max(t.steps, 7)))
         t0 = time.perf_counter()
         tr = seed_trainer(probe, 0, str(dev))

@@ -17,10 +17,11 @@ from explorer.runs.job import Finished
 from explorer.runs.precomputed import shipped
 from explorer.runs.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, with_extra_forms
 from explorer.runs.train import default_device
-from explorer.ui import jobs, regime, urlstate
+from explorer.ui import jobs, regime, urlstate, yourdata
 from explorer.ui.controls import button_row, control_block, show_chart, spec_widget
 from explorer.ui.urlstate import url_name
 from explorer.viz import figures
+from explorer.viz.export import safe_frame
 from explorer.viz.transfer_chart import transfer_chart
 
 TAB = "sweep"       # its controls' URL names: url_name(TAB, spec), s_… (the regime map's too)
@@ -65,10 +66,11 @@ def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str
     """(the sweep, its lr × λ grid for the regime map, the metric, top k)."""
     st.subheader("The coupling, measured: lr × λ heat maps")
     st.caption(
-        "Every cell is a full training run on the same training digits, the same "
+        "Every cell is a full training run on the same training digits (or your data), the same "
         "initial weights and the same mini-batches; all cells of all optimizers train together as one "
         "batched computation. The paper's Figures 1–2, computed live."
     )
+    data = yourdata.picker()
     c = control_block(TAB).columns(4)
     preset_name = spec_widget(c[0], "Preset", SWEEP["preset"], TAB, on_change=apply_preset,
                               help="measured starting points; docs/science.md says what each measures")
@@ -109,7 +111,7 @@ def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str
                           default=p.train.decay_follows)
     train = dataclasses.replace(
         p.train, steps=int(steps), train_samples=int(samples), model=model, init_scale=float(init_scale),
-        decay_follows=bool(follows),
+        decay_follows=bool(follows), data=data,
     )
     cfg = SweepConfig(
         pair=p.pair,
@@ -219,7 +221,7 @@ def show_sweep(cfg: SweepConfig | transfer.AxisSweep, frame: pd.DataFrame, metri
     else:
         explain_sweep(cfg, frame, couplings)
     st.download_button(
-        "Download the sweep (CSV)", frame.to_csv(index=False), f"{stem}.csv", "text/csv", key="s_csv"
+        "Download the sweep (CSV)", safe_frame(frame).to_csv(index=False), f"{stem}.csv", "text/csv", key="s_csv"
     )
 
 

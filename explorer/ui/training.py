@@ -1,4 +1,4 @@
-"""The live-training tab: the pair trains on digits while the page shows it."""
+"""The live-training tab: the pair trains on digits, or your data, while the page shows it."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +11,7 @@ from explorer.core.forms import OPTIMIZERS, pair_optimizers
 from explorer.interface.params import TRAIN, sanity_notes
 from explorer.runs.live import LiveRun
 from explorer.runs.train import TrainConfig, changed_settings, default_device
-from explorer.ui import instruments, jobs, urlstate
+from explorer.ui import instruments, jobs, urlstate, yourdata
 from explorer.ui.controls import (
     FORM_CAPTIONS,
     GROW,
@@ -39,12 +39,13 @@ TICK_SECONDS = 1.0  # the live view's timer: a worker trains a second at a time;
 
 
 def train_controls() -> TrainConfig:
-    st.subheader("Live training on digits")
+    st.subheader("Live training")
     st.caption(
-        "scikit-learn's 8×8 digits, a fixed test third (597 images). Both runs start from the same "
+        "scikit-learn's 8×8 digits, a fixed test third (597 images), or your own CSV. Both runs start from the same "
         "weights and see the same mini-batches in the same order, in one batched computation; only "
         "where λ enters the update differs."
     )
+    data = yourdata.picker()
     c = control_block(TAB).columns(4)
     pair = spec_widget(c[0], "Compare", TRAIN["pair"], TAB, horizontal=True, captions=PAIR_CAPTIONS,
                        help=None)
@@ -90,6 +91,7 @@ def train_controls() -> TrainConfig:
         warmup=int(warmup),
         decay_follows=bool(follows),
         seed=int(seed),
+        data=data,
     )
 
 
@@ -100,7 +102,7 @@ SETTING_LABELS = {
     "beta2": "β2", "eps": "ε", "momentum": "Momentum μ", "batch_size": "Batch size", "steps": "Steps",
     "train_samples": "Train samples", "schedule": "Schedule η_t", "warmup": "Warm-up steps",
     "decay_follows": "Decay follows η_t", "t0": "Steps", "t_mult": "Steps",
-    "seed": "Seed", "eval_every": "Steps",
+    "seed": "Seed", "eval_every": "Steps", "data": "Data",
 }
 
 

@@ -276,9 +276,12 @@ _FOLLOW_ADDRESS_BAR = """<span id="%(id)s" hidden></span><script>(function () {
 })();</script>"""
 
 
-def share_box(caption: str) -> None:
-    """The share link (the server's, for a page without scripts) that the browser keeps equal to the address bar."""
+def share_box(caption: str, note: str = "") -> None:
+    """The share link (the server's, for a page without scripts) that the browser keeps equal to the address bar;
+    note: what the link does not restore."""
     st.caption(caption)
+    if note:
+        st.info(note)
     st.code(share_link(), language=None, wrap_lines=True)
     box = f"share-{abs(hash(share_link())) % 10**9}"
     st.html(_FOLLOW_ADDRESS_BAR % {"id": box, "id_json": json.dumps(box)}, unsafe_allow_javascript=True)

@@ -96,9 +96,14 @@ def trajectory_figure(p: dict) -> Figure:
 
 
 # ---------------------------------------------------------------- live training
+def _samples(cfg: TrainConfig) -> str:
+    """The training set in a subtitle: "300 digits", or "300 rows of data.csv"."""
+    return f"{cfg.train_count} digits" if cfg.data is None else f"{cfg.train_count} rows of {cfg.data.name[:40]}"
+
+
 def train_subtitle(cfg: TrainConfig) -> str:
     return (f"α={fmt(cfg.lr)} λ={fmt(cfg.wd)} · {cfg.model} {cfg.width}×{cfg.depth} · batch {cfg.batch_size}"
-            f" · {cfg.train_samples} digits · {cfg.steps} steps · "
+            f" · {_samples(cfg)} · {cfg.steps} steps · "
             f"{schedule_text(cfg.schedule, cfg.warmup, cfg.decay_follows)} · seed {cfg.seed}"
             + ("" if cfg.no_decay == "none" else f" · not decayed: {cfg.no_decay}"))
 
@@ -127,7 +132,7 @@ def sweep_subtitle(cfg: SweepConfig | transfer.AxisSweep) -> str:
     """The sweep's settings; along another axis than lr, its one lr and not the setting its rows vary."""
     base, row = transfer.base_of(cfg), transfer.row_column(cfg)
     t = base.train
-    shown = (("train_samples", f"{t.train_samples} digits"), ("batch_size", f"batch {t.batch_size}"),
+    shown = (("train_samples", _samples(t)), ("batch_size", f"batch {t.batch_size}"),
              ("steps", f"{t.steps} steps"))
     parts = [t.model] + [text for field, text in shown if field != row]
     parts += [schedule_text(t.schedule, t.warmup, t.decay_follows), f"{base.seeds} seed(s)"]
