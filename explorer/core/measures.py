@@ -109,14 +109,14 @@ def timescale(name: str, lr: float, wd: float, eta_sum: float, steps_per_epoch: 
     return Timescale(name, lam, tau, tau / steps_per_epoch, n, math.exp(-n))
 
 
+@functools.lru_cache(maxsize=64)     # a live view asks every second; Σ η_t over 10,000 steps is ~40 ms
 def eta_sum(schedule: Schedule, steps: int, power: int = 1) -> float:
     """Σ_t η_t^power over a run of `steps` updates (power: `decay_power`)."""
     return float(sum(e ** power for e in schedule.multipliers(steps)))
 
 
-@functools.lru_cache(maxsize=64)     # a live view asks every second; Σ η_t over 10,000 steps is ~40 ms
 def run_timescales(cfg) -> tuple[Timescale, ...]:
-    """Every optimizer of a TrainConfig (frozen, so a cache key): its timescale over the whole run."""
+    """Every optimizer of a TrainConfig: its timescale over the whole run."""
     per_epoch = cfg.train_count / min(cfg.batch_size, cfg.train_count)
     sums = {p: eta_sum(cfg.lr_schedule, cfg.steps, p) for p in {decay_power(n, cfg.decay_follows)
                                                                     for n in cfg.optimizers}}
