@@ -45,8 +45,10 @@ def train_controls() -> TrainConfig:
         "weights and see the same mini-batches in the same order, in one batched computation; only "
         "where λ enters the update differs."
     )
-    data = yourdata.picker()
-    c = control_block(TAB).columns(4)
+    block = control_block(TAB)          # the data choice is a control too: on a phone it follows the charts
+    with block:
+        data = yourdata.picker()
+    c = block.columns(4)
     pair = spec_widget(c[0], "Compare", TRAIN["pair"], TAB, horizontal=True, captions=PAIR_CAPTIONS,
                        help=None)
     form = spec_widget(c[0], "AdamW form", TRAIN["form"], TAB, horizontal=True, disabled=pair == "sgd",
