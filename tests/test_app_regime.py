@@ -13,7 +13,7 @@ def _map_specs(at):
 
 
 def test_a_link_never_starts_the_map_and_a_click_draws_it():
-    at = fresh(SMALL, view="sweep")
+    at = fresh(SMALL, view="sweep", timeout=180)      # the map computes in the click's run: slow beside other tests
     assert not at.exception
     assert not at.warning and at.slider(key="s_seeds").value == 2       # the link is valid and restored
     assert at.selectbox(key="s_map_axis").value == "batch-size"

@@ -70,9 +70,7 @@ def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str
         "initial weights and the same mini-batches; all cells of all optimizers train together as one "
         "batched computation. The paper's Figures 1–2, computed live."
     )
-    block = control_block(TAB)          # the data choice is a control too: on a phone it follows the charts
-    with block:
-        data = yourdata.picker()
+    data = yourdata.picker(block := control_block(TAB))     # a control too: on a phone it follows the charts
     c = block.columns(4)
     preset_name = spec_widget(c[0], "Preset", SWEEP["preset"], TAB, on_change=apply_preset,
                               help="measured starting points; docs/science.md says what each measures")

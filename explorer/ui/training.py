@@ -45,9 +45,7 @@ def train_controls() -> TrainConfig:
         "weights and see the same mini-batches in the same order, in one batched computation; only "
         "where λ enters the update differs."
     )
-    block = control_block(TAB)          # the data choice is a control too: on a phone it follows the charts
-    with block:
-        data = yourdata.picker()
+    data = yourdata.picker(block := control_block(TAB))     # a control too: on a phone it follows the charts
     c = block.columns(4)
     pair = spec_widget(c[0], "Compare", TRAIN["pair"], TAB, horizontal=True, captions=PAIR_CAPTIONS,
                        help=None)

@@ -8,6 +8,7 @@ A file that cannot be used gets one message, and the tab goes on with digits.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 
@@ -68,9 +69,15 @@ def _read(name: str, raw: bytes, target: str | None) -> TableData | str:
     return held[1]
 
 
-def picker() -> TableData | None:
-    """The tab's data: None for digits, or this session's file when chosen and usable. The same widgets (keys) in
-    both tabs: the choice and the file follow the visitor from one tab to the other."""
+def picker(where=None) -> TableData | None:
+    """The tab's data: None for digits, or this session's file when chosen and usable, its widgets drawn in `where`
+    (a container; default: here). The same widgets (keys) in both tabs: the choice and the file follow the visitor
+    from one tab to the other."""
+    with where if where is not None else contextlib.nullcontext():
+        return _picker()
+
+
+def _picker() -> TableData | None:
     source = st.radio("Data", (DIGITS, YOURS), key=SOURCE, horizontal=True, persist_state="page",
                       format_func=lambda s: "scikit-learn's digits" if s == DIGITS else "Your data (CSV)",
                       help="Your data stays in your session's memory: never on disk, never in a link.")
