@@ -300,10 +300,11 @@ def test_cli_as_a_program(model_file):
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
 
 
-def test_the_docs_example_runs():
+def test_the_docs_example_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                          # the example writes audit.csv where it runs
     text = (ROOT / "docs" / "cli.md").read_text()
     section = text.split("## Your own model", 1)[1].split("\n## ", 1)[0]
     code = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL).group(1)
     scope = {"__name__": "docs_example"}
     exec(compile(code, "docs/cli.md: Your own model", "exec"), scope)
-    assert math.isfinite(scope["report"].table.numel.sum())
+    assert math.isfinite(scope["report"].table.numel.sum()) and (tmp_path / "audit.csv").exists()
