@@ -90,11 +90,6 @@ class TrainConfig:
         """Training rows a run uses: train_samples, or all of your data's when it has fewer."""
         return self.train_samples if self.data is None else min(self.train_samples, self.data.train_rows)
 
-    @property
-    def data_name(self) -> str:
-        """What the runs train on, in words: "digits", or your file's name."""
-        return "digits" if self.data is None else self.data.name
-
 
 METRICS = ["train_loss", "test_loss", "test_acc", "weight_norm"]
 

@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]      # the directory holding the explorer package
 
 PROGRESS_EVERY = 0.2       # seconds between a worker's progress messages
-# A worker that grew past RETIRE_MB (a GIF's frames, a wide run's copies) leaves after its job: freed memory stays
-# with a process, so a fresh one (~300 MB: torch) takes the next job. EXPLORER_WORKER_RETIRE_MB overrides.
+# A worker still past RETIRE_MB after its job, once it has handed freed memory back (release_memory; a GIF's frames,
+# a wide run's copies), leaves: a fresh one (~300 MB: torch) takes the next job. EXPLORER_WORKER_RETIRE_MB overrides.
 RETIRE_MB = float(os.environ.get("EXPLORER_WORKER_RETIRE_MB") or 450)
 # the workers' CPU priority below the server's: heavy work is throughput, a page is waited for (EXPLORER_WORKER_NICE)
 NICE = int(os.environ.get("EXPLORER_WORKER_NICE") or 10)

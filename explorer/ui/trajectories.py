@@ -45,7 +45,8 @@ def trajectory_view_data(params: tuple):
 
 
 def exported(params: tuple, frame, diverged, fixed, name: str):
-    """The chart `name` as exported: with its settings line under the title (the page shows it once above)."""
+    """The chart `name` as exported: with its settings line under the title (the page shows it once, under the
+    panels)."""
     return figures.trajectory_charts(dict(params), frame, diverged, fixed)[name]
 
 

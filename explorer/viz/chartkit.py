@@ -247,15 +247,14 @@ def inline(spec: dict) -> dict:
     sets = spec.get("datasets") or {}
     if not any(isinstance(v, bytes) for v in sets.values()):
         return spec
-    rows = {k: pa.ipc.open_stream(v).read_all().drop_columns(_index_columns(v)).to_pylist()
-            if isinstance(v, bytes) else v for k, v in sets.items()}
-    return {**spec, "datasets": rows}
+    return {**spec, "datasets": {k: _rows(v) if isinstance(v, bytes) else v for k, v in sets.items()}}
 
 
-def _index_columns(table: bytes) -> list[str]:
-    schema = pa.ipc.open_stream(table).schema
-    meta = json.loads((schema.metadata or {}).get(b"pandas", b"{}"))
-    return [c for c in meta.get("index_columns", []) if isinstance(c, str)]
+def _rows(stream: bytes) -> list[dict]:
+    """An Arrow stream's rows, without the index pandas stored beside them."""
+    table = pa.ipc.open_stream(stream).read_all()
+    meta = json.loads((table.schema.metadata or {}).get(b"pandas", b"{}"))
+    return table.drop_columns([c for c in meta.get("index_columns", []) if isinstance(c, str)]).to_pylist()
 
 
 def arrow_bytes(frame: pd.DataFrame) -> bytes:
