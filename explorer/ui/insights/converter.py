@@ -39,11 +39,7 @@ def render() -> None:
     table = table[["form", "library", "shrink", "lam", "tau_steps", "tau_epochs", "equal"]].rename(columns={
         "lam": "λ", "shrink": "shrink per step", "tau_steps": "τ (steps, at η_t = 1)", "tau_epochs": "τ (epochs)",
         "equal": "equal to yours"})
-    left_col, code_col = st.columns(2)
-    left_col.markdown(markdown_table(table))
-    code_col.caption("The same decay as code: each library's optimizer and schedule, with the λ of its row")
-    for tab, (name, text) in zip(code_col.tabs([lib.label for lib in snippets.LIBRARIES.values()]), code.items()):
-        tab.code(text, language="python")
+    st.markdown(markdown_table(table))      # its full width: beside the code its last column was cut off
     st.markdown(f"Over {c.steps:,} steps the decay lasts **N = {c.n:.3g}** timescales: **{c.surviving:.1%}** of "
                 f"the initial weights survive it (e^−N, gradients aside). One epoch is "
                 f"{fmt(round(c.steps_per_epoch, 2))} steps.")
@@ -56,3 +52,6 @@ def render() -> None:
                "corrected form (η_t²) can only match the total N under a varying schedule — it decays less "
                "while the learning rate is low. Composer's DecoupledAdamW scales λ by lr_t/lr_0 = η_t: the "
                "paper's form.")
+    st.markdown("**The same decay as code**: each library's optimizer and schedule, with the λ of its row")
+    for tab, text in zip(st.tabs([lib.label for lib in snippets.LIBRARIES.values()]), code.values()):
+        tab.code(text, language="python")
