@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from browser import app_server, chromium, page  # noqa: F401  (the browser tests' shared fixtures)
 from hypothesis import settings
 
@@ -38,6 +39,25 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 VIEWS = {"train": "Live training", "sweep": "lr × λ sweep", "insights": "Insights", "traj": "2-D trajectories"}
+
+
+@pytest.fixture(autouse=True)
+def _no_job_outlives_its_test():
+    """Cancel the work a test's app sessions left in this process's pool. A served session that leaves has its
+    jobs cancelled once it has been gone 10 s; an AppTest session never leaves, so a live run a test did not
+    finish would train to its end in the one worker, under the next tests' work."""
+    yield
+    import sys
+    jobs = sys.modules.get("explorer.ui.jobs")
+    if jobs is None:
+        return
+    pool = jobs.pool()
+    left = pool.jobs()
+    if os.environ.get("EXPLORER_TEST_JOBS_LOG"):
+        with open(os.environ["EXPLORER_TEST_JOBS_LOG"], "a") as f:
+            f.write(f"{os.environ.get('PYTEST_CURRENT_TEST', '?')}\t{len(left)}\t{[j.task for j in left]}\n")
+    for job in left:
+        pool.cancel(job)
 
 
 def pytest_xdist_make_scheduler(config, log):

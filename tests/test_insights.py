@@ -125,3 +125,12 @@ def test_model_effective_decay_spreads_for_l2_and_not_for_decoupled():
     assert names == ["adam-l2", "adamw-torch"] and step == 60
     spread = dist.groupby(["optimizer", "layer"])["log10_rate"].nunique()
     assert (spread["adamw-torch"] == 1).all() and (spread["adam-l2"] > 3).all()
+
+
+@pytest.mark.parametrize("target, candidate", [("adamw-torch", "adam-l2"), ("adamw", "adam-l2"), ("sgdw", "sgd-l2")])
+def test_best_match_at_lambda_zero_is_lambda_prime_zero(target, candidate):
+    """λ = 0 (a stop of the panel's λ control): the target is plain Adam or SGD, matched exactly by λ' = 0 (the
+    search around λ on a log scale had no centre: math domain error on the page)."""
+    m = insights.best_match("quadratic", target, candidate, lr=0.05, wd=0.0, steps=100)
+    assert m.best_wd == 0.0 and m.residual == 0.0
+    assert (m.curve.wd > 0).all() and np.isfinite(m.curve.distance).all()

@@ -101,9 +101,12 @@ def best_match(surface: str, target: str, candidate: str, *, lr: float, wd: floa
         d = (cand - ref[:, None]).norm(dim=-1).mean(0).numpy()
         return np.where(np.isfinite(d), d, np.inf)
 
-    wds = centre * 2.0 ** np.linspace(-span, span, grid)
+    wds = (centre or 1e-2) * 2.0 ** np.linspace(-span, span, grid)
     dist = distance(wds)
-    best, best_d = _refine(distance, wds, dist)
+    if centre > 0:
+        best, best_d = _refine(distance, wds, dist)
+    else:                       # λ = 0: the target is plain Adam (or SGD), which λ' = 0 is, step for step
+        best, best_d = 0.0, float(distance([0.0])[0])
     both = paths([best], [candidate])[:, 0]
     frame = pd.concat([pd.DataFrame({"optimizer": name, "step": np.arange(steps + 1), "x": q[:, 0].numpy(),
                                      "y": q[:, 1].numpy()}) for name, q in ((target, ref), (candidate, both))],

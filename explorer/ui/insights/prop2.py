@@ -53,6 +53,10 @@ def render() -> None:
         ),
         key="i2_gap", stem="prop2-gap", frame=resid, meta=meta, height=300,
     )
+    if m.best_wd == 0:
+        st.caption("With λ = 0 AdamW is plain Adam, and so is Adam+L2 with λ' = 0: the paths are the same. "
+                   "Move λ to see that no λ' matches AdamW once it decays.")
+        return
     st.caption(
         f"The best λ' = {m.best_wd:.4g} still leaves a mean distance of **{m.residual:.3g}**: Adam divides "
         "λ'θ by √v̂, so one λ' cannot give every coordinate AdamW's common rate — the steep one is "
