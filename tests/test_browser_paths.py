@@ -28,7 +28,9 @@ def browser(chromium):
     return chromium
 
 
-def wait_idle(page, timeout=60_000):
+def wait_idle(page, timeout=120_000):
+    """Until the page's script run has ended (a hang guard: a passing test never waits for the limit; a first
+    Insights visit computes six panels, slow on two cores shared with the other tests)."""
     page.wait_for_timeout(300)
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
 
