@@ -21,6 +21,9 @@ def test_a_link_never_starts_the_map_and_a_click_draws_it():
     assert not _map_specs(at)
     assert any("Run map" in i.value for i in at.info)
     at.button(key="s_map_run").click().run()
+    confirm = [b for b in at.button if b.key == "s_map_confirm"]
+    if confirm:             # the estimate is measured now: with the other core busy it can pass the 60 s that ask
+        confirm[0].click().run()
     assert not at.exception
     charts = _map_specs(at)
     assert len(charts) == 1
