@@ -193,7 +193,8 @@ def _train(parser, args) -> int:
     if len({OPTIMIZERS[n].precond for n in args.optimizers}) != 1:
         parser.error("argument --optimizers: one batch needs one preconditioner (all Adam or all SGD)")
     _check_device(parser, args.device)
-    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "data"})
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+                         if f.name != "data" and hasattr(args, f.name)})
     _notes(cfg.optimizers, args)
     torch.set_flush_denormal(True)
     trainer = Trainer(cfg, args.device)
