@@ -1,0 +1,114 @@
+"""Slopes with their spread over variants: the interval on synthetic grids, and verdicts that need all of it."""
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from explorer.analysis.robust import (
+    FAILS,
+    HOLDS,
+    MIXED,
+    Spread,
+    coupling_verdict,
+    gap_spread,
+    matches,
+    regime_verdict,
+    robust_lines,
+    robust_slopes,
+    side,
+    spread,
+    transfer_verdict,
+    within,
+)
+from explorer.runs.sweep import pow2
+
+LRS, WDS = pow2(-12, -6), pow2(-14, 2)
+INTERCEPT = {-1.0: -14, 0.0: -6, 1.0: 6, 2.0: 14}      # every row's best λ inside the grid, on a grid value
+
+
+def grid(slope, optimizer="adam-l2", intercept=-3.0, variant="v", row="lr", seeds=2):
+    """A synthetic sweep whose best λ moves with the row as 2^(slope·log2 row + intercept)."""
+    rows = []
+    for x, wd, s in itertools.product(LRS, WDS, range(seeds)):
+        target = slope * math.log2(x) + intercept
+        rows.append({"variant": variant, "optimizer": optimizer, row: x, "wd": wd, "seed": s,
+                     "test_loss": 1.0 + 0.1 * (math.log2(wd) - target) ** 2, "diverged": False})
+    return pd.DataFrame(rows)
+
+
+def test_spread_is_median_and_range_of_each_variants_slope_on_synthetic_grids():
+    slopes = {"a": -1.0, "b": 0.0, "c": 1.0, "d": 2.0, "e": 0.0}
+    frame = pd.concat([grid(s, variant=v, intercept=INTERCEPT[s]) for v, s in slopes.items()]
+                      + [grid(1.0, "adamw-torch", variant=v, intercept=6) for v in slopes], ignore_index=True)
+    got = robust_slopes(frame, ["adam-l2", "adamw-torch"])
+    s = got["adam-l2"]
+    assert s.values == pytest.approx(slopes, abs=1e-9)
+    assert (s.median, s.lo, s.hi, s.k) == pytest.approx((0.0, -1.0, 2.0, 5), abs=1e-9)
+    assert got["adamw-torch"].lo == pytest.approx(1.0) and got["adamw-torch"].hi == pytest.approx(1.0)
+    assert robust_lines(got)[0] == "robust slope adam-l2: +0.00 [-1.00, +2.00] over 5 variants"
+    # along another row axis, the same measure on that column
+    along = pd.concat([grid(s, variant=v, row="batch_size", intercept=INTERCEPT[s])
+                       for v, s in {"x": 1.0, "y": 0.0}.items()])
+    sp = robust_slopes(along, ["adam-l2"], row="batch_size")["adam-l2"]
+    assert (sp.median, sp.lo, sp.hi) == pytest.approx((0.5, 0.0, 1.0), abs=1e-9)
+
+
+def test_a_variant_without_a_slope_is_counted_apart_and_no_variant_column_is_one_variant():
+    flat = grid(0.0).assign(variant="flat", test_loss=1.0)
+    frame = pd.concat([grid(0.0, variant="ok"), flat])
+    s = robust_slopes(frame, ["adam-l2"])["adam-l2"]
+    assert s.k == 1 and math.isnan(s.values["flat"]) and s.text().endswith("over 1 variants (1 without a slope)")
+    assert robust_slopes(grid(1.0, intercept=2).drop(columns="variant"), ["adam-l2"])["adam-l2"].k == 1
+    assert spread({"a": math.nan}).text().startswith("n/a")
+
+
+def interval(lo, hi):
+    return spread({"lo": lo, "mid": (lo + hi) / 2, "hi": hi})
+
+
+@pytest.mark.parametrize("lo,hi,want", [(0.5, 0.8, HOLDS), (0.51, 0.9, HOLDS), (0.49, 0.9, MIXED),
+                                        (0.1, 0.49, FAILS), (0.1, 0.5, MIXED)])
+def test_the_coupling_verdict_flips_as_the_interval_crosses_the_threshold(lo, hi, want):
+    gap = interval(lo, hi)
+    assert side(gap, 0.5) == want
+    text = coupling_verdict(gap, "adam-l2", "adamw-torch", 0.5)
+    assert ("the evidence is mixed" in text) == (want == MIXED)
+    assert ("visible in every variant" in text) == (want == HOLDS)
+
+
+@pytest.mark.parametrize("lo,hi,want", [(-0.2, 0.3, HOLDS), (-0.5, 0.5, HOLDS), (-0.51, 0.3, MIXED),
+                                        (0.3, 0.6, MIXED), (0.51, 1.0, FAILS), (-2.0, -0.6, FAILS)])
+def test_a_match_needs_the_whole_interval_within_the_tolerance(lo, hi, want):
+    assert within(interval(lo, hi), 0.0) == want
+
+
+def test_the_regime_verdict_is_said_only_when_every_interval_supports_it():
+    fixed = {"adamw-torch": interval(-0.2, 0.1), "adamw": interval(0.7, 1.2)}
+    assert matches(fixed, {"adamw-torch": 0.0, "adamw": 1.0}) == HOLDS
+    assert "support the *fixed point* prediction" in regime_verdict(fixed)
+    crossing = {"adamw-torch": interval(-0.7, 0.1), "adamw": interval(0.7, 1.2)}
+    text = regime_verdict(crossing)
+    assert "the evidence is mixed" in text and "fixed point" in text and "reaches outside +0 ± 0.5" in text
+    transient = {"adamw-torch": interval(-1.0, -0.9), "adamw": interval(0.0, 0.2)}
+    assert "*transient* and *rotational*" in regime_verdict(transient)
+    assert "no prediction holds" in regime_verdict({"adamw-torch": interval(2, 3), "adamw": interval(2, 3)})
+
+
+@pytest.mark.parametrize("hi,word", [(-0.6, "**matches** in every variant"), (-0.4, "**the evidence is mixed**")])
+def test_the_transfer_verdict_flips_when_an_interval_reaches_past_the_rule(hi, word):
+    # along the training-set size "τ in epochs" predicts −1 for both AdamW forms
+    spreads = {"adamw": interval(-1.2, hi), "adamw-torch": interval(-1.1, -0.7), "adam-l2": interval(3, 4)}
+    text = transfer_verdict("train-samples", spreads)
+    assert f"*τ in epochs*: {word}" in text
+    assert "*τ ∝ run*: does not match" in text or "τ ∝ run*: **the evidence is mixed**" in text
+
+
+def test_the_gap_is_taken_variant_by_variant():
+    frame = pd.concat([grid(1.0, variant="a", intercept=6), grid(0.0, "adamw-torch", variant="a", intercept=-6),
+                       grid(0.0, variant="b", intercept=-6), grid(0.0, "adamw-torch", variant="b", intercept=-6)])
+    gap = gap_spread(frame, "adam-l2", "adamw-torch")
+    assert gap.values == pytest.approx({"a": 1.0, "b": 0.0}, abs=1e-9)
+    assert side(gap, 0.5) == MIXED
+    assert isinstance(gap, Spread) and np.isfinite(gap.median)
