@@ -1,10 +1,12 @@
 """Slopes with their spread over variants: the interval on synthetic grids, and verdicts that need all of it."""
 import itertools
 import math
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from explorer.analysis.robust import (
     FAILS,
@@ -112,3 +114,60 @@ def test_the_gap_is_taken_variant_by_variant():
     assert gap.values == pytest.approx({"a": 1.0, "b": 0.0}, abs=1e-9)
     assert side(gap, 0.5) == MIXED
     assert isinstance(gap, Spread) and np.isfinite(gap.median)
+
+
+TINY = ("--lrs", "0.004,0.03", "--wds", "0.01,0.1,1", "--steps", "20", "--train-samples", "100", "--seeds", "1",
+        "--robustness", "--variants", "s0-epochs-engine,s10-replacement-linear")
+LINE = re.compile(r"^robust slope (\S+): (n/a|[+-]\d\.\d\d \[[+-]\d\.\d\d, [+-]\d\.\d\d\] over \d+ variants)")
+
+
+def test_sweep_robustness_prints_a_robust_line_per_form_after_the_usual_output(tmp_path):
+    out = tmp_path / "s.csv"
+    code, stdout, _ = run_cli("sweep", *TINY, "--out", str(out))
+    assert code == 0
+    lines = stdout.splitlines()
+    assert [ln.split(":")[0] for ln in lines[:3]] == [f"coupling slope {n}" for n in ("adam-l2", "adamw",
+                                                                                      "adamw-torch")]
+    robust = [m.group(1) for ln in lines if (m := LINE.match(ln))]
+    assert robust == ["adam-l2", "adamw", "adamw-torch"] and "over 2 variants" in stdout
+    assert any(ln.startswith("robust verdict: ") for ln in lines) and "*" not in stdout
+    frame = pd.read_csv(out)
+    assert list(frame.columns[:2]) == ["variant", "optimizer"]
+    assert sorted(frame["variant"].unique()) == ["s0-epochs-engine", "s10-replacement-linear"]
+    assert set(frame[frame["variant"] == "s10-replacement-linear"]["seed"]) == {10}
+    again = tmp_path / "again.csv"
+    assert run_cli("sweep", *TINY, "--out", str(again))[1] == stdout and again.read_bytes() == out.read_bytes()
+
+
+def test_axis_sweep_robustness_prints_the_same_lines():
+    code, stdout, _ = run_cli("sweep", *TINY, "--axis", "batch-size", "--values", "16,32", "--lrs", "0.01")
+    assert code == 0
+    assert [m.group(1) for ln in stdout.splitlines() if (m := LINE.match(ln))] == ["adam-l2", "adamw", "adamw-torch"]
+    assert "transfer slope adamw along batch_size" in stdout and "robust verdict: Over the variants. τ" in stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("--variants", "s0-epochs-engine"), "argument --variants: only with --robustness"),
+    (("--robustness", "--variants", "s0-epochs-engine,s7"), "argument --variants: unknown variant(s) s7"),
+    (("--robustness", "--variants", ","), "argument --variants: no variant given"),
+    (("--robustness", "--model", "m.py:build", "--data", "d.csv", "--target", "y"), "argument --robustness: not for "),
+])
+def test_bad_robustness_arguments_exit_2_with_one_line(args, needle):
+    code, stdout, stderr = run_cli("sweep", "--steps", "5", *args)
+    assert code == 2 and stdout == "" and needle in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    code, _, stderr = run_cli("map", "--steps", "5", *args[:3]) if args[0] == "--variants" else (2, "", needle)
+    assert code == 2 and needle.split(":")[0] in stderr
+
+
+def test_map_robustness_adds_each_points_interval(tmp_path):
+    out = tmp_path / "m.csv"
+    args = ["--lrs", "0.004,0.03,0.1", "--wds", "0.01,0.1,1", "--steps", "20", "--train-samples", "100", "--seeds",
+            "2", "--robustness", "--variants", "s0-epochs-engine,s10-replacement-linear", "--axis", "init-scale",
+            "--values", "1,4"]
+    code, _, stderr = run_cli("map", *args, "--out", str(out))
+    assert code == 0, stderr
+    table = pd.read_csv(out)
+    assert list(table.columns[-4:]) == ["robust_median", "robust_lo", "robust_hi", "robust_k"]
+    assert (table["robust_k"] <= 2).all() and "robust slope" in stderr
+    ok = table[table["robust_k"] > 0]
+    assert len(ok) and (ok["robust_lo"] <= ok["robust_median"]).all() and (ok["robust_median"] <= ok["robust_hi"]).all()

@@ -172,3 +172,41 @@ def transfer_verdict(axis: str, spreads: dict[str, Spread]) -> str:
         else:
             parts.append(f"*{rule}*: **the evidence is mixed** ({_why_mixed(spreads, pred)})")
     return "**Over the variants.** " + "; ".join(parts) + "." if parts else ""
+
+
+@dataclass(frozen=True)
+class Robust:
+    """What a sweep run under several variants says, with how sure it is."""
+    row: str                          # the frame's row column (lr, steps, train_samples, batch_size)
+    spreads: dict[str, Spread]        # per optimizer
+    gap: Spread | None                # lr sweeps: |slope(L2) − slope(decoupled form closest to 0)| per variant
+    verdicts: list[str]               # markdown, each said only as far as the whole intervals support it
+
+    def lines(self) -> list[str]:
+        return robust_lines(self.spreads)
+
+
+def robust_summary(cfg, frame: pd.DataFrame, metric: str = "test_loss") -> Robust:
+    """cfg: the SweepConfig or AxisSweep the frame (with a `variant` column) was run from."""
+    from explorer.analysis.interpret import COUPLING_VISIBLE
+    from explorer.runs.transfer import AxisSweep, base_of, row_column
+    base, row = base_of(cfg), row_column(cfg)
+    spreads = robust_slopes(frame, base.optimizers, metric, row=row)
+    if isinstance(cfg, AxisSweep):
+        verdict = transfer_verdict(cfg.axis, spreads)
+        return Robust(row, spreads, None, [verdict] if verdict else [])
+    l2 = "adam-l2" if base.pair == "adam" else "sgd-l2"
+    others = [n for n in base.optimizers if n != l2 and spreads[n].k]
+    gap, verdicts = None, []
+    if l2 in spreads and others:
+        closest = min(others, key=lambda n: abs(spreads[n].median))
+        gap = gap_spread(frame, l2, closest, metric)
+        verdicts.append(coupling_verdict(gap, l2, closest, COUPLING_VISIBLE))
+    if base.pair == "adam" and {"adamw", "adamw-torch"} <= set(spreads):
+        verdicts.append(regime_verdict({n: spreads[n] for n in ("adamw-torch", "adamw")}))
+    return Robust(row, spreads, gap, verdicts)
+
+
+def plain(markdown: str) -> str:
+    """A verdict for a terminal: the page's emphasis marks dropped."""
+    return markdown.replace("**", "").replace("*", "")

@@ -19,7 +19,7 @@ import pandas as pd
 from explorer.core.data import BATCH_ORDERS
 from explorer.core.models import INIT_STREAMS
 from explorer.runs.cost import Eta
-from explorer.runs.sweep import COLUMNS, SweepConfig, estimate_seconds, run_sweep
+from explorer.runs.sweep import SweepConfig, estimate_seconds, run_sweep
 
 SEED_OFFSETS = (0, 10, 20)          # seed pairs 0–1, 10–11, 20–21 with the presets' two seeds (docs/science.md)
 BATCH_ORDER_SHORT = {"epochs": "epochs", "replacement": "draws"}
@@ -95,4 +95,23 @@ def run_variants(cfg: SweepConfig, variants=None, device: str | None = None,
     return frame[["variant"] + [c for c in frame.columns if c != "variant"]]
 
 
-__all__ = ["BASE", "COLUMNS", "VARIANTS", "Variant", "estimate_variants_seconds", "run_variants", "variants_named"]
+def run_robust(cfg, device: str | None = None, progress: Callable[[float, float | None], None] | None = None,
+               prior_seconds: float | None = None, variants=None) -> pd.DataFrame:
+    """run_variants for an lr × λ sweep (run_sweep) or an axis sweep (explorer.runs.transfer.run): the page's and
+    the CLI's one entry point."""
+    from explorer.runs import transfer
+    run = transfer.run if isinstance(cfg, transfer.AxisSweep) else run_sweep
+    return run_variants(cfg, variants, device, run, progress, prior_seconds)
+
+
+def estimate_robust_seconds(cfg, device: str | None = None, threads: int | None = None, variants=None) -> float:
+    """Expected seconds of run_robust: K variants × the sweep's own estimate (axis sweeps: the sum of its rows')."""
+    from explorer.runs import transfer
+    if isinstance(cfg, transfer.AxisSweep):
+        return len(variants_named(variants)) * sum(transfer.estimates(cfg, device, threads))
+    return estimate_variants_seconds(cfg, variants, device, threads)
+
+
+def base_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the sweep as it is (variant BASE), without the variant column: what a plain run gives."""
+    return frame[frame["variant"] == BASE].drop(columns="variant").reset_index(drop=True)
