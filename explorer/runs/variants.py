@@ -115,3 +115,11 @@ def estimate_robust_seconds(cfg, device: str | None = None, threads: int | None 
 def base_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of the sweep as it is (variant BASE), without the variant column: what a plain run gives."""
     return frame[frame["variant"] == BASE].drop(columns="variant").reset_index(drop=True)
+
+
+def run_robust_map(cfg, device: str | None = None, progress: Callable[[float, float | None], None] | None = None,
+                   estimates: list[float] | None = None, variants=None) -> pd.DataFrame:
+    """A regime map (explorer.runs.regime.MapConfig) under every variant: the page's worker task."""
+    from explorer.runs.regime import run_map
+    prior = len(variants_named(variants)) * sum(estimates) if estimates else None
+    return run_variants(cfg, variants, device, run_map, progress, prior)
