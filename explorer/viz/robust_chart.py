@@ -48,5 +48,5 @@ def robust_chart(spreads: dict[str, Spread], references: dict[str, float] | None
         ref = pd.DataFrame([{"slope": v, "what": k} for k, v in references.items()])
         layers.insert(0, alt.Chart(ref).mark_rule(strokeDash=[5, 4], color="#888").encode(
             x="slope:Q", tooltip=["what:N", alt.Tooltip("slope:Q", format="+g")]))
-    title = kit.title("How sure: each slope over the variants", subtitle, width)
+    title = kit.title("How sure: each form over the variants (median, range)", subtitle, width)
     return alt.layer(*layers).properties(width=width, height=40 * len(names) + 20, title=title)
