@@ -95,6 +95,7 @@ def test_the_regime_verdict_is_said_only_when_every_interval_supports_it():
     assert "the evidence is mixed" in text and "fixed point" in text and "reaches outside +0 ± 0.5" in text
     transient = {"adamw-torch": interval(-1.0, -0.9), "adamw": interval(0.0, 0.2)}
     assert "*transient* and *rotational*" in regime_verdict(transient)
+    assert "support the *transient* prediction" in regime_verdict(transient, scale_invariant=False)
     assert "no prediction holds" in regime_verdict({"adamw-torch": interval(2, 3), "adamw": interval(2, 3)})
 
 

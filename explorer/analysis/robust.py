@@ -138,10 +138,12 @@ def coupling_verdict(gap: Spread, l2: str, other: str, threshold: float) -> str:
                    "matter (seeds, batch order, init stream).")
 
 
-def regime_verdict(spreads: dict[str, Spread]) -> str:
-    """Which regime's prediction the AdamW forms' intervals support, only where the whole intervals do."""
+def regime_verdict(spreads: dict[str, Spread], scale_invariant: bool = True) -> str:
+    """Which regime's prediction the AdamW forms' intervals support, only where the whole intervals do (the
+    rotational one only for a model with scale-invariant weights)."""
     from explorer.analysis.predictions import REGIMES
-    said = {p.name: matches(spreads, p.slopes) for p in REGIMES.values()}
+    said = {p.name: matches(spreads, p.slopes) for p in REGIMES.values()
+            if scale_invariant or p.name != "rotational"}
     measured = ", ".join(f"{_label(n)} {spreads[n].text()}" for n in ("adamw-torch", "adamw") if n in spreads)
     held = [n for n, r in said.items() if r == HOLDS]
     if held:
@@ -203,7 +205,7 @@ def robust_summary(cfg, frame: pd.DataFrame, metric: str = "test_loss") -> Robus
         gap = gap_spread(frame, l2, closest, metric)
         verdicts.append(coupling_verdict(gap, l2, closest, COUPLING_VISIBLE))
     if base.pair == "adam" and {"adamw", "adamw-torch"} <= set(spreads):
-        verdicts.append(regime_verdict({n: spreads[n] for n in ("adamw-torch", "adamw")}))
+        verdicts.append(regime_verdict({n: spreads[n] for n in ("adamw-torch", "adamw")}, base.train.model == "mlp-ln"))
     return Robust(row, spreads, gap, verdicts)
 
 
