@@ -1,5 +1,6 @@
 """Slopes with their spread over variants: the interval on synthetic grids, and verdicts that need all of it."""
 import itertools
+import json
 import math
 import re
 
@@ -172,3 +173,22 @@ def test_map_robustness_adds_each_points_interval(tmp_path):
     assert (table["robust_k"] <= 2).all() and "robust slope" in stderr
     ok = table[table["robust_k"] > 0]
     assert len(ok) and (ok["robust_lo"] <= ok["robust_median"]).all() and (ok["robust_median"] <= ok["robust_hi"]).all()
+
+
+def test_the_charts_draw_each_interval():
+    from explorer.viz.equilibrium_charts import map_chart
+    from explorer.viz.robust_chart import robust_chart, spread_table
+    spreads = {"adam-l2": interval(0.3, 0.8), "adamw-torch": interval(-0.2, 0.0)}
+    table = spread_table(spreads)
+    assert list(table.columns[:6]) == ["optimizer", "axis", "median", "lo", "hi", "k"]
+    assert table["lo"].tolist() == pytest.approx([0.3, -0.2]) and table["k"].tolist() == [3, 3]
+    spec = robust_chart(spreads, {"slope 0": 0.0}).to_dict()
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
+    assert marks == ["rule", "rule", "tick", "point"]
+    points = pd.DataFrame({"axis_value": [1.0, 2.0], "optimizer": ["adamw", "adamw"], "slope": [0.1, 0.2],
+                           "seed_min": [0.0, 0.1], "seed_max": [0.2, 0.3], "seed_slopes": ["", ""],
+                           "counted_rows": [3, 3], "edge_rows": [0, 0], "flat_rows": [0, 0], "n_median": [1.0, 2.0],
+                           "robust_median": [0.1, 0.2], "robust_lo": [-0.9, 0.0], "robust_hi": [0.5, 0.4],
+                           "robust_k": [12, 12]})
+    spec = map_chart(points, "initial scale").to_dict()
+    assert "robust_lo" in json.dumps(spec) and len(spec["layer"]) == 6
