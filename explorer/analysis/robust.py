@@ -127,7 +127,8 @@ def _why_mixed(spreads: dict[str, Spread], predicted: dict[str, float]) -> str:
 def coupling_verdict(gap: Spread, l2: str, other: str, threshold: float) -> str:
     """Whether the coupling is visible (|slope(L2) − slope(other)| ≥ threshold) over every variant."""
     said = side(gap, threshold)
-    head = (f"**Over the variants.** The gap between {_label(l2)} and {_label(other)} is {gap.text()}: ")
+    size = (f"{gap.median:.2f} [{gap.lo:.2f}, {gap.hi:.2f}] over {gap.k} variants" if gap.k else gap.text())
+    head = f"**Over the variants.** The gap between {_label(l2)}'s slope and {_label(other)}'s is {size}: "
     if said == HOLDS:
         return head + f"the whole interval is at or above {threshold:g} — the coupling is visible in every variant."
     if said == FAILS:
