@@ -228,7 +228,7 @@ def _sweep(parser, args) -> int:
     from explorer.runs import transfer
     from explorer.runs.cost import sweep_threads_now, torch_threads
     from explorer.runs.sweep import run_sweep
-    from explorer.runs.variants import run_robust
+    from explorer.runs.variants import first_rows, run_robust
     if cli_model.is_file_model(args):
         if args.robustness:
             parser.error("argument --robustness: not for your own model (--model FILE.py:FUNCTION): its init and "
@@ -243,7 +243,7 @@ def _sweep(parser, args) -> int:
     with torch_threads(sweep_threads_now(0)):      # the idle cores only: a busy machine collapses otherwise
         if variants:
             everything = run_robust(cfg, args.device, variants=variants)
-            frame = cli_robust.first_rows(everything)
+            frame = first_rows(everything)
         else:
             frame = transfer.run(cfg, args.device) if along else run_sweep(cfg, args.device)
     if not _write(parser, everything if variants else frame, args.out):

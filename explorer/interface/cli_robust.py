@@ -35,12 +35,6 @@ def chosen(parser, args) -> tuple[str, ...] | None:
         parser.error(f"argument --variants: {e}")
 
 
-def first_rows(frame):
-    """The first variant's rows without the variant column (the sweep as it is, when the base variant ran)."""
-    first = frame["variant"].iloc[0]
-    return frame[frame["variant"] == first].drop(columns="variant").reset_index(drop=True)
-
-
 def report(cfg, frame, metric: str = "test_loss") -> None:
     """The robust lines, then each verdict, on stdout."""
     from explorer.analysis.robust import plain, robust_summary

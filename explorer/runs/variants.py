@@ -112,9 +112,11 @@ def estimate_robust_seconds(cfg, device: str | None = None, threads: int | None 
     return estimate_variants_seconds(cfg, variants, device, threads)
 
 
-def base_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the sweep as it is (variant BASE), without the variant column: what a plain run gives."""
-    return frame[frame["variant"] == BASE].drop(columns="variant").reset_index(drop=True)
+def first_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The first variant's rows without the variant column: the sweep as it is when BASE ran (what the heat maps
+    and the usual slope lines show)."""
+    first = frame["variant"].iloc[0]
+    return frame[frame["variant"] == first].drop(columns="variant").reset_index(drop=True)
 
 
 def run_robust_map(cfg, device: str | None = None, progress: Callable[[float, float | None], None] | None = None,

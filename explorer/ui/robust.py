@@ -22,12 +22,6 @@ ONE_RUN = ("These slopes and verdicts come from one choice of seeds, batch order
            f"({len(VARIANTS)}× the cost).")
 
 
-def first_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The first variant's rows (the sweep as it is) without the variant column: what the heat maps show."""
-    first = frame["variant"].iloc[0]
-    return frame[frame["variant"] == first].drop(columns="variant").reset_index(drop=True)
-
-
 def show(cfg, frame: pd.DataFrame, metric: str, subtitle: str = "") -> None:
     """The intervals (a whisker per form), in words, the verdicts, and the downloads."""
     r = robust_summary(cfg, frame, metric)

@@ -17,7 +17,7 @@ from explorer.runs.job import Finished
 from explorer.runs.precomputed import ROBUST, shipped
 from explorer.runs.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, with_extra_forms
 from explorer.runs.train import default_device
-from explorer.runs.variants import VARIANTS, estimate_robust_seconds
+from explorer.runs.variants import VARIANTS, estimate_robust_seconds, first_rows
 from explorer.ui import jobs, regime, urlstate, yourdata
 from explorer.ui import robust as robust_ui
 from explorer.ui.controls import button_row, control_block, show_chart, spec_widget
@@ -194,7 +194,7 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
         )
         return grid, metric, threads
     variants = done.value if robust else spread_too.frame if spread_too else None
-    show_sweep(cfg, robust_ui.first_rows(done.value) if robust else done.value, metric, top_k, variants)
+    show_sweep(cfg, first_rows(done.value) if robust else done.value, metric, top_k, variants)
     st.caption(
         (f"Precomputed (shipped with the app): this preset's default grid, computed once on {machine} "
          "(CPU); a changed grid computes" if machine
