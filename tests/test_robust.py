@@ -62,7 +62,7 @@ def test_a_variant_without_a_slope_is_counted_apart_and_no_variant_column_is_one
     flat = grid(0.0).assign(variant="flat", test_loss=1.0)
     frame = pd.concat([grid(0.0, variant="ok"), flat])
     s = robust_slopes(frame, ["adam-l2"])["adam-l2"]
-    assert s.k == 1 and math.isnan(s.values["flat"]) and s.text().endswith("over 1 variants (1 without a slope)")
+    assert s.k == 1 and math.isnan(s.values["flat"]) and s.text().endswith("over 1 variant (1 without a slope)")
     assert robust_slopes(grid(1.0, intercept=2).drop(columns="variant"), ["adam-l2"])["adam-l2"].k == 1
     assert spread({"a": math.nan}).text().startswith("n/a")
 

@@ -43,7 +43,8 @@ class Spread:
             return f"n/a (no variant of {len(self.values)} has two rows where λ matters)"
         missing = len(self.values) - self.k
         left = f" ({missing} without a slope)" if missing else ""
-        return f"{signed(self.median)} [{signed(self.lo)}, {signed(self.hi)}] over {self.k} variants{left}"
+        many = "variant" if self.k == 1 else "variants"
+        return f"{signed(self.median)} [{signed(self.lo)}, {signed(self.hi)}] over {self.k} {many}{left}"
 
 
 def spread(values: dict[str, float]) -> Spread:
