@@ -2,7 +2,10 @@
 
 The `coupling` preset's training at its middle lr (α = 2^-5), with λ grids one power of two apart (11 per form,
 around each form's best), seeds averaged and each seed alone. Usage:
-    python benchmarks/transfer_slopes.py [--axes steps,train-samples,batch-size] [--seeds 3] [--out DIR]
+    python benchmarks/transfer_slopes.py [--axes steps,train-samples,batch-size] [--seeds 3] [--out DIR] [--robustness]
+
+--robustness: each axis under the 12 variants of explorer.runs.variants (seed pairs, batch order, init stream; use
+--seeds 2 for seed pairs), printing each form's median [range] over them and the rules' verdicts.
 """
 import argparse
 import dataclasses
@@ -16,9 +19,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from explorer.analysis import transfer as transfer_analysis
 from explorer.analysis.interpret import coupling
+from explorer.analysis.robust import plain, robust_summary
 from explorer.runs import transfer
 from explorer.runs.cost import sweep_threads_now, torch_threads
 from explorer.runs.sweep import PRESETS, pow2
+from explorer.runs.variants import run_robust
 
 VALUES = {"steps": (75, 150, 300, 600, 1200), "train-samples": (75, 150, 300, 600, 1200),
           "batch-size": (8, 16, 32, 64, 128)}
@@ -30,6 +35,7 @@ def main() -> None:
     ap.add_argument("--axes", default="steps,train-samples,batch-size")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--out", default=None, help="folder for each axis's runs (CSV)")
+    ap.add_argument("--robustness", action="store_true", help="under every variant (12× the time)")
     args = ap.parse_args()
     torch.set_flush_denormal(True)
     base = dataclasses.replace(PRESETS["coupling"], wds=GRIDS, seeds=args.seeds)
@@ -37,10 +43,14 @@ def main() -> None:
         cfg = transfer.axis_sweep(base, axis, VALUES[axis])
         t0 = time.perf_counter()
         with torch_threads(sweep_threads_now(0)):
-            frame = transfer.run(cfg)
+            frame = run_robust(cfg) if args.robustness else transfer.run(cfg)
         if args.out:
             frame.to_csv(Path(args.out) / f"transfer-{axis}.csv", index=False)
         print(f"{axis} {cfg.values} at α = {cfg.lr:g} ({time.perf_counter() - t0:.0f} s)")
+        if args.robustness:
+            r = robust_summary(cfg, frame)
+            print("\n".join(["  " + line for line in r.lines()] + ["  " + plain(v) for v in r.verdicts]))
+            frame = frame[frame["variant"] == frame["variant"].iloc[0]].drop(columns="variant")
         t = transfer_analysis.transfer(cfg, frame)
         for name, _ in GRIDS:
             seeds = [coupling(frame[frame["seed"] == s], name, row=cfg.column).slope

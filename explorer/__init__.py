@@ -4,6 +4,7 @@ What a user calls from Python, re-exported here (loaded on first use, so `import
 
     from explorer import BatchedOptimizer, Schedule, TrainConfig, Trainer, SweepConfig, run_sweep, coupling, audit
     from explorer import sweep_model, read_table     # your own model and data
+    from explorer import VARIANTS, run_variants, robust_slopes   # how sure a slope is: over the variants
 
 The layers below (explorer.core < runs < analysis < viz < interface < ui) hold the rest.
 """
@@ -22,6 +23,8 @@ _EXPORTS = {
     "coupling": "explorer.analysis.interpret", "interpret": "explorer.analysis.interpret",
     "convert": "explorer.analysis.convert", "snippet": "explorer.analysis.snippets",
     "audit": "explorer.analysis.audit", "Audit": "explorer.analysis.audit",
+    "VARIANTS": "explorer.runs.variants", "run_variants": "explorer.runs.variants",
+    "robust_slopes": "explorer.analysis.robust", "robust_summary": "explorer.analysis.robust",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -84,7 +84,29 @@ def test_infinities_nans_and_denormals_come_back_as_they_went(ieee_denormals):
 
 def test_the_folder_holds_the_presets_files_only():
     found = {p.name for p in precomputed.FOLDER.iterdir()}
-    assert found == {f"{n}.{ext}" for n in NAMES for ext in ("csv", "json")}
+    plain = {f"{n}.{ext}" for n in NAMES for ext in ("csv", "json")}
+    assert plain <= found and found - plain <= {f"{n}.robust.{ext}" for n in NAMES for ext in ("csv", "json")}
+    assert ROBUST_NAMES, "no preset ships its robust version"
+    assert all(f"{n}.robust.json" in found for n in ROBUST_NAMES)
+
+
+ROBUST_NAMES = [n for n in NAMES if precomputed.csv_path(n, precomputed.ROBUST).exists()]
+
+
+@pytest.mark.parametrize("name", ROBUST_NAMES)
+def test_a_robust_file_is_its_presets_definition_under_every_variant_and_its_first_variant_is_the_preset(name):
+    """The robust file records the preset and every variant's definition; its first variant's rows are the shipped
+    preset's frame, bit for bit (the same computation: one file recomputes the other's part)."""
+    from explorer.runs.variants import BASE, VARIANTS
+    kind = precomputed.ROBUST
+    m = json.loads(precomputed.meta_path(name, kind).read_text())
+    assert m["config"] == precomputed.fingerprint(PRESETS[name], kind), \
+        f"preset {name!r} or the variants changed: regenerate with `{precomputed.WRITE_COMMAND} --robust --only {name}`"
+    got = precomputed.shipped(PRESETS[name], kind)
+    assert got is not None and list(pd.unique(got.frame["variant"])) == list(VARIANTS)
+    first = got.frame[got.frame["variant"] == BASE].drop(columns="variant").reset_index(drop=True)
+    assert first.equals(precomputed.shipped(PRESETS[name]).frame)
+    assert precomputed.shipped(dataclasses.replace(PRESETS[name], seeds=1), kind) is None
 
 
 def test_only_a_presets_exact_default_grid_is_precomputed():

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from explorer.analysis.interpret import coupling
+from explorer.analysis.robust import by_variant, spread
 from explorer.runs.regime import MapConfig
 from explorer.runs.sweep import SweepConfig
 
@@ -22,6 +23,7 @@ class MapPoint:
     edge_rows: int
     flat_rows: int
     n_median: float              # median N = α·λ_torch·Ση_t at the counted rows' best cells (nan for L2)
+    variant_slopes: dict[str, float] = field(default_factory=dict)   # --robustness: the slope under each variant
 
 
 def _n_at_best(sweep: SweepConfig, optimizer: str, best: dict[float, float], rows) -> list[float]:
@@ -37,10 +39,13 @@ def _n_at_best(sweep: SweepConfig, optimizer: str, best: dict[float, float], row
 
 
 def map_points(cfg: MapConfig, frame: pd.DataFrame, metric: str = "test_loss") -> list[MapPoint]:
-    """Per axis value and optimizer: the seed-averaged slope, each seed's slope, and what was counted."""
+    """Per axis value and optimizer: the seed-averaged slope, each seed's slope, and what was counted. A frame with
+    a `variant` column (run under several variants): all that of the first variant, and each variant's slope."""
+    variants = by_variant(frame) if "variant" in frame.columns else {}
+    first = next(iter(variants.values())) if variants else frame
     out = []
     for value in cfg.values:
-        part = frame[frame["axis_value"] == value]
+        part = first[first["axis_value"] == value]
         sweep = cfg.point(value)
         for name in sweep.optimizers:
             c = coupling(part, name, metric, exclude_edges=True)
@@ -48,8 +53,10 @@ def map_points(cfg: MapConfig, frame: pd.DataFrame, metric: str = "test_loss") -
             seeds = tuple(coupling(part[part["seed"] == s], name, metric, exclude_edges=True).slope
                           for s in sorted(part["seed"].unique()))
             n = _n_at_best(sweep, name, c.best_wd, counted)
+            each = {v: coupling(f[f["axis_value"] == value], name, metric, exclude_edges=True).slope
+                    for v, f in variants.items()}
             out.append(MapPoint(float(value), name, c.slope, seeds, len(counted), len(c.edge_rows),
-                                len(c.flat_rows), float(np.median(n)) if n else math.nan))
+                                len(c.flat_rows), float(np.median(n)) if n else math.nan, each))
     return out
 
 
@@ -64,4 +71,7 @@ def points_frame(points: list[MapPoint]) -> pd.DataFrame:
                      "seed_slopes": ",".join(f"{s:+.2f}" if math.isfinite(s) else "n/a" for s in p.seed_slopes),
                      "counted_rows": p.counted, "edge_rows": p.edge_rows, "flat_rows": p.flat_rows,
                      "n_median": p.n_median})
+        if p.variant_slopes:
+            s = spread(p.variant_slopes)
+            rows[-1].update({"robust_median": s.median, "robust_lo": s.lo, "robust_hi": s.hi, "robust_k": s.k})
     return pd.DataFrame(rows)

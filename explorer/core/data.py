@@ -82,3 +82,29 @@ class ShuffledEpochs:
             self.order = torch.cat([self.order, torch.randperm(self.n, generator=self.generator)])
         idx, self.order = self.order[:b], self.order[b:]
         return idx
+
+
+class WithReplacement:
+    """Mini-batch indices drawn with replacement: every step `batch_size` independent draws (torch.randint with a
+    generator seeded `seed`), the plain loop's `torch.randint(n, (b,))`. Same interface as ShuffledEpochs (its
+    `order` stays empty, so a Trainer's saved state has the same shape)."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        self.n, self.batch_size = n, min(batch_size, n)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.order = torch.empty(0, dtype=torch.long)
+
+    def next(self) -> torch.Tensor:
+        return torch.randint(self.n, (self.batch_size,), generator=self.generator)
+
+
+# The order in which a run reads its training set: a choice a reader would call irrelevant (explorer.runs.variants
+# varies it to show how much a slope depends on it).
+BATCH_ORDERS = {"epochs": ShuffledEpochs, "replacement": WithReplacement}
+
+
+def batch_order(name: str, n: int, batch_size: int, seed: int) -> ShuffledEpochs | WithReplacement:
+    """The mini-batch source of one of BATCH_ORDERS."""
+    if name not in BATCH_ORDERS:
+        raise ValueError(f"unknown batch order {name!r}; choose from {', '.join(BATCH_ORDERS)}")
+    return BATCH_ORDERS[name](n, batch_size, seed)

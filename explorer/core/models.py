@@ -60,11 +60,15 @@ def param_names(spec: ModelSpec) -> list[str]:
     return [f"{k}{i + 1}" for i in range(spec.depth + 1) for k in "Wb"]
 
 
-def init_params(spec: ModelSpec, runs: int, seed: int, device="cpu", dtype=torch.float32) -> list[torch.Tensor]:
-    """[W1, b1, W2, b2, …] with W: (R, in, out), b: (R, out); PyTorch's nn.Linear default init,
-    weight matrices multiplied by spec.init_scale (biases as they are)."""
-    if spec.kind not in MODELS:
-        raise ValueError(f"unknown model {spec.kind!r}; choose from {', '.join(MODELS)}")
+# Where the initial weights' random numbers come from (the distribution is nn.Linear's in both): a choice a reader
+# would call irrelevant, which explorer.runs.variants varies.
+INIT_STREAMS = {
+    "engine": "the engine's own stream: a generator seeded `seed`, float64 draws (in, out) per layer, then float32",
+    "linear": "torch.nn.Linear's own initialization, layer after layer, under torch.manual_seed(seed)",
+}
+
+
+def _engine_stream(spec: ModelSpec, seed: int) -> list[torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     params = []
     for fan_in, fan_out in zip(spec.sizes[:-1], spec.sizes[1:]):
@@ -72,6 +76,34 @@ def init_params(spec: ModelSpec, runs: int, seed: int, device="cpu", dtype=torch
         w = (torch.rand(fan_in, fan_out, generator=g, dtype=torch.float64) * 2 - 1) * bound * spec.init_scale
         b = (torch.rand(fan_out, generator=g, dtype=torch.float64) * 2 - 1) * bound
         params += [w, b]
+    return params
+
+
+def linear_layers(spec: ModelSpec, seed: int) -> list[torch.nn.Linear]:
+    """The model's layers as a plain script builds them: nn.Linear after nn.Linear under torch.manual_seed(seed),
+    weight matrices × init_scale (in float32). The global generator is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        layers = [torch.nn.Linear(a, b) for a, b in zip(spec.sizes[:-1], spec.sizes[1:])]
+    with torch.no_grad():
+        for layer in layers:
+            layer.weight.mul_(spec.init_scale)
+    return layers
+
+
+def _linear_stream(spec: ModelSpec, seed: int) -> list[torch.Tensor]:
+    return [t for layer in linear_layers(spec, seed) for t in (layer.weight.detach().T, layer.bias.detach())]
+
+
+def init_params(spec: ModelSpec, runs: int, seed: int, device="cpu", dtype=torch.float32,
+                stream: str = "engine") -> list[torch.Tensor]:
+    """[W1, b1, W2, b2, …] with W: (R, in, out), b: (R, out); PyTorch's nn.Linear default init (from one of
+    INIT_STREAMS), weight matrices multiplied by spec.init_scale (biases as they are)."""
+    if spec.kind not in MODELS:
+        raise ValueError(f"unknown model {spec.kind!r}; choose from {', '.join(MODELS)}")
+    if stream not in INIT_STREAMS:
+        raise ValueError(f"unknown init stream {stream!r}; choose from {', '.join(INIT_STREAMS)}")
+    params = _engine_stream(spec, seed) if stream == "engine" else _linear_stream(spec, seed)
     # packed (optim.pack): each run's weights are one contiguous row, which the optimizer updates in one go
     return [p.requires_grad_(True) for p in pack([p.to(dtype)[None].repeat(runs, *([1] * p.dim())).to(device)
                                                   for p in params])]

@@ -101,6 +101,8 @@ def _add_training_commands(sub) -> None:
     sw.add_argument("--normalized", action="store_true",
                     help="read --wds as λ_norm: each run uses λ = λ_norm·√(b/(B·T)) (paper App. B.1)")
     sw.add_argument("--corrected", action="store_true", help=CORRECTED_HELP)
+    from explorer.interface.cli_robust import add_arguments as add_robust_arguments
+    add_robust_arguments(sw)
     sw.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
     sw.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
 
@@ -193,7 +195,8 @@ def _train(parser, args) -> int:
     if len({OPTIMIZERS[n].precond for n in args.optimizers}) != 1:
         parser.error("argument --optimizers: one batch needs one preconditioner (all Adam or all SGD)")
     _check_device(parser, args.device)
-    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "data"})
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+                         if f.name != "data" and hasattr(args, f.name)})
     _notes(cfg.optimizers, args)
     torch.set_flush_denormal(True)
     trainer = Trainer(cfg, args.device)
@@ -221,23 +224,34 @@ def _sweep(parser, args) -> int:
     import torch
 
     from explorer.analysis import transfer as transfer_analysis
-    from explorer.interface import cli_model
+    from explorer.interface import cli_model, cli_robust
     from explorer.runs import transfer
     from explorer.runs.cost import sweep_threads_now, torch_threads
     from explorer.runs.sweep import run_sweep
+    from explorer.runs.variants import first_rows, run_robust
     if cli_model.is_file_model(args):
+        if args.robustness:
+            parser.error("argument --robustness: not for your own model (--model FILE.py:FUNCTION): its init and "
+                         "batches are your script's")
         return cli_model.run(parser, args, _sweep_config, _write, _check_device)
     cli_model.check_built_in(parser, args)
+    variants = cli_robust.chosen(parser, args)
     _check_device(parser, args.device)
     cfg = _along(parser, args, _sweep_config(parser, args))
     along = isinstance(cfg, transfer.AxisSweep)
     torch.set_flush_denormal(True)
     with torch_threads(sweep_threads_now(0)):      # the idle cores only: a busy machine collapses otherwise
-        frame = transfer.run(cfg, args.device) if along else run_sweep(cfg, args.device)
-    if not _write(parser, frame, args.out):
+        if variants:
+            everything = run_robust(cfg, args.device, variants=variants)
+            frame = first_rows(everything)
+        else:
+            frame = transfer.run(cfg, args.device) if along else run_sweep(cfg, args.device)
+    if not _write(parser, everything if variants else frame, args.out):
         return 2
     for line in transfer_analysis.slope_lines(cfg, frame):
         print(line)
+    if variants:
+        cli_robust.report(cfg, everything)
     return 0
 
 

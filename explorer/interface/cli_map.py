@@ -15,6 +15,7 @@ MAP: dict[str, Spec] = {s.name: s for s in (
 )}
 POINT_COLUMNS = ["axis_value", "optimizer", "slope", "seed_min", "seed_max", "seed_slopes", "counted_rows",
                  "edge_rows", "flat_rows", "n_median"]
+ROBUST_COLUMNS = ["robust_median", "robust_lo", "robust_hi", "robust_k"]     # --robustness: the slope over variants
 
 
 def add_parser(sub, option) -> None:
@@ -37,6 +38,8 @@ def add_parser(sub, option) -> None:
                    "cell and seed)")
     m.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
     m.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
+    from explorer.interface.cli_robust import add_arguments as add_robust_arguments
+    add_robust_arguments(m)
 
 
 def _values(parser, axis: str, given) -> tuple:
@@ -50,14 +53,25 @@ def _values(parser, axis: str, given) -> tuple:
         parser.error(f"argument --values: {e}")
 
 
+def _robust(row) -> str:
+    from explorer.analysis.robust import signed
+    if not row.robust_k:
+        return "; robust slope n/a (no variant has two rows counted)"
+    return (f"; robust slope {signed(row.robust_median)} [{signed(row.robust_lo)}, {signed(row.robust_hi)}] over "
+            f"{row.robust_k} variants")
+
+
 def run(parser, args, sweep_config, check_device, write) -> int:
     import pandas as pd
     import torch
 
     from explorer.analysis.regime import map_points, points_frame
+    from explorer.interface.cli_robust import chosen
     from explorer.runs.cost import sweep_threads_now, torch_threads
     from explorer.runs.regime import MapConfig, run_map
+    from explorer.runs.variants import run_variants
 
+    variants = chosen(parser, args)
     check_device(parser, args.device)
     if args.runs is not None and args.runs in ("-", args.out):
         parser.error("argument --runs: needs a file name of its own (not - nor --out's)")
@@ -70,13 +84,13 @@ def run(parser, args, sweep_config, check_device, write) -> int:
         parser.error(f"argument --seeds: {e}" if "seeds" in str(e) else str(e))
     torch.set_flush_denormal(True)
     with torch_threads(sweep_threads_now(0)):
-        frame = run_map(cfg, args.device)
-    table = points_frame(map_points(cfg, frame, args.metric))[POINT_COLUMNS]
+        frame = run_variants(cfg, variants, args.device, run=run_map) if variants else run_map(cfg, args.device)
+    table = points_frame(map_points(cfg, frame, args.metric))[POINT_COLUMNS + (ROBUST_COLUMNS if variants else [])]
     if not write(parser, table, args.out) or (args.runs and not write(parser, frame, args.runs)):
         return 2
     for row in pd.DataFrame(table).itertuples():
         slope = "n/a" if math.isnan(row.slope) else f"{row.slope:+.2f}"
         print(f"{args.axis}={row.axis_value:g} {row.optimizer}: slope {slope} (seeds {row.seed_slopes}; "
               f"{row.counted_rows} rows counted, {row.edge_rows} on the edge, {row.flat_rows} flat; "
-              f"N median {row.n_median:.3g})", file=sys.stderr)
+              f"N median {row.n_median:.3g})" + (_robust(row) if variants else ""), file=sys.stderr)
     return 0

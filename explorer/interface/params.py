@@ -224,6 +224,9 @@ SWEEP_GRID: dict[str, Spec] = {s.name: s for s in (
          "PyTorch form's λ grid", kind="bool", widget="toggle"),
     Spec("normalized", None, "the λ axis is λ_norm; each run uses λ = λ_norm·√(b/(B·T))", kind="bool",
          widget="toggle"),
+    Spec("robust", False, "also run the grid under 12 variants of choices that should not matter (seed pairs, "
+         "batch order, init stream) and give every slope its median and range over them (12× the cost; the "
+         "presets' ship precomputed)", kind="bool", widget="toggle"),
     # rows along another setting than lr (explorer.transfer): at one lr, a range of stops of that setting
     Spec("axis", "lr", "what the rows vary: the learning rate, or one training setting at one lr",
          kind="choice", choices=ROW_AXES),

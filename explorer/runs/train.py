@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from explorer.core.data import MAX_TRAIN, Dataset, ShuffledEpochs, digits
+from explorer.core.data import MAX_TRAIN, Dataset, batch_order, digits
 from explorer.core.models import Backprop, ModelSpec, decay_mask, forward, init_params, loss_per_run, param_names
 from explorer.core.optim import BatchedOptimizer
 from explorer.core.schedules import Schedule
@@ -57,6 +57,11 @@ class TrainConfig:
     # not in repr: the shipped presets are recognised by repr (explorer.runs.precomputed.fingerprint), which a
     # digits config keeps as it was; your data is in == and hash (its digest), what cache keys use
     data: TableData | None = field(default=None, repr=False)
+    # choices a reader would call irrelevant (explorer.runs.variants varies them; core.data.BATCH_ORDERS,
+    # core.models.INIT_STREAMS). Not in repr either, so the shipped presets' recorded configurations stay what they
+    # were; in == and hash, so a variant is never taken for its preset
+    batch_order: str = field(default="epochs", repr=False)
+    init_stream: str = field(default="engine", repr=False)
 
     @property
     def restart_period(self) -> int:
@@ -109,18 +114,18 @@ class Trainer:
         self.data = cfg.dataset().to(self.device)
         names = list(cfg.optimizers)
         self.names = names
-        self.params = init_params(self.spec, len(names), cfg.seed, device=self.device)
+        self.params = init_params(self.spec, len(names), cfg.seed, device=self.device, stream=cfg.init_stream)
         self.opt = BatchedOptimizer(
             self.params, names, lr=cfg.lr if lr is None else lr, wd=cfg.wd if wd is None else wd,
             beta1=cfg.beta1, beta2=cfg.beta2, eps=cfg.eps,
             momentum=cfg.momentum, schedule=cfg.lr_schedule, decay_follows_schedule=cfg.decay_follows,
             decay_mask=decay_mask(self.spec, cfg.no_decay))
         self.backprop = Backprop(self.spec, self.params, self.opt.grads)
-        self._epochs = ShuffledEpochs(len(self.data.y_train), cfg.batch_size, cfg.seed + 1)
+        self._epochs = batch_order(cfg.batch_order, len(self.data.y_train), cfg.batch_size, cfg.seed + 1)
         self.step_count = 0
         self._first_bad = torch.full((len(names),), -1, dtype=torch.long, device=self.device)
 
-    # -- the data order: shuffled epochs, the same for every run -------------------------------
+    # -- the data order (shuffled epochs, or draws with replacement), the same for every run -------
     def _next_batch(self) -> torch.Tensor:
         return self._epochs.next().to(self.device)
 

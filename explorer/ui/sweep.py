@@ -14,10 +14,12 @@ from explorer.interface.params import SWEEP, SWEEP_GRID, TRAIN
 from explorer.runs import transfer
 from explorer.runs.axes import AXES
 from explorer.runs.job import Finished
-from explorer.runs.precomputed import shipped
+from explorer.runs.precomputed import ROBUST, shipped
 from explorer.runs.sweep import PRESETS, SweepConfig, estimate_seconds, pow2, with_extra_forms
 from explorer.runs.train import default_device
+from explorer.runs.variants import VARIANTS, estimate_robust_seconds, first_rows
 from explorer.ui import jobs, regime, urlstate, yourdata
+from explorer.ui import robust as robust_ui
 from explorer.ui.controls import button_row, control_block, show_chart, spec_widget
 from explorer.ui.urlstate import url_name
 from explorer.viz import figures
@@ -62,8 +64,8 @@ def apply_preset() -> None:
         st.session_state[url_name(TAB, name)] = value
 
 
-def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str, int]:
-    """(the sweep, its lr × λ grid for the regime map, the metric, top k)."""
+def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str, int, bool]:
+    """(the sweep, its lr × λ grid for the regime map, the metric, top k, whether to run it under the variants)."""
     st.subheader("The coupling, measured: lr × λ heat maps")
     st.caption(
         "Every cell is a full training run on the same training digits (or your data), the same "
@@ -107,21 +109,17 @@ def sweep_controls() -> tuple[SweepConfig | transfer.AxisSweep, SweepConfig, str
                              help="1: PyTorch's default init. Large k: the decay's job is to remove a large random "
                                   "start, which runs the sweep far from equilibrium")
     normalized = spec_widget(c[3], "normalized λ (App. B.1)", g["normalized"], TAB, default=d["normalized"])
+    robust = spec_widget(c[2], "Spread over variants", g["robust"], TAB)
     follows = spec_widget(c[3], "decay follows the schedule", TRAIN["decay_follows"], TAB,
                           default=p.train.decay_follows)
     train = dataclasses.replace(
         p.train, steps=int(steps), train_samples=int(samples), model=model, init_scale=float(init_scale),
         decay_follows=bool(follows), data=data,
     )
-    cfg = SweepConfig(
-        pair=p.pair,
-        lrs=pow2(lr_lo, lr_hi if lr_hi > lr_lo else lr_lo + 1, n_lr),
-        wds=tuple(wds),
-        seeds=int(seeds),
-        normalized=bool(normalized),
-        train=train,
-    )
-    return (cfg if on_lr else transfer.axis_sweep(cfg, axis, values, lr=2.0 ** lr_exp)), cfg, metric, top_k
+    cfg = SweepConfig(pair=p.pair, lrs=pow2(lr_lo, lr_hi if lr_hi > lr_lo else lr_lo + 1, n_lr), wds=tuple(wds),
+                      seeds=int(seeds), normalized=bool(normalized), train=train)
+    swept = cfg if on_lr else transfer.axis_sweep(cfg, axis, values, lr=2.0 ** lr_exp)
+    return swept, cfg, metric, top_k, bool(robust)
 
 
 SWEEP_CONFIRM_SECONDS = 60   # a sweep expected to take longer asks before it starts
@@ -130,24 +128,28 @@ SWEEP_CONFIRM_SECONDS = 60   # a sweep expected to take longer asks before it st
 def render() -> None:
     with st.container():      # on a phone the sweep's controls move below its results, above the regime map
         grid, metric, threads = sweep_section()
-    regime.render(grid, metric, threads)      # the regime map: the lr × λ sweep along one training setting
+    # the regime map: the lr × λ sweep along one training setting (under the variants too when the sweep is)
+    regime.render(grid, metric, threads, bool(st.session_state.get(url_name(TAB, "robust"))))
 
 
 def sweep_section() -> tuple[SweepConfig, str, int]:
     # long: one sweep's states (shipped, kept, asked, queued, running, cancelled, done) in the order the page shows them
-    cfg, grid, metric, top_k = sweep_controls()
+    cfg, grid, metric, top_k, robust = sweep_controls()
     along = isinstance(cfg, transfer.AxisSweep)
     base = transfer.base_of(cfg)
-    key = ("sweep", cfg)
+    kind = ROBUST if robust else ""
+    key = ("sweep" + kind, cfg)
     done, machine = jobs.find(key), ""
-    if done is None and (ship := shipped(cfg)) is not None:       # a preset's default grid: shipped, shown at once
+    if done is None and (ship := shipped(cfg, kind)) is not None:    # a preset's default grid: shipped, shown at once
         done, machine = Finished(ship.frame, ship.seconds, None, ship.threads), ship.machine
+    spread_too = None if robust else shipped(cfg, ROBUST)         # a preset's intervals ship too: shown with it
     rows = len(cfg.values) if along else len(cfg.lrs)
     cells = len(base.optimizers) * rows * len(base.wds[0][1])
     threads = jobs.pool().threads_free()
     # measured on this machine, now, for this grid's sizes (a few steps of the real computation)
-    estimates = None if done or not along else transfer.estimates(cfg, threads=threads)
-    estimate = None if done else sum(estimates) if along else estimate_seconds(cfg, threads=threads)
+    estimates = None if done or not along or robust else transfer.estimates(cfg, threads=threads)
+    estimate = (None if done else estimate_robust_seconds(cfg, threads=threads) if robust
+                else sum(estimates) if along else estimate_seconds(cfg, threads=threads))
     b1, b3 = button_row(TAB, [1, 5])
     run = b1.button("▶ Run sweep", type="primary", key="s_run", disabled=done is not None)
     cost = b3.empty()       # redrawn once a run finishes: the estimate then gives way to "cached"
@@ -156,6 +158,7 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
         cost.caption(
             (f"{cells} cells × {base.seeds} seed(s), one batched run per row and seed" if along
              else f"{cells} cells × {cfg.seeds} seed(s) × {cfg.train.steps:,} steps, one batched run per seed")
+            + (f" × **{len(VARIANTS)} variants**" if robust else "")
             + f" on **{default_device()}**"
             + ((" · precomputed" if machine else " · cached") if result
                else f" · about **{jobs.duration(estimate)}** with {threads} thread(s) now")
@@ -169,14 +172,16 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
     if done is None and st.session_state.get("s_asked") == cfg:
         st.warning(
             f"This sweep takes about **{jobs.duration(estimate)}** here (measured now: "
-            f"{cells} cells × {base.seeds} seed(s)). Fewer seeds, steps or "
-            "grid rows make it faster."
+            f"{cells} cells × {base.seeds} seed(s)" + (f" × {len(VARIANTS)} variants" if robust else "")
+            + "). Fewer seeds, steps or grid rows make it faster" + (", and so does turning off the spread over "
+                                                                     "variants" if robust else "") + "."
         )
         run = st.button(f"Run it anyway (≈ {jobs.duration(estimate)})", key="s_confirm")
     if done is None:
         if run:
             st.session_state.pop("s_asked", None)
-        task, kwargs = (("explorer.runs.transfer:run", {"estimates": estimates}) if along
+        task, kwargs = (("explorer.runs.variants:run_robust", {"prior_seconds": estimate}) if robust
+                        else ("explorer.runs.transfer:run", {"estimates": estimates}) if along
                         else ("explorer.runs.sweep:run_sweep", {"prior_seconds": estimate}))
         done = jobs.compute(task, cfg, key=key, label="Sweep", estimate=estimate, start=run, kwargs=kwargs,
                             cancel_key="s_cancel")
@@ -188,7 +193,8 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
             "of the real computation). Results are kept, so a sweep anyone ran before appears at once."
         )
         return grid, metric, threads
-    show_sweep(cfg, done.value, metric, top_k)
+    variants = done.value if robust else spread_too.frame if spread_too else None
+    show_sweep(cfg, first_rows(done.value) if robust else done.value, metric, top_k, variants)
     st.caption(
         (f"Precomputed (shipped with the app): this preset's default grid, computed once on {machine} "
          "(CPU); a changed grid computes" if machine
@@ -199,7 +205,10 @@ def sweep_section() -> tuple[SweepConfig, str, int]:
     return grid, metric, threads
 
 
-def show_sweep(cfg: SweepConfig | transfer.AxisSweep, frame: pd.DataFrame, metric: str, top_k: int) -> None:
+def show_sweep(cfg: SweepConfig | transfer.AxisSweep, frame: pd.DataFrame, metric: str, top_k: int,
+               variants: pd.DataFrame | None = None) -> None:
+    """The heat maps and what they say; variants: the grid under every variant (the intervals, and verdicts that
+    need the whole of them), None: one run, said so."""
     heatmaps, couplings = figures.sweep_charts(cfg, frame, metric, top_k)
     meta = dataclasses.asdict(cfg) | {"metric": metric}
     along = isinstance(cfg, transfer.AxisSweep)
@@ -217,16 +226,21 @@ def show_sweep(cfg: SweepConfig | transfer.AxisSweep, frame: pd.DataFrame, metri
         t = transfer_analysis.transfer(cfg, frame, metric)
         show_chart(st, transfer_chart(t, figures.sweep_subtitle(cfg)), key="s_transfer", stem=stem,
                    frame=t.best, meta=meta, height=470)
-        st.markdown(t.verdict)
+        st.markdown(("**This run.** " if variants is not None else "") + t.verdict)
     else:
-        explain_sweep(cfg, frame, couplings)
+        explain_sweep(cfg, frame, couplings, one_run=variants is None)
+    if variants is not None:
+        robust_ui.show(cfg, variants, metric, figures.sweep_subtitle(cfg))
+    else:
+        st.caption(robust_ui.ONE_RUN)
     st.download_button(
         "Download the sweep (CSV)", safe_frame(frame).to_csv(index=False), f"{stem}.csv", "text/csv", key="s_csv"
     )
 
 
-def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> None:
-    """What this measurement says (sweep.interpret), in words."""
+def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict, one_run: bool = True) -> None:
+    """What this measurement says (sweep.interpret), in words. one_run False: the verdicts of the variants follow
+    (explorer.ui.robust), so this run's are said as this run's only."""
     it = interpret(cfg, frame, couplings)
     fmt_s = lambda v: "n/a" if math.isnan(v) else f"{v:+.2f}"  # noqa: E731
     lines = [
@@ -234,7 +248,10 @@ def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> Non
         + ", ".join(f"{OPTIMIZERS[n].label} **{fmt_s(v)}**" for n, v in it.slopes.items())
         + "."
     ]
-    if not math.isnan(it.gap):
+    if not math.isnan(it.gap) and not one_run:
+        lines.append(f"In this run the decoupled form closest to slope 0 is **{OPTIMIZERS[it.closest].label}**, "
+                     f"{it.gap:.2f} from {OPTIMIZERS[it.l2].label}'s slope; whether that survives is below.")
+    elif not math.isnan(it.gap):
         verdict = (
             "the coupling and its removal are both visible"
             if it.coupling_visible
@@ -251,7 +268,7 @@ def explain_sweep(cfg: SweepConfig, frame: pd.DataFrame, couplings: dict) -> Non
             "looks decoupled is a question of regime, not of the optimizer."
         )
     if it.regime:
-        lines.append(it.regime)
+        lines.append(it.regime if one_run else "**This run** (the variants' verdict follows). " + it.regime)
     if not math.isnan(it.corrected_expected):
         grid = cfg.wd_grid("adamw-corrected")
         lines.append(

@@ -45,8 +45,11 @@ def rotation_chart(stats: pd.DataFrame, optimizer: str, subtitle: str = "", widt
 
 def map_chart(points: pd.DataFrame, axis_title: str, log_x: bool = True, subtitle: str = "",
               width: int = 620, height: int = 300) -> alt.LayerChart:
-    """Coupling slope against the regime axis, one line per form, seed spread as a vertical bar, and the
-    three predictions (0: best λ independent of α, +1: ∝ α, −1: ∝ 1/α) as dotted reference lines."""
+    """Coupling slope against the regime axis, one line per form, seed spread as a vertical bar (with robust_lo and
+    robust_hi columns: the range over the variants, whiskered), and the three predictions (0: best λ independent of
+    α, +1: ∝ α, −1: ∝ 1/α) as dotted reference lines."""
+    robust = "robust_lo" in points.columns
+    lo_col, hi_col = ("robust_lo", "robust_hi") if robust else ("seed_min", "seed_max")
     data = points.assign(label=points["optimizer"].map(lambda n: OPTIMIZERS[n].label))
     names = list(dict.fromkeys(data["optimizer"]))
     labels = [OPTIMIZERS[n].label for n in names]
@@ -58,8 +61,8 @@ def map_chart(points: pd.DataFrame, axis_title: str, log_x: bool = True, subtitl
                               domain=[values[0] / 1.2, values[-1] * 1.2] if log_x else None),
               axis=alt.Axis(values=[float(v) for v in values], format="~g"))
     finite = data[np.isfinite(data["slope"])]
-    lo = float(np.nanmin(np.r_[finite["seed_min"], finite["slope"], -1.5])) if len(finite) else -1.5
-    hi = float(np.nanmax(np.r_[finite["seed_max"], finite["slope"], 1.5])) if len(finite) else 1.5
+    lo = float(np.nanmin(np.r_[finite[lo_col], finite["slope"], -1.5])) if len(finite) else -1.5
+    hi = float(np.nanmax(np.r_[finite[hi_col], finite["slope"], 1.5])) if len(finite) else 1.5
     yscale = alt.Scale(domain=[lo - 0.1, hi + 0.1])
     y = alt.Y("slope:Q", title="coupling slope (log₂ best λ on log₂ α)", scale=yscale)
     refs = pd.DataFrame({"slope": [1.0, 0.0, -1.0], "what": ["+1: best λ ∝ α", "0: independent of α",
@@ -72,10 +75,19 @@ def map_chart(points: pd.DataFrame, axis_title: str, log_x: bool = True, subtitl
             alt.Tooltip("seed_slopes:N", title="each seed"), alt.Tooltip("counted_rows:Q", title="rows counted"),
             alt.Tooltip("edge_rows:Q", title="edge rows (left out)"), alt.Tooltip("flat_rows:Q", title="flat rows"),
             alt.Tooltip("n_median:Q", format=".3g", title="N at best cells (median)")]
+    if robust:
+        tips += [alt.Tooltip("robust_median:Q", format="+.2f", title="median over the variants"),
+                 alt.Tooltip("robust_lo:Q", format="+.2f", title="smallest"),
+                 alt.Tooltip("robust_hi:Q", format="+.2f", title="largest"),
+                 alt.Tooltip("robust_k:Q", title="variants")]
     base = alt.Chart(finite)
     line = base.mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=60, filled=True)).encode(
         x=x, y=y, color=color, tooltip=tips)
     spread = base.mark_rule(strokeWidth=3, opacity=0.45).encode(
-        x=x, y=alt.Y("seed_min:Q", scale=yscale), y2="seed_max:Q", color=color, tooltip=tips)
-    return alt.layer(rules, rule_text, spread, line).properties(
+        x=x, y=alt.Y(f"{lo_col}:Q", scale=yscale), y2=f"{hi_col}:Q", color=color, tooltip=tips)
+    layers = [rules, rule_text, spread, line]
+    if robust:          # whisker caps at the variants' smallest and largest slope
+        layers += [base.mark_tick(thickness=2, size=10).encode(x=x, y=alt.Y(f"{c}:Q", scale=yscale), color=color,
+                                                                tooltip=tips) for c in (lo_col, hi_col)]
+    return alt.layer(*layers).properties(
         width=width, height=height, title=kit.title("Which form decouples, along the regime axis", subtitle, width))
