@@ -29,9 +29,10 @@ def test_a_heavy_map_link_computes_nothing_until_a_click(chromium):
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
         assert page.get_by_text("6 points: 8, 16, 32, 64, 128, 256").count() == 1
         assert page.get_by_text("nothing is computed before").count() == 1
-        # the default preset's three heat maps, shipped with the app (no sweep ran), and no map
+        # the default preset's three heat maps and its slopes' spread over variants, shipped with the app (no sweep
+        # ran), and no map
         assert page.get_by_text("· precomputed").count() == 1
-        assert page.locator(CHART).count() == 3 and page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator(CHART).count() == 4 and page.locator('[data-testid="stException"]').count() == 0
         query = parse_qs(urlsplit(page.url).query)
         assert query["s_map_axis"] == ["batch-size"] and query["s_map_batch_size"] == ["8,256"]
         before = cpu_seconds(proc.pid)
