@@ -38,6 +38,8 @@ def check(parser, args) -> None:
         return
     if not cluster.available():
         parser.error(f"argument --ray: {cluster.RayMissing()}")
+    if args.device not in (None, "cpu"):
+        parser.error("argument --device: with --ray the parts run on the cluster's CPUs (cpu)")
 
 
 class ChunkProgress:
