@@ -13,6 +13,7 @@ throughput), and the bytes a part ships (its configuration once per sweep, its r
 """
 import argparse
 import dataclasses
+import os
 import pickle
 import subprocess
 import sys
@@ -59,7 +60,8 @@ def part_seconds(cfg, runs: int) -> float:
         return min(timed(lambda: chunks.train_chunk(cfg, 0, 0, runs))[0] for _ in range(2))
 
 
-print(f"torch {torch.__version__}, {a.cpus} CPUs, {steps} steps per run")
+print(f"torch {torch.__version__}, {a.cpus} CPUs, {steps} steps per run; load average {os.getloadavg()[0]:.1f} "
+      f"at the start")
 t_join, _ = timed(lambda: cluster.connect("local", num_cpus=a.cpus))
 print(f"joining: a new local Ray instance started in {t_join:.1f} s")
 ray = cluster._ray()
@@ -111,3 +113,4 @@ package = sum(f.stat().st_size for f in Path(cluster.PACKAGE).rglob("*")
               if f.is_file() and "__pycache__" not in f.parts and "presets" not in f.parts)
 print(f"\nthe explorer package shipped to each node once (py_modules, before compression): {package / 1e3:.0f} kB")
 cluster.shutdown()
+print(f"load average {os.getloadavg()[0]:.1f} at the end")
