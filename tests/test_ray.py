@@ -85,6 +85,8 @@ def test_without_ray_the_app_runs_here(no_ray, monkeypatch):
     (["--ray", "--chunk-runs", "20"], "argument --chunk-runs: runs per chunk must be a positive multiple of 16"),
     (["--ray", "--chunk-runs", "x"], "argument --chunk-runs: expected a whole number"),
     (["--chunk-runs", "16"], "argument --chunk-runs: needs --ray"),
+    (["--ray", "--robustness"], "argument --ray: not with --robustness"),
+    (["--ray", "--device", "cuda"], "argument --device: with --ray the parts run on the cluster's CPUs"),
 ])
 def test_bad_ray_arguments_exit_2_with_one_line(args, said):
     code, _, err = run_cli("sweep", *GRID, *args)

@@ -38,6 +38,8 @@ def check(parser, args) -> None:
         return
     if not cluster.available():
         parser.error(f"argument --ray: {cluster.RayMissing()}")
+    if getattr(args, "robustness", False):
+        parser.error("argument --ray: not with --robustness (its variants run here)")
     if args.device not in (None, "cpu"):
         parser.error("argument --device: with --ray the parts run on the cluster's CPUs (cpu)")
 
