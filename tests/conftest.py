@@ -58,8 +58,9 @@ def _no_job_outlives_its_test():
 
 def pytest_xdist_make_scheduler(config, log):
     """xdist's load balancing, except that the browser tests (tests/test_browser*.py) form one unit that one worker
-    runs, so they share its server and browser. (--dist loadgroup would do this with marks, but with pytest 9 its
-    group suffix never reaches the node ids, and the group is split.)"""
+    runs, so they share its server and browser, and the Ray tests (tests/test_ray.py) another, sharing one Ray
+    instance. (--dist loadgroup would do this with marks, but with pytest 9 its group suffix never reaches the node
+    ids, and the group is split.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class BrowserTestsTogether(LoadScopeScheduling):
@@ -67,6 +68,8 @@ def pytest_xdist_make_scheduler(config, log):
             # with CI set, the minutes-long preset recomputes run with the browser tests, one after another: beside
             # them they took a core for ten minutes and the servers' pages timed out
             slow = os.environ.get("CI") and nodeid.startswith("tests/test_presets.py::test_recomputing")
+            if nodeid.startswith("tests/test_ray.py"):
+                return "ray"
             return "browser" if nodeid.startswith("tests/test_browser") or slow else nodeid
 
     return BrowserTestsTogether(config, log)

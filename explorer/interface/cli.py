@@ -105,6 +105,8 @@ def _add_training_commands(sub) -> None:
     add_robust_arguments(sw)
     sw.add_argument("--device", default=None, help="cpu or cuda; default cuda when available")
     sw.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
+    from explorer.interface.cli_ray import add_arguments as add_ray_arguments
+    add_ray_arguments(sw)
 
 
 
@@ -224,11 +226,12 @@ def _sweep(parser, args) -> int:
     import torch
 
     from explorer.analysis import transfer as transfer_analysis
-    from explorer.interface import cli_model, cli_robust
+    from explorer.interface import cli_model, cli_ray, cli_robust
     from explorer.runs import transfer
     from explorer.runs.cost import sweep_threads_now, torch_threads
     from explorer.runs.sweep import run_sweep
     from explorer.runs.variants import first_rows, run_robust
+    cli_ray.check(parser, args)
     if cli_model.is_file_model(args):
         if args.robustness:
             parser.error("argument --robustness: not for your own model (--model FILE.py:FUNCTION): its init and "
@@ -240,12 +243,15 @@ def _sweep(parser, args) -> int:
     cfg = _along(parser, args, _sweep_config(parser, args))
     along = isinstance(cfg, transfer.AxisSweep)
     torch.set_flush_denormal(True)
-    with torch_threads(sweep_threads_now(0)):      # the idle cores only: a busy machine collapses otherwise
-        if variants:
-            everything = run_robust(cfg, args.device, variants=variants)
-            frame = first_rows(everything)
-        else:
-            frame = transfer.run(cfg, args.device) if along else run_sweep(cfg, args.device)
+    if args.ray is not None:
+        frame = cli_ray.compute(parser, args, cfg)
+    else:
+        with torch_threads(sweep_threads_now(0)):      # the idle cores only: a busy machine collapses otherwise
+            if variants:
+                everything = run_robust(cfg, args.device, variants=variants)
+                frame = first_rows(everything)
+            else:
+                frame = transfer.run(cfg, args.device) if along else run_sweep(cfg, args.device)
     if not _write(parser, everything if variants else frame, args.out):
         return 2
     for line in transfer_analysis.slope_lines(cfg, frame):

@@ -8,8 +8,8 @@ from explorer.analysis.audit import COLUMNS, RULES, audit
 from explorer.core.forms import OPTIMIZERS
 from explorer.core.schedules import SCHEDULES
 from explorer.interface.cli_model import grouping_arg
-from explorer.interface.model_file import load_model
 from explorer.interface.params import Spec
+from explorer.runs.model_file import load_model
 
 _DEFAULT = {k: p.default for k, p in inspect.signature(audit).parameters.items()}   # audit() owns its defaults
 AUDIT: dict[str, Spec] = {s.name: s for s in (

@@ -40,6 +40,8 @@ def add_parser(sub, option) -> None:
     m.add_argument("--out", default="-", help="output CSV file, or - for stdout; default -")
     from explorer.interface.cli_robust import add_arguments as add_robust_arguments
     add_robust_arguments(m)
+    from explorer.interface.cli_ray import add_arguments as add_ray_arguments
+    add_ray_arguments(m)
 
 
 def _values(parser, axis: str, given) -> tuple:
@@ -66,11 +68,13 @@ def run(parser, args, sweep_config, check_device, write) -> int:
     import torch
 
     from explorer.analysis.regime import map_points, points_frame
+    from explorer.interface import cli_ray
     from explorer.interface.cli_robust import chosen
     from explorer.runs.cost import sweep_threads_now, torch_threads
     from explorer.runs.regime import MapConfig, run_map
     from explorer.runs.variants import run_variants
 
+    cli_ray.check(parser, args)
     variants = chosen(parser, args)
     check_device(parser, args.device)
     if args.runs is not None and args.runs in ("-", args.out):
@@ -83,8 +87,11 @@ def run(parser, args, sweep_config, check_device, write) -> int:
     except ValueError as e:
         parser.error(f"argument --seeds: {e}" if "seeds" in str(e) else str(e))
     torch.set_flush_denormal(True)
-    with torch_threads(sweep_threads_now(0)):
-        frame = run_variants(cfg, variants, args.device, run=run_map) if variants else run_map(cfg, args.device)
+    if args.ray is not None:
+        frame = cli_ray.compute(parser, args, cfg)
+    else:
+        with torch_threads(sweep_threads_now(0)):
+            frame = run_variants(cfg, variants, args.device, run=run_map) if variants else run_map(cfg, args.device)
     table = points_frame(map_points(cfg, frame, args.metric))[POINT_COLUMNS + (ROBUST_COLUMNS if variants else [])]
     if not write(parser, table, args.out) or (args.runs and not write(parser, frame, args.runs)):
         return 2

@@ -7,7 +7,7 @@ import argparse
 from explorer.core.grouping import RULES, grouping
 from explorer.core.models import MODELS
 from explorer.core.tables import DEFAULT_TEST_FRACTION, LOSSES
-from explorer.interface.model_file import load_builder
+from explorer.runs.model_file import load_builder
 
 # sweep options that describe the built-in digits models only
 _BUILT_IN_ONLY = ("train_samples", "init_scale")
@@ -83,6 +83,8 @@ def _check(parser, args) -> None:
         parser.error("argument --axis: a sweep of your own model varies lr (its rows)")
     if args.data is None or args.target is None:
         parser.error("argument --data: --model FILE.py:FUNCTION needs --data TRAIN.csv and --target COLUMN")
+    if args.chunk_runs is not None:
+        parser.error("argument --chunk-runs: a sweep of your own model is split by seeds (one task per seed)")
     if args.test_data is not None and args.test_fraction is not None:
         parser.error("argument --test-fraction: give --test-data or --test-fraction, not both")
 
@@ -92,6 +94,7 @@ def run(parser, args, sweep_config, write, check_device) -> int:
 
     from explorer.analysis.transfer import slope_lines
     from explorer.core.tables import load_tables
+    from explorer.interface import cli_ray
     from explorer.runs.cost import sweep_threads_now, torch_threads
     from explorer.runs.model_sweep import stderr_notice, sweep_model
 
@@ -109,9 +112,12 @@ def run(parser, args, sweep_config, write, check_device) -> int:
     cfg = sweep_config(parser, argparse.Namespace(**{**vars(args), "model": None}))
     torch.set_flush_denormal(True)
     try:
-        with torch_threads(sweep_threads_now(0)):
-            frame = sweep_model(build, (train.x, train.y), (test.x, test.y), cfg=cfg, loss=args.loss,
-                                no_decay=args.no_decay, device=args.device, notice=stderr_notice(parser.prog))
+        if args.ray is not None:
+            frame = cli_ray.model(parser, args, (train.x, train.y), (test.x, test.y), cfg, stderr_notice(parser.prog))
+        else:
+            with torch_threads(sweep_threads_now(0)):
+                frame = sweep_model(build, (train.x, train.y), (test.x, test.y), cfg=cfg, loss=args.loss,
+                                    no_decay=args.no_decay, device=args.device, notice=stderr_notice(parser.prog))
     except ValueError as e:
         parser.error(f"argument --model: {e}")
     if not write(parser, frame, args.out):

@@ -79,10 +79,15 @@ def run_along(base: SweepConfig, field: str, values, device: str | None = None,
                 done = before + f * w
                 progress(done / total, eta.update(done))
 
-        frame = run_sweep(along(base, field, value), device, progress=point_progress)
-        frames.append(frame.assign(axis_value=value)[MAP_COLUMNS])
+        frames.append(run_sweep(along(base, field, value), device, progress=point_progress))
         before += w
-    return pd.concat(frames, ignore_index=True)
+    return along_frame(values, frames)
+
+
+def along_frame(values, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The sweeps at each value as one frame (MAP_COLUMNS): each sweep's rows with its value in front."""
+    return pd.concat([f.assign(axis_value=v)[MAP_COLUMNS] for v, f in zip(values, frames, strict=True)],
+                     ignore_index=True)
 
 
 def estimate_map_seconds(cfg: MapConfig, device: str | None = None, threads: int | None = None) -> list[float]:

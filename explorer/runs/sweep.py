@@ -73,11 +73,23 @@ def grid_cells(cfg: SweepConfig) -> list[tuple[str, float, float]]:
     return [(n, lr, wd) for n in cfg.optimizers for lr in cfg.lrs for wd in cfg.wd_grid(n)]
 
 
-def seed_trainer(cfg: SweepConfig, s: int, device: str | None = None) -> Trainer:
-    """The batched Trainer of seed number s (seed cfg.train.seed + s): one run per cell."""
-    cells = grid_cells(cfg)
+def seed_trainer(cfg: SweepConfig, s: int, device: str | None = None, runs: slice = slice(None)) -> Trainer:
+    """The batched Trainer of seed number s (seed cfg.train.seed + s): one run per cell, or per cell of the
+    grid_cells(cfg)[runs] (a part of the grid: explorer.runs.chunks)."""
+    cells = grid_cells(cfg)[runs]
     return Trainer(replace(cfg.train, optimizers=tuple(n for n, _, _ in cells), seed=cfg.train.seed + s),
                    device, lr=[lr for _, lr, _ in cells], wd=[wd * cfg.wd_scale for _, _, wd in cells])
+
+
+def trained_rows(tr: Trainer, cells: list[tuple[str, float, float]]) -> list[dict]:
+    """One row (COLUMNS) per run of a trained seed_trainer, whose cells are `cells`."""
+    out = []
+    for (n, lr, wd), row, k in zip(cells, tr.evaluate(), tr.diverged_runs(), strict=True):
+        diverged = k is not None or not math.isfinite(row["test_loss"])
+        out.append({"optimizer": n, "lr": lr, "wd": wd, "seed": tr.cfg.seed,
+                    "train_loss": row["train_loss"], "test_loss": row["test_loss"],
+                    "test_error": 1.0 - row["test_acc"], "diverged": diverged})
+    return out
 
 
 def _caller(progress: Callable | None) -> Callable[[float, float | None], None] | None:
@@ -93,6 +105,12 @@ def _caller(progress: Callable | None) -> Callable[[float, float | None], None] 
         return progress
 
 
+def check_sweep(cfg: SweepConfig) -> None:
+    """ValueError (one line) for a grid one batched computation cannot train."""
+    if len({OPTIMIZERS[n].precond for n in cfg.optimizers}) != 1:
+        raise ValueError("a sweep needs optimizers of one preconditioner (all Adam or all SGD)")
+
+
 def run_sweep(cfg: SweepConfig, device: str | None = None,
               progress: Callable[[float, float | None], None] | Callable[[float], None] | None = None,
               prior_seconds: float | None = None) -> pd.DataFrame:
@@ -104,9 +122,7 @@ def run_sweep(cfg: SweepConfig, device: str | None = None,
     A progress taking one argument gets the fraction only. An exception raised in progress (a cancel)
     stops the sweep.
     """
-    kinds = {OPTIMIZERS[n].precond for n in cfg.optimizers}
-    if len(kinds) != 1:
-        raise ValueError("a sweep needs optimizers of one preconditioner (all Adam or all SGD)")
+    check_sweep(cfg)
     report = _caller(progress)
     cells = grid_cells(cfg)
     out = []
@@ -120,11 +136,7 @@ def run_sweep(cfg: SweepConfig, device: str | None = None,
             if report:
                 done = s * cfg.train.steps + tr.step_count
                 report(done / total, eta.update(done))
-        for (n, lr, wd), row, k in zip(cells, tr.evaluate(), tr.diverged_runs()):
-            diverged = k is not None or not math.isfinite(row["test_loss"])
-            out.append({"optimizer": n, "lr": lr, "wd": wd, "seed": tr.cfg.seed,
-                        "train_loss": row["train_loss"], "test_loss": row["test_loss"],
-                        "test_error": 1.0 - row["test_acc"], "diverged": diverged})
+        out += trained_rows(tr, cells)
     return pd.DataFrame(out, columns=COLUMNS)
 
 

@@ -78,8 +78,12 @@ def base_of(cfg: SweepConfig | AxisSweep) -> SweepConfig:
 def run(cfg: AxisSweep, device: str | None = None, progress: Callable | None = None,
         estimates: list[float] | None = None) -> pd.DataFrame:
     """Every row's batched sweep: sweep.COLUMNS plus the axis's own column (steps, train_samples, batch_size)."""
-    frame = run_along(cfg.base, cfg.column, cfg.values, device, progress, estimates)
-    return frame.rename(columns={"axis_value": cfg.column})[[cfg.column] + COLUMNS]
+    return axis_frame(cfg, run_along(cfg.base, cfg.column, cfg.values, device, progress, estimates))
+
+
+def axis_frame(cfg: AxisSweep, along: pd.DataFrame) -> pd.DataFrame:
+    """A frame of regime.run_along's as the axis sweep's: the axis's own column in front of sweep.COLUMNS."""
+    return along.rename(columns={"axis_value": cfg.column})[[cfg.column] + COLUMNS]
 
 
 def estimates(cfg: AxisSweep, device: str | None = None, threads: int | None = None) -> list[float]:

@@ -60,8 +60,10 @@ _LIBC = _glibc()
 
 
 def resolve(task: str) -> Callable:
-    """The function a task names ("module.path:function")."""
-    module, _, name = task.partition(":")
+    """The function a task names ("module.path:function"); a sweep's or a map's Ray runner instead where the server
+    was started with RAY_ADDRESS (explorer.runs.cluster.task_for)."""
+    from explorer.runs.cluster import task_for
+    module, _, name = task_for(task).partition(":")
     return getattr(importlib.import_module(module), name)
 
 

@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
+from explorer.runs.cluster import task_for
 from explorer.runs.cost import available_cores
 from explorer.runs.job import CANCELLED, DONE, FAILED, QUEUED, Finished, Job
 from explorer.runs.pool import Pool, pool_size
@@ -76,7 +77,9 @@ def server_load() -> str:
     """The shared server's work now, for a cost line: what a new job waits behind."""
     p = pool()
     running, queued = p.load()
-    return f"server: {running} of {p.size} workers busy" + (f", {queued} job(s) queued" if queued else "")
+    on_ray = task_for("explorer.runs.sweep:run_sweep") != "explorer.runs.sweep:run_sweep"
+    return (f"server: {running} of {p.size} workers busy" + (f", {queued} job(s) queued" if queued else "")
+            + (" · sweeps run on the Ray cluster at RAY_ADDRESS" if on_ray else ""))
 
 
 def _said(job: Job, label: str) -> None:
