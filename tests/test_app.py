@@ -265,3 +265,30 @@ def test_insight_panels_open_and_compute():
     at.radio(key="i2_form").set_value("paper")
     at.selectbox(key="i1_surface").set_value("himmelblau").run()
     assert not at.exception
+
+
+def _page_order(node, out=None) -> list[str]:
+    """The page's charts and markdown texts in the order they stand on it."""
+    out = [] if out is None else out
+    for child in (node.children.values() if isinstance(getattr(node, "children", None), dict) else []):
+        out.append("chart" if child.type == "vega_lite_chart" else str(getattr(child, "value", ""))[:20])
+        _page_order(child, out)
+    return out
+
+
+def test_a_moved_control_sends_the_tables_numbers_before_the_charts_are_built(monkeypatch):
+    """The summary table (the new numbers a visitor waits for) is written before the four charts are built, into a
+    box that stays under them on the page; a setting's numbers and its charts are cached apart."""
+    from explorer.ui import trajectories
+    order = []
+    table, specs_of = trajectories.markdown_table, trajectories.trajectory_specs
+    monkeypatch.setattr(trajectories, "markdown_table", lambda *a, **k: order.append("table") or table(*a, **k))
+    monkeypatch.setattr(trajectories, "trajectory_specs", lambda key: order.append("charts") or specs_of(key))
+    at = fresh()
+    wd = at.select_slider(key="wd")
+    wd.set_value(wd.options[1] if wd.value != wd.options[1] else wd.options[2]).run()
+    assert not at.exception
+    assert order == ["table", "charts"] * 2
+    page = _page_order(at.main)
+    assert page.count("chart") == 4
+    assert max(i for i, e in enumerate(page) if e == "chart") < page.index("| optimizer | end x ")  # table under
